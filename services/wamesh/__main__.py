@@ -1,0 +1,5 @@
+"""`python -m wamesh` runs the `wamesh` command."""
+
+from wamesh.cli import main
+
+main()

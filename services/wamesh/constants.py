@@ -1,0 +1,63 @@
+"""Magic names in one place: Redis keys, TTLs, header and metadata names, limits."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Redis keys. Redis holds only what may be lost (DESIGN.md §4).
+KEY_PREFIX: Final = "wamesh"
+WORKER_KEY: Final = KEY_PREFIX + ":worker:{session_id}"  # -> JSON WorkerRecord, with a lease TTL
+WORKER_KEY_PATTERN: Final = KEY_PREFIX + ":worker:*"
+
+# Worker lease: refreshed every LEASE_TTL / LEASE_REFRESH_DIVISOR.
+DEFAULT_LEASE_TTL_MS: Final = 15_000
+LEASE_REFRESH_DIVISOR: Final = 3
+
+# PostgreSQL.
+MIGRATIONS_TABLE: Final = "wamesh_migrations"
+MIGRATION_LOCK_ID: Final = 0x77616D657368  # "wamesh" as an advisory lock key
+NOTIFY_SESSIONS_CHANNEL: Final = "wamesh_sessions"
+NOTIFY_REMINDERS_CHANNEL: Final = "wamesh_reminders"
+
+# gRPC metadata (lower case, as gRPC requires).
+MESH_TOKEN_METADATA: Final = "x-wamesh-mesh-token"
+API_KEY_METADATA: Final = "x-api-key"
+AUTHORIZATION_METADATA: Final = "authorization"
+REQUEST_ID_METADATA: Final = "x-request-id"
+
+# HTTP headers.
+API_KEY_HEADER: Final = "X-Api-Key"
+REQUEST_ID_HEADER: Final = "X-Request-Id"
+
+# Standard Webhooks headers.
+WEBHOOK_ID_HEADER: Final = "webhook-id"
+WEBHOOK_TIMESTAMP_HEADER: Final = "webhook-timestamp"
+WEBHOOK_SIGNATURE_HEADER: Final = "webhook-signature"
+WEBHOOK_SECRET_PREFIX: Final = "whsec_"
+WEBHOOK_SECRET_BYTES: Final = 32
+
+# Event types, as webhooks and StreamEvents name them.
+EVENT_SESSION_STATUS: Final = "session.status"
+EVENT_SESSION_QR: Final = "session.qr"
+EVENT_MESSAGE_RECEIVED: Final = "message.received"
+EVENT_MESSAGE_SENT: Final = "message.sent"
+EVENT_MESSAGE_ACK: Final = "message.ack"
+EVENT_REMINDER_SENT: Final = "reminder.sent"
+EVENT_REMINDER_FAILED: Final = "reminder.failed"
+EVENT_TYPES: Final = (
+    EVENT_SESSION_STATUS,
+    EVENT_SESSION_QR,
+    EVENT_MESSAGE_RECEIVED,
+    EVENT_MESSAGE_SENT,
+    EVENT_MESSAGE_ACK,
+    EVENT_REMINDER_SENT,
+    EVENT_REMINDER_FAILED,
+)
+
+# Line lifecycle (sessions.status) and engines (sessions.engine).
+STATUSES: Final = ("starting", "qr", "ready", "disconnected", "logged_out", "failed", "stopped")
+ENGINES: Final = ("sandbox", "browser", "whatsmeow")
+
+# Limits.
+MAX_TEXT_LENGTH: Final = 4096
+MAX_NAME_LENGTH: Final = 200

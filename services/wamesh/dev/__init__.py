@@ -1,0 +1,1 @@
+"""`wamesh dev`: the whole mesh on one machine, and the private servers it (and the tests) start."""

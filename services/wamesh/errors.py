@@ -1,0 +1,164 @@
+"""Domain errors of wamesh: every failure a caller can act on is one of these.
+
+    WameshError                      code             (what the caller should do)
+    ├── ConfigError                  config_invalid   fix the named environment variable
+    ├── InvalidInput                 invalid_input    fix the named field
+    ├── Unauthenticated              unauthenticated  send the API key / mesh token
+    ├── NotFound                     not_found
+    │   ├── SessionNotFound          session_not_found
+    │   ├── ReminderNotFound         reminder_not_found
+    │   └── DeliveryNotFound         delivery_not_found
+    ├── Conflict                     conflict
+    │   ├── LeaseHeld                lease_held       another worker serves the line
+    │   └── WrongSession             wrong_session    this worker serves another line
+    ├── SessionNotReady              session_not_ready  wait for `ready` (status attached)
+    ├── SessionOffline               session_offline  no worker serves the line (status attached)
+    ├── LeaseLost                    lease_lost       the worker must stop at once
+    ├── AuthStateError               auth_state_invalid  stored auth state cannot be decrypted
+    ├── EngineError                  engine_error
+    │   └── EngineIncompatible       engine_incompatible  WhatsApp Web changed; modules named
+    └── Unavailable                  unavailable      a dependency is down; retry
+
+Translation happens once per front: to gRPC status in `wamesh.rpc.errors`, to HTTP in the
+gateway's problem table. Messages never carry secrets.
+"""
+
+from __future__ import annotations
+
+
+class WameshError(Exception):
+    """Base of every wamesh error; `code` is stable and part of the API."""
+
+    code = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(WameshError):
+    """A setting is missing or malformed; the message names the variable."""
+
+    code = "config_invalid"
+
+
+class InvalidInput(WameshError):
+    """A request field is malformed."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Unauthenticated(WameshError):
+    """Missing or wrong credentials."""
+
+    code = "unauthenticated"
+
+
+class NotFound(WameshError):
+    """The named thing does not exist."""
+
+    code = "not_found"
+
+
+class SessionNotFound(NotFound):
+    """No line with this id."""
+
+    code = "session_not_found"
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"no session (line) with id {session_id}")
+        self.session_id = session_id
+
+
+class ReminderNotFound(NotFound):
+    """No reminder with this id on this line."""
+
+    code = "reminder_not_found"
+
+
+class DeliveryNotFound(NotFound):
+    """No webhook delivery with this id on this line."""
+
+    code = "delivery_not_found"
+
+
+class Conflict(WameshError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+
+
+class LeaseHeld(Conflict):
+    """Another worker holds the line's lease."""
+
+    code = "lease_held"
+
+    def __init__(self, session_id: str, holder: str) -> None:
+        super().__init__(f"session {session_id} is already served by {holder}")
+        self.session_id = session_id
+        self.holder = holder
+
+
+class WrongSession(Conflict):
+    """A request named a line this worker does not serve."""
+
+    code = "wrong_session"
+
+    def __init__(self, requested: str, served: str) -> None:
+        super().__init__(f"this worker serves session {served}, not {requested}")
+
+
+class SessionNotReady(WameshError):
+    """The line exists and is served, but is not ready to send."""
+
+    code = "session_not_ready"
+
+    def __init__(self, session_id: str, status: str) -> None:
+        super().__init__(f"session {session_id} is not ready (status: {status})")
+        self.session_id = session_id
+        self.status = status
+
+
+class SessionOffline(WameshError):
+    """No worker serves the line now."""
+
+    code = "session_offline"
+
+    def __init__(self, session_id: str, status: str) -> None:
+        super().__init__(f"no worker serves session {session_id} (last status: {status})")
+        self.session_id = session_id
+        self.status = status
+
+
+class LeaseLost(WameshError):
+    """This worker's lease on its line was taken or expired: stop at once."""
+
+    code = "lease_lost"
+
+
+class AuthStateError(WameshError):
+    """Stored auth state cannot be decrypted or unpacked."""
+
+    code = "auth_state_invalid"
+
+
+class EngineError(WameshError):
+    """The engine failed to do what was asked."""
+
+    code = "engine_error"
+
+
+class EngineIncompatible(EngineError):
+    """WhatsApp Web no longer has the modules the bridge needs."""
+
+    code = "engine_incompatible"
+
+
+class Unavailable(WameshError):
+    """A dependency (database, Redis, worker) cannot be reached now."""
+
+    code = "unavailable"

@@ -1,0 +1,62 @@
+"""Logging setup: one line per record, JSON by default, with the request id when there is one.
+
+Secrets never reach a log line: callers never pass them, and `redact` masks the values of keys
+that look secret in any mapping logged as `extra`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+_SECRET_WORDS = ("secret", "key", "token", "password", "authorization", "auth_state")
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def redact(fields: dict[str, Any]) -> dict[str, Any]:
+    """A copy with the values of secret-looking keys masked."""
+    return {
+        k: "***" if any(w in k.lower() for w in _SECRET_WORDS) else v for k, v in fields.items()
+    }
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"ts","level","logger","msg",...extra}` per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render one record."""
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        rid = request_id.get()
+        if rid:
+            line["request_id"] = rid
+        extra = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        line.update(redact(extra))
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure(level: str = "info", fmt: str = "json") -> None:
+    """Install the root handler once per process."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiohttp.access", "taskiq.receiver.receiver", "psycopg.pool"):
+        logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))

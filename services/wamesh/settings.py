@@ -1,0 +1,325 @@
+"""Every setting of wamesh, read from the environment once and validated at start.
+
+Each field names its variable, its default and what it expects; `Settings.from_env` reports a bad
+value with the variable's name. The original Node service's names keep working (`REDIS_URL`,
+`WEBHOOK_*`, `SESSION_ID`, `PUPPETEER_EXECUTABLE_PATH` as an alias of `WAMESH_CHROMIUM_PATH`).
+`describe()` yields the table the README shows (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from wamesh.errors import ConfigError
+
+T = TypeVar("T")
+Parser = Callable[[str], Any]
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def parse_bool(raw: str) -> bool:
+    """`1/true/yes/on` or `0/false/no/off`."""
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_int(minimum: int, maximum: int | None = None) -> Parser:
+    """An integer in [minimum, maximum]."""
+
+    upper = f" and at most {maximum}" if maximum is not None else ""
+    expected = f"expected an integer of at least {minimum}{upper}"
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(expected) from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise ValueError(expected)
+        return value
+
+    return parse
+
+
+def parse_choice(*choices: str) -> Parser:
+    """One of `choices`, case-insensitive."""
+
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def parse_url(*schemes: str) -> Parser:
+    """A URL with one of `schemes`."""
+
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if value.split("://", 1)[0] not in schemes or "://" not in value:
+            raise ValueError(
+                f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
+        return value
+
+    return parse
+
+
+def parse_uuid(raw: str) -> str:
+    """A UUID, normalised to lower-case hyphenated form."""
+    return str(uuid.UUID(raw.strip()))
+
+
+def parse_text(raw: str) -> str:
+    """Any non-empty string."""
+    value = raw.strip()
+    if not value:
+        raise ValueError("expected a non-empty value")
+    return value
+
+
+def parse_list(raw: str) -> tuple[str, ...]:
+    """A comma-separated list."""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def setting(
+    names: str | tuple[str, ...],
+    default: Any,
+    parse: Parser,
+    doc: str,
+    *,
+    secret: bool = False,
+) -> Any:
+    """Declare a field read from the first set variable of `names`."""
+    env = (names,) if isinstance(names, str) else names
+    meta = {"env": env, "parse": parse, "doc": doc, "secret": secret}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one wamesh process."""
+
+    database_url: str | None = setting(
+        "DATABASE_URL",
+        None,
+        parse_url("postgres", "postgresql"),
+        "PostgreSQL connection string (a Supabase project's Postgres connection string works).",
+    )
+    redis_url: str = setting(
+        "REDIS_URL",
+        "redis://127.0.0.1:6379/0",
+        parse_url("redis", "rediss", "unix"),
+        "Redis: worker registry and the webhook queue.",
+    )
+    session_id: str | None = setting(
+        "SESSION_ID", None, parse_uuid, "The line a session worker serves (or `--id`)."
+    )
+    api_key: str | None = setting(
+        "WAMESH_API_KEY",
+        None,
+        parse_text,
+        "Key clients send as `X-Api-Key` or `Authorization: Bearer`.",
+        secret=True,
+    )
+    auth_key: str | None = setting(
+        "WAMESH_AUTH_KEY",
+        None,
+        parse_text,
+        "Encrypts auth state at rest (AES-256-GCM; any string, stretched with HKDF).",
+        secret=True,
+    )
+    mesh_token: str | None = setting(
+        "WAMESH_MESH_TOKEN",
+        None,
+        parse_text,
+        "Shared token the gateway sends to workers; workers refuse calls without it when set.",
+        secret=True,
+    )
+    dev_mode: bool = setting(
+        "WAMESH_DEV", False, parse_bool, "Dev mode: relaxed checks for a local mesh (`wamesh dev`)."
+    )
+    log_level: str = setting(
+        "WAMESH_LOG_LEVEL", "info", parse_choice("debug", "info", "warning", "error"), "Log level."
+    )
+    log_format: str = setting(
+        "WAMESH_LOG_FORMAT", "json", parse_choice("json", "text"), "Log format."
+    )
+    grpc_bind_host: str = setting(
+        "WAMESH_GRPC_BIND_HOST", "127.0.0.1", parse_text, "Address gRPC servers listen on."
+    )
+    advertise_host: str = setting(
+        "WAMESH_ADVERTISE_HOST",
+        "127.0.0.1",
+        parse_text,
+        "Host a session worker registers for the gateway to call (Railway: its private domain).",
+    )
+    worker_grpc_port: int = setting(
+        "WAMESH_WORKER_GRPC_PORT",
+        0,
+        parse_int(0, 65535),
+        "Session worker gRPC port; 0 picks a free one.",
+    )
+    gateway_http_host: str = setting(
+        "WAMESH_GATEWAY_HTTP_HOST",
+        "127.0.0.1",
+        parse_text,
+        "Address the gateway's HTTP listens on.",
+    )
+    gateway_http_port: int = setting(
+        ("WAMESH_GATEWAY_HTTP_PORT", "PORT"),
+        8080,
+        parse_int(0, 65535),
+        "Gateway REST port (`PORT`, as Railway sets it, works too).",
+    )
+    gateway_grpc_port: int = setting(
+        "WAMESH_GATEWAY_GRPC_PORT", 50051, parse_int(0, 65535), "Gateway gRPC port."
+    )
+    lease_ttl_ms: int = setting(
+        "WAMESH_LEASE_TTL_MS",
+        15_000,
+        parse_int(1_000),
+        "A worker's registry lease; refreshed every third of it.",
+    )
+    webhook_queue_name: str = setting(
+        "WEBHOOK_QUEUE_NAME", "webhooks", parse_text, "Redis stream of webhook deliveries."
+    )
+    webhook_attempts: int = setting(
+        "WEBHOOK_ATTEMPTS", 5, parse_int(1, 100), "Attempts per webhook delivery."
+    )
+    webhook_timeout_ms: int = setting(
+        "WEBHOOK_TIMEOUT_MS", 10_000, parse_int(100), "Timeout of one webhook POST."
+    )
+    webhook_backoff_ms: int = setting(
+        "WEBHOOK_BACKOFF_MS",
+        2_000,
+        parse_int(0),
+        "First retry delay; doubles per attempt, with jitter.",
+    )
+    webhook_max_backoff_ms: int = setting(
+        "WEBHOOK_MAX_BACKOFF_MS",
+        60_000,
+        parse_int(0),
+        "Cap of one retry delay, `Retry-After` included.",
+    )
+    webhook_allow_private: bool = setting(
+        "WEBHOOK_ALLOW_PRIVATE",
+        False,
+        parse_bool,
+        "Allow webhook URLs on loopback/private addresses (on in dev mode).",
+    )
+    webhook_concurrency: int = setting(
+        "WEBHOOK_CONCURRENCY", 100, parse_int(1, 10_000), "Deliveries in flight per worker process."
+    )
+    webhook_per_session_inflight: int = setting(
+        "WEBHOOK_PER_SESSION_INFLIGHT",
+        5,
+        parse_int(1, 10_000),
+        "Deliveries in flight per line, so one dead endpoint cannot take every slot.",
+    )
+    chromium_path: str | None = setting(
+        ("WAMESH_CHROMIUM_PATH", "PUPPETEER_EXECUTABLE_PATH"),
+        None,
+        parse_text,
+        "Chromium for the browser engine (default: `chromium` on PATH).",
+    )
+    browser_user_agent: str | None = setting(
+        "WAMESH_BROWSER_USER_AGENT", None, parse_text, "Desktop user agent for WhatsApp Web."
+    )
+    browser_proxy: str | None = setting(
+        "WAMESH_BROWSER_PROXY", None, parse_text, "Proxy server for the browser engine."
+    )
+    profile_dir: str = setting(
+        "WAMESH_PROFILE_DIR",
+        ".wamesh/profiles",
+        parse_text,
+        "Scratch folder for browser profiles (not the source of truth).",
+    )
+    sandbox_dir: str = setting(
+        "WAMESH_SANDBOX_DIR",
+        ".wamesh/sandbox",
+        parse_text,
+        "Where the sandbox engine's simulated WhatsApp keeps what it received.",
+    )
+    state_dir: str = setting(
+        "WAMESH_STATE_DIR", ".wamesh", parse_text, "`wamesh dev`'s state folder."
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and validate; raise ConfigError naming the first bad variable."""
+        _reject_supabase_only(environ)
+        values = {f.name: _read(f, environ) for f in dataclasses.fields(cls)}
+        return cls(**values)
+
+    def require(self, name: str) -> Any:
+        """The value of field `name`, or ConfigError naming its variable when unset."""
+        value = getattr(self, name)
+        if value is None:
+            env = _field(name).metadata["env"][0]
+            raise ConfigError(f"{env} is required here: {_field(name).metadata['doc']}")
+        return value
+
+
+def _field(name: str) -> dataclasses.Field[Any]:
+    return next(f for f in dataclasses.fields(Settings) if f.name == name)
+
+
+def _read(f: dataclasses.Field[Any], environ: Mapping[str, str]) -> Any:
+    for env in f.metadata["env"]:
+        raw = environ.get(env)
+        if raw is None or (raw.strip() == "" and f.default is None):
+            continue
+        try:
+            return f.metadata["parse"](raw)
+        except ValueError as exc:
+            shown = "(hidden)" if f.metadata["secret"] else repr(raw)
+            raise ConfigError(f"{env}={shown} is invalid: {exc}") from None
+    return f.default
+
+
+def _reject_supabase_only(environ: Mapping[str, str]) -> None:
+    if environ.get("DATABASE_URL"):
+        return
+    if environ.get("SUPABASE_URL") or environ.get("SUPABASE_SERVICE_KEY"):
+        raise ConfigError(
+            "SUPABASE_URL/SUPABASE_SERVICE_KEY are not used by wamesh: set DATABASE_URL to your "
+            "Supabase project's Postgres connection string instead (Project Settings -> "
+            "Database -> Connection string, e.g. postgresql://postgres:PASSWORD@db.PROJECT.supabase.co:5432/"
+            "postgres)"
+        )
+
+
+@dataclass(frozen=True)
+class VariableDoc:
+    """One row of the README's variable table."""
+
+    names: tuple[str, ...]
+    default: str
+    doc: str
+
+
+def describe() -> Iterator[VariableDoc]:
+    """Every variable, its default and meaning, in declaration order."""
+    for f in dataclasses.fields(Settings):
+        default = (
+            ""
+            if f.default is None
+            else str(f.default).lower()
+            if isinstance(f.default, bool)
+            else str(f.default)
+        )
+        yield VariableDoc(f.metadata["env"], default, f.metadata["doc"])

@@ -1,0 +1,118 @@
+"""The real PostgreSQL and Redis servers the tests use.
+
+From WAMESH_TEST_DATABASE_URL / WAMESH_TEST_REDIS_URL when set (a server the tests may create and
+drop databases on, and flush Redis databases of), otherwise private servers started from the
+machine's binaries on free ports, in a throw-away folder. Each test gets its own database, cloned
+from a migrated template, and its own Redis database number, flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import redis
+
+from wamesh.db.migrate import migrate
+from wamesh.dev.servers import MissingBinary, PostgresServer, RedisServer
+
+REDIS_DATABASES = 64
+_counter = itertools.count(1)
+
+
+@dataclass
+class Infra:
+    """Admin URLs of the servers and the template database's name."""
+
+    pg_admin_url: str
+    redis_base_url: str
+    template: str
+
+    def pg_url(self, database: str) -> str:
+        """URL of `database` on the test server."""
+        return urlunsplit(urlsplit(self.pg_admin_url)._replace(path=f"/{database}"))
+
+    def redis_url(self, index: int) -> str:
+        """URL of Redis database `index`."""
+        return f"{self.redis_base_url.rstrip('/').rsplit('/', 1)[0]}/{index}"
+
+
+@contextmanager
+def start_infra(workdir: Path) -> Iterator[Infra]:
+    """Start (or connect to) the servers; yield their URLs; stop what was started."""
+    started: list[PostgresServer | RedisServer] = []
+    try:
+        pg_url = os.environ.get("WAMESH_TEST_DATABASE_URL")
+        if not pg_url:
+            pg = PostgresServer(workdir / "pg" / "data", durable=False)
+            started.append(pg)
+            pg.start()
+            pg_url = pg.url
+        redis_url = os.environ.get("WAMESH_TEST_REDIS_URL")
+        if not redis_url:
+            rs = RedisServer(workdir / "redis", durable=False, databases=REDIS_DATABASES)
+            started.append(rs)
+            rs.start()
+            redis_url = rs.url
+        infra = Infra(pg_url, redis_url, f"wamesh_tpl_{os.getpid()}")
+        _create_template(infra)
+        yield infra
+        _drop_database(infra, infra.template)
+    except MissingBinary as exc:
+        raise RuntimeError(
+            f"the tests need real PostgreSQL and Redis servers: {exc.message}; or set "
+            "WAMESH_TEST_DATABASE_URL and WAMESH_TEST_REDIS_URL to servers the tests may use"
+        ) from exc
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def _admin(infra: Infra) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(infra.pg_admin_url, autocommit=True)
+
+
+def _create_template(infra: Infra) -> None:
+    _drop_database(infra, infra.template)
+    with _admin(infra) as conn:
+        conn.execute(f'CREATE DATABASE "{infra.template}"')
+    asyncio.run(migrate(infra.pg_url(infra.template)))
+
+
+def _drop_database(infra: Infra, name: str) -> None:
+    with _admin(infra) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database(infra: Infra, *, migrated: bool = True) -> Iterator[str]:
+    """A new database (a clone of the migrated template, or empty) dropped afterwards."""
+    name = f"wamesh_t{os.getpid()}_{next(_counter)}"
+    template = f' TEMPLATE "{infra.template}"' if migrated else ""
+    with _admin(infra) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"{template}')
+    try:
+        yield infra.pg_url(name)
+    finally:
+        _drop_database(infra, name)
+
+
+@contextmanager
+def fresh_redis(infra: Infra) -> Iterator[str]:
+    """A flushed Redis database of its own, flushed again afterwards."""
+    index = next(_counter) % REDIS_DATABASES if "WAMESH_TEST_REDIS_URL" not in os.environ else 15
+    url = infra.redis_url(index)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
