@@ -1,0 +1,165 @@
+"""The engine seam: one small interface between a session worker and WhatsApp.
+
+An engine drives one line. The worker starts it with the auth state it restored (or None), reads
+its normalised events, asks it to send and to log out, and exports its auth state to save it.
+Engines never touch the database or Redis: persistence is the worker's.
+
+Event flow of a line: `Qr`* -> `Authenticated` -> `Ready` -> (`MessageIn` | `MessageOut` |
+`AckChanged`)* -> `Disconnected` | `LoggedOut` | `Failed`. An engine restored from good auth
+state goes straight to `Authenticated`/`Ready` without a `Qr`. The event stream ends when the
+engine stops.
+
+Message ids: the worker derives a message id from the client message id (`message_id_for`) and
+passes it to `send_text`; an engine that already sent a message with that id returns it again
+instead of sending twice. That is what makes sends idempotent across worker crashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Ack(StrEnum):
+    """Delivery state of a message (WhatsApp's -1..4)."""
+
+    ERROR = "error"
+    PENDING = "pending"
+    SERVER = "server"
+    DEVICE = "device"
+    READ = "read"
+    PLAYED = "played"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A text message; chat ids are normalised JIDs (see wamesh.jid)."""
+
+    id: str
+    chat_id: str
+    sender: str
+    recipient: str
+    from_me: bool
+    text: str
+    timestamp: datetime
+    ack: Ack = Ack.PENDING
+
+
+@dataclass(frozen=True)
+class Qr:
+    """A QR code to scan; `code` is the string the QR encodes."""
+
+    code: str
+    expires_at: datetime
+    rotation: int
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """The phone accepted the pairing (or restored auth state was valid)."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The line can send and receive; `me` is its own JID."""
+
+    me: str
+
+
+@dataclass(frozen=True)
+class MessageIn:
+    """A message received from someone else."""
+
+    message: Message
+
+
+@dataclass(frozen=True)
+class MessageOut:
+    """A message this line sent (through wamesh or from the phone)."""
+
+    message: Message
+
+
+@dataclass(frozen=True)
+class AckChanged:
+    """A sent message's delivery state advanced."""
+
+    message_id: str
+    chat_id: str
+    ack: Ack
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The connection to WhatsApp was lost; auth state is still valid."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoggedOut:
+    """The line was logged out (from the phone or by `logout`); auth state is void."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The engine cannot go on; `code` is an errors.py code (e.g. engine_incompatible)."""
+
+    reason: str
+    code: str = "engine_error"
+    details: dict[str, str] = field(default_factory=dict)
+
+
+EngineEvent = (
+    Qr
+    | Authenticated
+    | Ready
+    | MessageIn
+    | MessageOut
+    | AckChanged
+    | Disconnected
+    | LoggedOut
+    | Failed
+)
+
+
+def message_id_for(session_id: str, client_message_id: str) -> str:
+    """The deterministic WhatsApp-style message id of a client message id (uppercase hex)."""
+    digest = hashlib.sha256(f"{session_id}\0{client_message_id}".encode()).hexdigest()
+    return "3EB0" + digest[:28].upper()
+
+
+class Engine(ABC):
+    """One line's connection to WhatsApp. `start`/`stop` are paired; `stop` is idempotent."""
+
+    kind: str
+
+    @abstractmethod
+    async def start(self, auth_state: bytes | None) -> None:
+        """Connect, restoring `auth_state` when given; events follow on `events()`."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Disconnect and release every resource; ends `events()`."""
+
+    @abstractmethod
+    def events(self) -> AsyncIterator[EngineEvent]:
+        """The line's normalised events, until the engine stops."""
+
+    @abstractmethod
+    async def send_text(self, chat_id: str, text: str, message_id: str) -> Message:
+        """Send `text` to `chat_id` as `message_id`; a repeated id returns the first message."""
+
+    @abstractmethod
+    async def logout(self) -> None:
+        """Log the line out; a `LoggedOut` event follows."""
+
+    @abstractmethod
+    async def export_auth_state(self) -> bytes | None:
+        """The current auth state to persist (None when not paired)."""

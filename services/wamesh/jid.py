@@ -1,0 +1,50 @@
+"""WhatsApp ids (JIDs): parse what users type, normalise what engines report.
+
+Users are `<digits>@s.whatsapp.net` everywhere in wamesh (WhatsApp Web's `@c.us` is accepted and
+translated), groups `<id>@g.us`, hidden-number users `<id>@lid`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wamesh.errors import InvalidInput
+
+USER_SERVER = "s.whatsapp.net"
+LEGACY_USER_SERVER = "c.us"
+GROUP_SERVER = "g.us"
+LID_SERVER = "lid"
+_SERVERS = frozenset(
+    {USER_SERVER, LEGACY_USER_SERVER, GROUP_SERVER, LID_SERVER, "broadcast", "newsletter"}
+)
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,30}$")
+_USER = re.compile(r"^[0-9]{6,20}(:[0-9]{1,3})?$")
+_GROUP = re.compile(r"^[0-9]{6,25}(-[0-9]{6,15})?$")
+
+
+def normalize_jid(value: str) -> str:
+    """A JID with `@c.us` turned into `@s.whatsapp.net`."""
+    user, _, server = value.partition("@")
+    return f"{user}@{USER_SERVER}" if server == LEGACY_USER_SERVER else value
+
+
+def parse_recipient(value: str, field: str = "to") -> str:
+    """A phone number (digits, optional + and separators) or a JID, as a normalised JID."""
+    text = value.strip()
+    if "@" in text:
+        user, _, server = text.partition("@")
+        valid = server in _SERVERS and (
+            (server == GROUP_SERVER and _GROUP.match(user))
+            or (server != GROUP_SERVER and _USER.match(user))
+        )
+        if not valid:
+            raise InvalidInput(f"{field}: {value!r} is not a valid WhatsApp id", field)
+        return normalize_jid(text)
+    if not _PHONE.match(text):
+        raise InvalidInput(
+            f"{field}: expected a phone number in international form or a JID, got {value!r}", field
+        )
+    digits = re.sub(r"[^0-9]", "", text)
+    if not 7 <= len(digits) <= 15:
+        raise InvalidInput(f"{field}: a phone number has 7 to 15 digits, got {len(digits)}", field)
+    return f"{digits}@{USER_SERVER}"

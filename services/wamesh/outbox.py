@@ -1,0 +1,75 @@
+"""The webhook outbox: one `webhook_deliveries` row per event a line's filter accepts.
+
+Rows are inserted in the same transaction as the state change they report (`record_event` takes
+the caller's connection), and kicked to the webhook queue only after that transaction commits
+(`Kicker`). A kick that never happens (crash, Redis down) is covered by the webhook worker's
+reconciler, which re-kicks pending rows: no event is lost.
+
+Envelope (the webhook body and `payload` column): `{"id","type","session_id","timestamp","data"}`;
+`id` is the delivery row's id and the `webhook-id` header, stable across retries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+
+class Kicker(Protocol):
+    """Queues committed outbox rows for delivery (implemented by wamesh.webhooks.producer)."""
+
+    async def kick(self, delivery_ids: Sequence[str]) -> None:
+        """Queue these committed rows; must not raise for a Redis outage (the reconciler covers)."""
+
+
+def accepts(event_filter: Sequence[str], event_type: str) -> bool:
+    """An empty filter accepts every type."""
+    return not event_filter or event_type in event_filter
+
+
+def envelope(
+    delivery_id: str, event_type: str, session_id: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The webhook body."""
+    return {
+        "id": delivery_id,
+        "type": event_type,
+        "session_id": session_id,
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "data": dict(data),
+    }
+
+
+async def record_event(
+    conn: AsyncConnection[DictRow],
+    session_id: str,
+    event_type: str,
+    data: Mapping[str, Any],
+) -> str | None:
+    """Insert the outbox row if the line wants this type and has a webhook; return its id.
+
+    Reads the line's filter inside the caller's transaction, so it sees the same row state.
+    """
+    cursor = await conn.execute(
+        "SELECT webhook_url, webhook_events, webhook_enabled FROM sessions WHERE id = %s",
+        (session_id,),
+    )
+    line = await cursor.fetchone()
+    if line is None or not line["webhook_url"] or not line["webhook_enabled"]:
+        return None
+    if not accepts(line["webhook_events"], event_type):
+        return None
+    delivery_id = str(uuid.uuid4())
+    body = envelope(delivery_id, event_type, session_id, data)
+    await conn.execute(
+        "INSERT INTO webhook_deliveries (id, session_id, event_type, payload) "
+        "VALUES (%s, %s, %s, %s)",
+        (delivery_id, session_id, event_type, Jsonb(body)),
+    )
+    return delivery_id
