@@ -51,10 +51,12 @@ async def record_event(
     session_id: str,
     event_type: str,
     data: Mapping[str, Any],
+    delivery_id: str | None = None,
 ) -> str | None:
     """Insert the outbox row if the line wants this type and has a webhook; return its id.
 
     Reads the line's filter inside the caller's transaction, so it sees the same row state.
+    `delivery_id` (default: a new UUID) becomes the envelope's `id` and the `webhook-id`.
     """
     cursor = await conn.execute(
         "SELECT webhook_url, webhook_events, webhook_enabled FROM sessions WHERE id = %s",
@@ -65,7 +67,7 @@ async def record_event(
         return None
     if not accepts(line["webhook_events"], event_type):
         return None
-    delivery_id = str(uuid.uuid4())
+    delivery_id = delivery_id or str(uuid.uuid4())
     body = envelope(delivery_id, event_type, session_id, data)
     await conn.execute(
         "INSERT INTO webhook_deliveries (id, session_id, event_type, payload) "

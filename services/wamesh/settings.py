@@ -51,6 +51,22 @@ def parse_int(minimum: int, maximum: int | None = None) -> Parser:
     return parse
 
 
+def parse_float(minimum: float) -> Parser:
+    """A number of at least `minimum`."""
+    expected = f"expected a number of at least {minimum:g}"
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(expected) from None
+        if not value >= minimum:
+            raise ValueError(expected)
+        return value
+
+    return parse
+
+
 def parse_choice(*choices: str) -> Parser:
     """One of `choices`, case-insensitive."""
 
@@ -253,6 +269,24 @@ class Settings:
         ".wamesh/sandbox",
         parse_text,
         "Where the sandbox engine's simulated WhatsApp keeps what it received.",
+    )
+    sandbox_qr_interval_s: float = setting(
+        "WAMESH_SANDBOX_QR_INTERVAL_S",
+        20.0,
+        parse_float(0.01),
+        "Sandbox engine: seconds between QR rotations.",
+    )
+    sandbox_qr_max_rotations: int = setting(
+        "WAMESH_SANDBOX_QR_MAX_ROTATIONS",
+        6,
+        parse_int(1),
+        "Sandbox engine: QR codes shown before the line fails unscanned.",
+    )
+    sandbox_ack_delay_ms: int = setting(
+        "WAMESH_SANDBOX_ACK_DELAY_MS",
+        300,
+        parse_int(0),
+        "Sandbox engine: delay between a sent message's acks (server, device, read).",
     )
     state_dir: str = setting(
         "WAMESH_STATE_DIR", ".wamesh", parse_text, "`wamesh dev`'s state folder."

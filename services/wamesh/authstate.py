@@ -1,0 +1,126 @@
+"""Engine auth state at rest: AES-256-GCM encrypted in `session_auth`, last good copy kept.
+
+The key is derived from WAMESH_AUTH_KEY with HKDF-SHA256 (any string works; a long random one is
+best). Each row is `version byte || 12-byte nonce || ciphertext+tag`, with the line's id as
+associated data, so a row copied to another line does not decrypt. Every save bumps `generation`
+and moves the previous copy to `previous_state`; a load that cannot decrypt the current copy falls
+back to the previous one. State bytes are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from wamesh.db.pool import Pool
+from wamesh.errors import AuthStateError, ConfigError
+from wamesh.settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
+_FORMAT = b"\x01"
+_NONCE_BYTES = 12
+_DEV_KEY = "wamesh-dev-mode-insecure-auth-key"
+
+
+def derive_key(secret: str) -> bytes:
+    """The 32-byte AES key for `secret`."""
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"wamesh-auth-state", info=b"aes-256-gcm"
+    )
+    return hkdf.derive(secret.encode())
+
+
+def key_from_settings(settings: Settings) -> bytes:
+    """The key from WAMESH_AUTH_KEY; in dev mode a fixed (insecure) key stands in when unset."""
+    if settings.auth_key:
+        return derive_key(settings.auth_key)
+    if settings.dev_mode:
+        _LOGGER.warning("WAMESH_AUTH_KEY is unset: dev mode encrypts auth state with a fixed key")
+        return derive_key(_DEV_KEY)
+    raise ConfigError(
+        "WAMESH_AUTH_KEY is required: it encrypts each line's WhatsApp auth state in PostgreSQL "
+        "(set any long random string, e.g. `openssl rand -base64 32`, and keep it: without it "
+        "stored lines must scan a QR again)"
+    )
+
+
+def seal(key: bytes, session_id: str, state: bytes) -> bytes:
+    """Encrypt `state` for `session_id`."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return _FORMAT + nonce + AESGCM(key).encrypt(nonce, state, session_id.encode())
+
+
+def unseal(key: bytes, session_id: str, blob: bytes) -> bytes:
+    """Decrypt; AuthStateError when the key, the line or the bytes do not match."""
+    if not blob.startswith(_FORMAT) or len(blob) < 1 + _NONCE_BYTES + 16:
+        raise AuthStateError("stored auth state has an unknown format")
+    nonce, body = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
+    try:
+        return AESGCM(key).decrypt(nonce, body, session_id.encode())
+    except InvalidTag:
+        raise AuthStateError(
+            "stored auth state does not decrypt (wrong WAMESH_AUTH_KEY?)"
+        ) from None
+
+
+class AuthStore:
+    """Load, save and purge one line's auth state."""
+
+    def __init__(self, pool: Pool, key: bytes, session_id: str) -> None:
+        self._pool = pool
+        self._key = key
+        self._session_id = session_id
+
+    async def load(self) -> bytes | None:
+        """The current state, or the previous one if the current cannot be read; None if none."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT state, previous_state, generation FROM session_auth WHERE session_id = %s",
+                (self._session_id,),
+            )
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        for column in ("state", "previous_state"):
+            if row[column] is None:
+                continue
+            try:
+                return unseal(self._key, self._session_id, bytes(row[column]))
+            except AuthStateError as exc:
+                _LOGGER.error(
+                    "auth state %s of generation %s unreadable: %s", column, row["generation"], exc
+                )
+        return None
+
+    async def save(self, state: bytes) -> int:
+        """Store a new generation, keeping the previous copy; return the generation."""
+        blob = seal(self._key, self._session_id, state)
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                """
+                INSERT INTO session_auth (session_id, generation, state) VALUES (%s, 1, %s)
+                ON CONFLICT (session_id) DO UPDATE SET
+                    previous_state = session_auth.state,
+                    previous_generation = session_auth.generation,
+                    state = EXCLUDED.state,
+                    generation = session_auth.generation + 1,
+                    updated_at = now()
+                RETURNING generation
+                """,
+                (self._session_id, blob),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row["generation"])
+
+    async def purge(self) -> None:
+        """Forget the line's auth state (after a logout)."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "DELETE FROM session_auth WHERE session_id = %s", (self._session_id,)
+            )

@@ -1,0 +1,326 @@
+"""The sandbox engine: a simulated phone and WhatsApp server, for offline use and users' own CI.
+
+It behaves like a line on WhatsApp Web: QR codes that rotate every `qr_interval_s` (the line fails
+after `qr_max_rotations` unscanned codes), a `scan()` that pairs it, a fake own JID, sent messages
+recorded with their ack progression (server, device, read), injectable inbound messages, acks,
+phone-side disconnects and logouts, and auth state that, restored, goes straight to ready.
+
+What the simulated WhatsApp server received is appended to `<sandbox_dir>/<session_id>/sent.jsonl`
+(flushed and fsynced per message), so it survives a worker crash exactly as a real server would:
+a message id it already has is returned again, never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from wamesh.engines.base import (
+    Ack,
+    AckChanged,
+    Authenticated,
+    Disconnected,
+    Engine,
+    EngineEvent,
+    Failed,
+    LoggedOut,
+    Message,
+    MessageIn,
+    MessageOut,
+    Qr,
+    Ready,
+)
+from wamesh.errors import EngineError, InvalidInput, SessionNotReady
+from wamesh.jid import USER_SERVER, parse_recipient
+from wamesh.settings import Settings
+
+_ACK_STEPS = (Ack.SERVER, Ack.DEVICE, Ack.READ)
+RECONNECT_DELAY_S = 1.0
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Timing and storage of one sandbox line."""
+
+    session_id: str
+    data_dir: Path
+    qr_interval_s: float = 20.0
+    qr_max_rotations: int = 6
+    ack_delay_s: float = 0.3
+    reconnect_delay_s: float = RECONNECT_DELAY_S
+
+
+def fake_own_jid(session_id: str) -> str:
+    """A stable fake phone number for the line: 1555 plus digits derived from its id."""
+    digits = str(int(hashlib.sha256(session_id.encode()).hexdigest(), 16))[:7]
+    return f"1555{digits}@{USER_SERVER}"
+
+
+class SentLog:
+    """The simulated server's record of sent messages, append-only on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._by_id: dict[str, Message] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.reload()
+
+    @classmethod
+    def of(cls, data_dir: Path, session_id: str) -> SentLog:
+        """The log of line `session_id` under `data_dir`."""
+        return cls(data_dir / session_id / "sent.jsonl")
+
+    def reload(self) -> SentLog:
+        """Re-read the file (another process may have appended)."""
+        self._by_id.clear()
+        if self._path.exists():
+            for line in self._path.read_text().splitlines():
+                if line.strip():
+                    message = _message_from_json(json.loads(line))
+                    self._by_id[message.id] = message
+        return self
+
+    def get(self, message_id: str) -> Message | None:
+        """The recorded message with this id."""
+        return self._by_id.get(message_id)
+
+    def append(self, message: Message) -> None:
+        """Record and fsync."""
+        with self._path.open("a") as out:
+            out.write(json.dumps(_message_to_json(message)) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        self._by_id[message.id] = message
+
+    def all(self) -> list[Message]:
+        """Every recorded message, in send order."""
+        return list(self._by_id.values())
+
+
+def _message_to_json(message: Message) -> dict[str, object]:
+    data = asdict(message)
+    data["timestamp"] = message.timestamp.isoformat()
+    data["ack"] = message.ack.value
+    return data
+
+
+def _message_from_json(data: dict[str, object]) -> Message:
+    fields = dict(data)
+    fields["timestamp"] = datetime.fromisoformat(str(fields["timestamp"]))
+    fields["ack"] = Ack(str(fields["ack"]))
+    return Message(**fields)  # type: ignore[arg-type]
+
+
+class SandboxEngine(Engine):
+    """A line on a simulated phone."""
+
+    kind = "sandbox"
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self._config = config
+        self._queue: asyncio.Queue[EngineEvent | None] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._qr_task: asyncio.Task[None] | None = None
+        self._token: str | None = None
+        self._me = fake_own_jid(config.session_id)
+        self._ready = False
+        self._running = False
+        self._log = SentLog.of(config.data_dir, config.session_id)
+
+    @classmethod
+    def from_settings(cls, session_id: str, settings: Settings) -> SandboxEngine:
+        """Configured from WAMESH_SANDBOX_* settings."""
+        return cls(
+            SandboxConfig(
+                session_id=session_id,
+                data_dir=Path(settings.sandbox_dir),
+                qr_interval_s=settings.sandbox_qr_interval_s,
+                qr_max_rotations=settings.sandbox_qr_max_rotations,
+                ack_delay_s=settings.sandbox_ack_delay_ms / 1000,
+            )
+        )
+
+    # Engine interface -------------------------------------------------------------------------
+
+    async def start(self, auth_state: bytes | None) -> None:
+        """Go straight to ready with valid auth state, else show QR codes."""
+        self._running = True
+        self._token = _parse_auth(auth_state, self._config.session_id)
+        if self._token is not None:
+            self._connect()
+        else:
+            self._qr_task = asyncio.create_task(self._rotate_qr(), name="sandbox-qr")
+
+    async def stop(self) -> None:
+        """Cancel timers and end the event stream."""
+        if not self._running:
+            return
+        self._running = False
+        self._ready = False
+        for task in [*self._tasks, *([self._qr_task] if self._qr_task else [])]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._queue.put_nowait(None)
+
+    async def events(self) -> AsyncIterator[EngineEvent]:
+        """Events until `stop`."""
+        while (event := await self._queue.get()) is not None:
+            yield event
+
+    async def send_text(self, chat_id: str, text: str, message_id: str) -> Message:
+        """Record the message on the simulated server (once per id) and start its acks."""
+        known = self._log.get(message_id)
+        if known is not None:
+            return known
+        if not self._ready:
+            raise SessionNotReady(self._config.session_id, "not connected")
+        message = Message(
+            id=message_id,
+            chat_id=chat_id,
+            sender=self._me,
+            recipient=chat_id,
+            from_me=True,
+            text=text,
+            timestamp=datetime.now(UTC),
+            ack=Ack.PENDING,
+        )
+        self._log.append(message)
+        self._emit(MessageOut(message))
+        self._spawn(self._progress_acks(message))
+        return message
+
+    async def logout(self) -> None:
+        """Unpair; the auth state becomes void."""
+        self._unpair("logged out by request")
+
+    async def export_auth_state(self) -> bytes | None:
+        """`{"v":1,"session_id","token"}` while paired."""
+        if self._token is None:
+            return None
+        return json.dumps(
+            {"v": 1, "session_id": self._config.session_id, "token": self._token}
+        ).encode()
+
+    # The simulated phone ----------------------------------------------------------------------
+
+    def scan(self) -> str:
+        """Scan the current QR code with the phone; returns the line's own JID."""
+        if self._ready or self._token is not None:
+            raise InvalidInput("the line is already paired; nothing to scan")
+        if self._qr_task is None or self._qr_task.done():
+            raise InvalidInput("the line is not showing a QR code")
+        self._qr_task.cancel()
+        self._token = secrets.token_hex(16)
+        self._connect()
+        return self._me
+
+    def receive(self, sender: str, text: str) -> Message:
+        """A contact sends the line a message."""
+        self._require_ready()
+        if not text:
+            raise InvalidInput("text must not be empty", "text")
+        chat = parse_recipient(sender, "from")
+        message = Message(
+            id="3EB0" + secrets.token_hex(14).upper(),
+            chat_id=chat,
+            sender=chat,
+            recipient=self._me,
+            from_me=False,
+            text=text,
+            timestamp=datetime.now(UTC),
+            ack=Ack.DEVICE,
+        )
+        self._emit(MessageIn(message))
+        return message
+
+    def set_ack(self, message_id: str, ack: Ack) -> None:
+        """The recipient's phone reports an ack for a sent message."""
+        message = self._log.get(message_id)
+        if message is None:
+            raise InvalidInput(f"no sent message with id {message_id}", "message_id")
+        self._emit(AckChanged(message_id, message.chat_id, ack))
+
+    def phone_disconnect(self, *, logout: bool) -> None:
+        """The phone logs the line out, or the connection drops (and comes back by itself)."""
+        self._require_ready()
+        if logout:
+            self._unpair("logged out from the phone")
+            return
+        self._ready = False
+        self._emit(Disconnected("connection lost (sandbox)"))
+        self._spawn(self._reconnect())
+
+    def sent(self) -> list[Message]:
+        """Every message the simulated server received from this line."""
+        return self._log.all()
+
+    @property
+    def me(self) -> str:
+        """The line's own JID."""
+        return self._me
+
+    # Internals --------------------------------------------------------------------------------
+
+    def _emit(self, event: EngineEvent) -> None:
+        if self._running:
+            self._queue.put_nowait(event)
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _require_ready(self) -> None:
+        if not self._ready:
+            raise SessionNotReady(self._config.session_id, "not connected")
+
+    def _connect(self) -> None:
+        self._ready = True
+        self._emit(Authenticated())
+        self._emit(Ready(self._me))
+
+    def _unpair(self, reason: str) -> None:
+        self._ready = False
+        self._token = None
+        self._emit(LoggedOut(reason))
+
+    async def _rotate_qr(self) -> None:
+        interval = self._config.qr_interval_s
+        for rotation in range(1, self._config.qr_max_rotations + 1):
+            expires = datetime.now(UTC) + timedelta(seconds=interval)
+            code = f"2@{secrets.token_urlsafe(24)},{secrets.token_urlsafe(32)},sandbox,{rotation}"
+            self._emit(Qr(code, expires, rotation))
+            await asyncio.sleep(interval)
+        rotations = self._config.qr_max_rotations
+        self._emit(Failed(f"QR code not scanned after {rotations} rotations", "qr_timeout"))
+
+    async def _progress_acks(self, message: Message) -> None:
+        for ack in _ACK_STEPS:
+            await asyncio.sleep(self._config.ack_delay_s)
+            self._emit(AckChanged(message.id, message.chat_id, ack))
+
+    async def _reconnect(self) -> None:
+        await asyncio.sleep(self._config.reconnect_delay_s)
+        if self._running and self._token is not None:
+            self._connect()
+
+
+def _parse_auth(auth_state: bytes | None, session_id: str) -> str | None:
+    if not auth_state:
+        return None
+    try:
+        data = json.loads(auth_state)
+    except ValueError as exc:
+        raise EngineError("sandbox auth state is not valid JSON") from exc
+    if data.get("session_id") != session_id or not data.get("token"):
+        return None
+    return str(data["token"])

@@ -1,0 +1,100 @@
+"""Domain errors <-> gRPC status, in one table each way.
+
+A server aborts with the status of the error's class and puts the stable `code` (and, for line
+state errors, the line's status) in trailing metadata; a client turns such an RpcError back into
+the same domain error with `from_rpc_error`, so the gateway can re-raise what the worker raised.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+import grpc.aio
+
+from wamesh import errors
+
+CODE_METADATA = "wamesh-error-code"
+STATUS_METADATA = "wamesh-session-status"
+
+GRPC_STATUS: dict[type[errors.WameshError], grpc.StatusCode] = {
+    errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.WrongSession: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Conflict: grpc.StatusCode.ALREADY_EXISTS,
+    errors.SessionNotReady: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.SessionOffline: grpc.StatusCode.UNAVAILABLE,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.LeaseLost: grpc.StatusCode.UNAVAILABLE,
+    errors.EngineError: grpc.StatusCode.INTERNAL,
+    errors.AuthStateError: grpc.StatusCode.INTERNAL,
+}
+
+_BY_CODE: dict[str, type[errors.WameshError]] = {
+    cls.code: cls
+    for cls in errors.__dict__.values()
+    if isinstance(cls, type) and issubclass(cls, errors.WameshError)
+}
+
+
+def status_for(exc: errors.WameshError) -> grpc.StatusCode:
+    """The status of the nearest class in the table."""
+    for cls in type(exc).__mro__:
+        if cls in GRPC_STATUS:
+            return GRPC_STATUS[cls]
+    return grpc.StatusCode.INTERNAL
+
+
+def trailers_for(exc: errors.WameshError) -> tuple[tuple[str, str], ...]:
+    """Trailing metadata that lets a client rebuild the error."""
+    items = [(CODE_METADATA, exc.code)]
+    status = getattr(exc, "status", None)
+    if isinstance(status, str):
+        items.append((STATUS_METADATA, status))
+    return tuple(items)
+
+
+async def abort(context: grpc.aio.ServicerContext[Any, Any], exc: errors.WameshError) -> NoReturn:
+    """End the call with the error's status, message and code."""
+    context.set_trailing_metadata(trailers_for(exc))
+    await context.abort(status_for(exc), exc.message)
+    raise AssertionError("unreachable")  # pragma: no cover - abort always raises
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def translate_errors(method: F) -> F:
+    """Decorate a unary servicer method: WameshError becomes its gRPC status."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            return await method(self, request, context)
+        except errors.WameshError as exc:
+            await abort(context, exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def from_rpc_error(exc: grpc.aio.AioRpcError, session_id: str = "") -> errors.WameshError:
+    """The domain error an RpcError carries (Unavailable when it carries none)."""
+    trailers = dict((k, v) for k, v in (exc.trailing_metadata() or ()) if isinstance(v, str))
+    cls = _BY_CODE.get(trailers.get(CODE_METADATA, ""))
+    message = exc.details() or exc.code().name
+    status = trailers.get(STATUS_METADATA, "unknown")
+    if cls is errors.SessionNotReady:
+        return errors.SessionNotReady(session_id, status)
+    if cls is errors.SessionOffline:
+        return errors.SessionOffline(session_id, status)
+    if cls is errors.SessionNotFound:
+        return errors.SessionNotFound(session_id)
+    if cls is not None and cls not in (errors.LeaseHeld, errors.WrongSession):
+        return cls(message)
+    if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+        return errors.InvalidInput(message)
+    return errors.Unavailable(f"worker call failed: {exc.code().name}: {message}")

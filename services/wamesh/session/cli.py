@@ -1,0 +1,62 @@
+"""`wamesh session --id <uuid>`: run the worker of one line until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from wamesh.errors import ConfigError, LeaseHeld, SessionNotFound
+from wamesh.settings import Settings, parse_uuid
+
+HELP = "run the session worker of one line (--id or SESSION_ID)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--id`."""
+    parser.add_argument("--id", dest="session_id", help="the line's id (default: $SESSION_ID)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run until stopped; the exit code says why it stopped."""
+    raw = args.session_id or settings.session_id
+    if not raw:
+        raise ConfigError("no line given: pass --id <uuid> or set SESSION_ID")
+    try:
+        session_id = parse_uuid(raw)
+    except ValueError:
+        raise ConfigError(f"--id/SESSION_ID {raw!r} is not a UUID") from None
+    try:
+        return asyncio.run(_main(settings, session_id))
+    except LeaseHeld as exc:
+        print(f"wamesh session: refusing to start: {exc.message}", file=sys.stderr)
+        return 5
+    except SessionNotFound:
+        print(
+            f"wamesh session: no session (line) with id {session_id} in the database",
+            file=sys.stderr,
+        )
+        return 4
+
+
+async def _main(settings: Settings, session_id: str) -> int:
+    from redis.asyncio import Redis
+
+    from wamesh.db.pool import open_pool
+    from wamesh.session.kicker import open_kicker
+    from wamesh.session.worker import install_stop_signals, running_worker, wait_for_exit
+
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        async with (
+            open_pool(
+                settings.require("database_url"), max_size=5, name=f"session-{session_id[:8]}"
+            ) as pool,
+            open_kicker(settings) as kicker,
+            running_worker(settings, session_id, pool, redis, kicker) as worker,
+        ):
+            return await wait_for_exit(worker, stop)
+    finally:
+        await redis.aclose()

@@ -1,0 +1,306 @@
+"""One line's runtime inside its worker: engine events in, state and events out.
+
+Every engine event goes through `_handle` in order (one pump task): a status change is written to
+the `sessions` row together with its outbox rows in one transaction, the rows are kicked to the
+webhook queue after the commit, and the event is published to in-process subscribers. Sends are
+idempotent by client message id (`sent_messages` plus the engine's own record of message ids).
+Auth state is saved after pairing, again after a settling delay, periodically, and on stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+from wamesh.authstate import AuthStore
+from wamesh.constants import MAX_TEXT_LENGTH
+from wamesh.engines.base import (
+    AckChanged,
+    Authenticated,
+    Disconnected,
+    Engine,
+    EngineEvent,
+    Failed,
+    LoggedOut,
+    MessageIn,
+    MessageOut,
+    Qr,
+    Ready,
+    message_id_for,
+)
+from wamesh.errors import InvalidInput, SessionNotFound, SessionNotReady
+from wamesh.jid import parse_recipient
+from wamesh.outbox import Kicker
+from wamesh.session.events import LineEvent, ack_event, message_event, qr_event, status_event
+from wamesh.session.hub import Hub
+from wamesh.session.store import LineStore, StatusChange
+
+_LOGGER = logging.getLogger(__name__)
+AUTH_SAVE_DELAY_S = 60.0
+AUTH_SAVE_INTERVAL_S = 600.0
+PAIRED_STATUSES = frozenset({"ready", "disconnected"})
+FINAL_STATUSES = frozenset({"logged_out", "failed", "stopped"})
+DB_RETRIES = 30
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What SendMessage answers."""
+
+    message_id: str
+    chat_id: str
+    client_message_id: str
+    duplicate: bool
+    timestamp: datetime
+
+
+class Line:
+    """The runtime of one line: its engine, status, subscribers and sends."""
+
+    def __init__(
+        self,
+        session_id: str,
+        engine_factory: Callable[[], Engine],
+        store: LineStore,
+        auth: AuthStore,
+        hub: Hub,
+        kicker: Kicker | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self._factory = engine_factory
+        self._store = store
+        self._auth = auth
+        self.hub = hub
+        self._kicker = kicker
+        self.engine: Engine | None = None
+        self.status = "starting"
+        self.me: str | None = None
+        self.qr: Qr | None = None
+        self.last_error: str | None = None
+        self.deleted = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._pump_task: asyncio.Task[None] | None = None
+        self._saver_task: asyncio.Task[None] | None = None
+        self._saved_digest: bytes | None = None
+        self._frozen = False
+
+    # Lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Write `starting`, restore auth state, start the engine and its event pump."""
+        await self._change(StatusChange("starting", keep_me=True), [status_event("starting")])
+        state = await self._auth.load()
+        self._saved_digest = _digest(state)
+        engine = self._factory()
+        self.engine = engine
+        self._pump_task = asyncio.create_task(
+            self._pump(engine), name=f"line-{self.session_id}-pump"
+        )
+        await engine.start(state)
+
+    async def stop(self, *, write_status: bool = True) -> None:
+        """Save auth state, stop the engine and, unless told not to, write `stopped`."""
+        await self.save_auth()
+        await self._halt_engine()
+        await self.save_auth()
+        if write_status:
+            await self._change(StatusChange("stopped"), [status_event("stopped")])
+
+    async def abort(self) -> None:
+        """Stop the engine at once, writing nothing (the lease is lost: another worker owns us)."""
+        self._frozen = True
+        await self._halt_engine()
+
+    async def restart(self) -> None:
+        """Stop the engine (saving auth state) and start a fresh one."""
+        await self.stop(write_status=False)
+        await self.start()
+
+    async def _halt_engine(self) -> None:
+        for task in (self._saver_task,):
+            if task is not None:
+                task.cancel()
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            await engine.stop()
+        if self._pump_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._pump_task, timeout=10)
+            self._pump_task = None
+
+    # Commands -------------------------------------------------------------------------------
+
+    async def send(self, to: str, text: str, client_message_id: str = "") -> SendResult:
+        """Send once per client message id; FAILED_PRECONDITION-style error unless ready."""
+        chat_id = parse_recipient(to)
+        _check_text(text)
+        cmid = client_message_id or str(uuid.uuid4())
+        known = await self._store.find_sent(cmid)
+        if known is not None:
+            return SendResult(known.message_id, known.chat_id, cmid, True, known.sent_at)
+        engine = self.engine
+        if engine is None or self.status != "ready":
+            raise SessionNotReady(self.session_id, self.status)
+        message = await engine.send_text(chat_id, text, message_id_for(self.session_id, cmid))
+        stored = await self._store.remember_sent(cmid, message)
+        return SendResult(stored.message_id, stored.chat_id, cmid, False, stored.sent_at)
+
+    async def logout(self) -> str:
+        """Log the line out and wait for `logged_out`."""
+        engine = self.engine
+        if engine is None:
+            if self.status == "logged_out":
+                return self.status
+            raise SessionNotReady(self.session_id, self.status)
+        await engine.logout()
+        await self.wait_for({"logged_out"}, limit_s=15)
+        return self.status
+
+    async def wait_for(self, statuses: Iterable[str], limit_s: float) -> None:
+        """Wait until the status is one of `statuses`."""
+        wanted = frozenset(statuses)
+        async with asyncio.timeout(limit_s):
+            while self.status not in wanted:
+                await self._changed.wait()
+
+    async def save_auth(self) -> None:
+        """Export the engine's auth state and store it when it changed."""
+        engine = self.engine
+        if engine is None:
+            return
+        try:
+            state = await engine.export_auth_state()
+        except Exception:
+            _LOGGER.exception("exporting auth state failed")
+            return
+        digest = _digest(state)
+        if state is None or digest == self._saved_digest:
+            return
+        generation = await self._auth.save(state)
+        self._saved_digest = digest
+        _LOGGER.info("saved auth state", extra={"generation": generation, "bytes": len(state)})
+
+    # Events ---------------------------------------------------------------------------------
+
+    async def _pump(self, engine: Engine) -> None:
+        async for event in engine.events():
+            try:
+                await self._handle_retrying(event)
+            except SessionNotFound:
+                _LOGGER.error("session %s was deleted; stopping", self.session_id)
+                self.deleted.set()
+                return
+            except Exception:
+                _LOGGER.exception("handling a %s event failed", type(event).__name__)
+
+    async def _handle_retrying(self, event: EngineEvent) -> None:
+        """Handle, retrying while PostgreSQL is unreachable so no event is dropped."""
+        for attempt in range(DB_RETRIES):
+            try:
+                await self._handle(event)
+                return
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                _LOGGER.warning("database unavailable (%s), retrying", type(exc).__name__)
+                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        await self._handle(event)
+
+    async def _handle(self, event: EngineEvent) -> None:
+        match event:
+            case Qr():
+                await self._on_qr(event)
+            case Authenticated():
+                _LOGGER.info("authenticated")
+            case Ready(me=me):
+                self.me = me
+                await self._change(StatusChange("ready", me=me), [status_event("ready", me=me)])
+                await self.save_auth()
+                self._saver_task = asyncio.create_task(self._keep_saving(), name="auth-saver")
+            case MessageIn(message=m) | MessageOut(message=m):
+                await self._record([message_event(m)])
+            case AckChanged(message_id=mid, chat_id=chat, ack=ack):
+                await self._record([ack_event(mid, chat, ack)])
+            case Disconnected(reason=reason):
+                await self._change(
+                    StatusChange("disconnected", last_error=reason),
+                    [status_event("disconnected", reason=reason)],
+                )
+            case LoggedOut(reason=reason):
+                await self._on_logged_out(reason)
+            case Failed():
+                await self._on_failed(event)
+
+    async def _on_qr(self, qr: Qr) -> None:
+        self.qr = qr
+        events = [qr_event(qr.code, qr.expires_at, qr.rotation)]
+        if self.status != "qr":
+            events.insert(0, status_event("qr"))
+        await self._change(StatusChange("qr", qr=qr.code, qr_expires_at=qr.expires_at), events)
+
+    async def _on_logged_out(self, reason: str) -> None:
+        await self._auth.purge()
+        self._saved_digest = None
+        self.me = None
+        change = StatusChange("logged_out", last_error=reason, keep_me=False)
+        await self._change(change, [status_event("logged_out", reason=reason)])
+        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._halt_engine()))
+
+    async def _on_failed(self, failed: Failed) -> None:
+        reason = f"{failed.code}: {failed.reason}"
+        await self._change(
+            StatusChange("failed", last_error=reason), [status_event("failed", reason=reason)]
+        )
+        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._halt_engine()))
+
+    async def _keep_saving(self) -> None:
+        await asyncio.sleep(AUTH_SAVE_DELAY_S)
+        while True:
+            await self.save_auth()
+            await asyncio.sleep(AUTH_SAVE_INTERVAL_S)
+
+    async def _change(self, change: StatusChange, events: list[LineEvent]) -> None:
+        if self._frozen:
+            return
+        delivery_ids = await self._store.change_status(change, events)
+        self.status = change.status
+        if change.status != "qr":
+            self.qr = None
+        self.last_error = change.last_error
+        if not change.keep_me:
+            self.me = None
+        self._changed.set()
+        self._changed = asyncio.Event()
+        await self._after_commit(delivery_ids, events)
+
+    async def _record(self, events: list[LineEvent]) -> None:
+        if self._frozen:
+            return
+        await self._after_commit(await self._store.record(events), events)
+
+    async def _after_commit(self, delivery_ids: list[str], events: list[LineEvent]) -> None:
+        if delivery_ids and self._kicker is not None:
+            try:
+                await self._kicker.kick(delivery_ids)
+            except Exception as exc:  # the reconciler re-kicks pending rows
+                _LOGGER.warning("kicking deliveries failed: %s", type(exc).__name__)
+        for event in events:
+            self.hub.publish(event)
+
+
+def _check_text(text: str) -> None:
+    if not text.strip():
+        raise InvalidInput("text must not be empty", "text")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"text is longer than {MAX_TEXT_LENGTH} characters", "text")
+
+
+def _digest(state: bytes | None) -> bytes | None:
+    return hashlib.sha256(state).digest() if state is not None else None

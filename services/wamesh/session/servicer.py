@@ -1,0 +1,224 @@
+"""The worker's gRPC handlers: parse, call the line, render (errors map in wamesh.rpc.errors)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import grpc.aio
+
+from wamesh.constants import EVENT_SESSION_QR, EVENT_SESSION_STATUS
+from wamesh.engines.base import Ack
+from wamesh.engines.sandbox import SandboxEngine, SentLog
+from wamesh.errors import InvalidInput, SessionNotReady, WameshError, WrongSession
+from wamesh.rpc.errors import abort, translate_errors
+from wamesh.session.events import (
+    ACK_FROM_PROTO,
+    STATUS_TO_PROTO,
+    event_to_proto,
+    message_to_proto,
+    timestamp,
+)
+from wamesh.session.line import FINAL_STATUSES, Line
+from wamesh.v1 import common_pb2, session_pb2, session_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _check_line(line: Line, session_id: str) -> None:
+    if session_id != line.session_id:
+        raise WrongSession(session_id, line.session_id)
+
+
+class SessionServicer(session_pb2_grpc.SessionServiceServicer):
+    """SessionService for the one line this worker serves."""
+
+    def __init__(self, line: Line, address: str, engine_kind: str, started_at: datetime) -> None:
+        self._line = line
+        self._address = address
+        self._engine_kind = engine_kind
+        self._started_at = started_at
+
+    @translate_errors
+    async def GetStatus(
+        self, request: session_pb2.GetStatusRequest, context: Context
+    ) -> session_pb2.GetStatusResponse:
+        """The line's live status."""
+        _check_line(self._line, request.session_id)
+        return status_response(self._line, self._address, self._engine_kind, self._started_at)
+
+    @translate_errors
+    async def SendMessage(
+        self, request: session_pb2.SendMessageRequest, context: Context
+    ) -> session_pb2.SendMessageResponse:
+        """Send a text once per client message id."""
+        _check_line(self._line, request.session_id)
+        result = await self._line.send(request.to, request.text, request.client_message_id)
+        return session_pb2.SendMessageResponse(
+            message_id=result.message_id,
+            chat_id=result.chat_id,
+            client_message_id=result.client_message_id,
+            duplicate=result.duplicate,
+            timestamp=timestamp(result.timestamp),
+        )
+
+    async def StreamQr(
+        self, request: session_pb2.StreamQrRequest, context: Context
+    ) -> AsyncIterator[session_pb2.QrUpdate]:
+        """The current QR, then each rotation; ends when the line is ready, stops or logs out."""
+        try:
+            _check_line(self._line, request.session_id)
+        except WameshError as exc:
+            await abort(context, exc)
+        async for update in qr_updates(self._line):
+            yield update
+
+    async def StreamEvents(
+        self, request: session_pb2.StreamEventsRequest, context: Context
+    ) -> AsyncIterator[common_pb2.Event]:
+        """Every event of the line (optionally only some types), until the worker stops."""
+        try:
+            _check_line(self._line, request.session_id)
+        except WameshError as exc:
+            await abort(context, exc)
+        wanted = frozenset(request.types)
+        async with self._line.hub.subscribe() as events:
+            async for event in events:
+                if not wanted or event.type in wanted:
+                    yield event_to_proto(self._line.session_id, event)
+
+    @translate_errors
+    async def Logout(
+        self, request: session_pb2.LogoutRequest, context: Context
+    ) -> session_pb2.LogoutResponse:
+        """Log out; auth state is purged."""
+        _check_line(self._line, request.session_id)
+        status = await self._line.logout()
+        return session_pb2.LogoutResponse(status=STATUS_TO_PROTO[status])
+
+    @translate_errors
+    async def Restart(
+        self, request: session_pb2.RestartRequest, context: Context
+    ) -> session_pb2.RestartResponse:
+        """Restart the engine (auth state is kept)."""
+        _check_line(self._line, request.session_id)
+        await self._line.restart()
+        return session_pb2.RestartResponse(status=STATUS_TO_PROTO[self._line.status])
+
+
+def status_response(
+    line: Line, address: str, engine: str, started_at: datetime
+) -> session_pb2.GetStatusResponse:
+    """GetStatus's answer."""
+    qr = line.qr
+    return session_pb2.GetStatusResponse(
+        session_id=line.session_id,
+        status=STATUS_TO_PROTO[line.status],
+        me=line.me or "",
+        qr=qr.code if qr else "",
+        qr_expires_at=timestamp(qr.expires_at) if qr else None,
+        last_error=line.last_error or "",
+        engine=engine,
+        worker_address=address,
+        started_at=timestamp(started_at),
+    )
+
+
+async def qr_updates(line: Line) -> AsyncIterator[session_pb2.QrUpdate]:
+    """QR updates for StreamQr: subscribe first, then the current state, then changes."""
+    async with line.hub.subscribe() as events:
+        if line.status != "qr" or line.qr is None:
+            yield session_pb2.QrUpdate(status=STATUS_TO_PROTO[line.status])
+            if line.status == "ready" or line.status in FINAL_STATUSES:
+                return
+        else:
+            yield _qr_update(line.qr.code, line.qr.expires_at, line.qr.rotation)
+        async for event in events:
+            if event.type == EVENT_SESSION_QR:
+                d = event.data
+                yield _qr_update(
+                    d["qr"],
+                    datetime.fromisoformat(d["expires_at"].replace("Z", "+00:00")),
+                    d["rotation"],
+                )
+            elif event.type == EVENT_SESSION_STATUS and event.data["status"] != "qr":
+                status = event.data["status"]
+                yield session_pb2.QrUpdate(status=STATUS_TO_PROTO[status])
+                if status == "ready" or status in FINAL_STATUSES:
+                    return
+
+
+def _qr_update(code: str, expires_at: datetime, rotation: int) -> session_pb2.QrUpdate:
+    return session_pb2.QrUpdate(
+        status=common_pb2.SESSION_STATUS_QR,
+        qr=common_pb2.QrCode(code=code, expires_at=timestamp(expires_at), rotation=rotation),
+    )
+
+
+class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
+    """The sandbox phone's controls; other engines answer FAILED_PRECONDITION."""
+
+    def __init__(self, line: Line, sent_log: SentLog | None) -> None:
+        self._line = line
+        self._sent_log = sent_log
+
+    def _sandbox(self, session_id: str) -> SandboxEngine:
+        _check_line(self._line, session_id)
+        engine = self._line.engine
+        if not isinstance(engine, SandboxEngine):
+            if engine is None:
+                raise SessionNotReady(self._line.session_id, self._line.status)
+            raise InvalidInput(f"the line's engine is {engine.kind}, not sandbox")
+        return engine
+
+    @translate_errors
+    async def Scan(
+        self, request: session_pb2.ScanRequest, context: Context
+    ) -> session_pb2.ScanResponse:
+        """Scan the current QR with the simulated phone and wait for ready."""
+        me = self._sandbox(request.session_id).scan()
+        await self._line.wait_for({"ready", *FINAL_STATUSES}, limit_s=10)
+        return session_pb2.ScanResponse(status=STATUS_TO_PROTO[self._line.status], me=me)
+
+    @translate_errors
+    async def InjectInbound(
+        self, request: session_pb2.InjectInboundRequest, context: Context
+    ) -> session_pb2.InjectInboundResponse:
+        """A contact sends the line a message."""
+        message = self._sandbox(request.session_id).receive(getattr(request, "from"), request.text)
+        return session_pb2.InjectInboundResponse(message=message_to_proto(message))
+
+    @translate_errors
+    async def InjectAck(
+        self, request: session_pb2.InjectAckRequest, context: Context
+    ) -> session_pb2.InjectAckResponse:
+        """The recipient's phone reports an ack."""
+        if request.ack not in ACK_FROM_PROTO:
+            raise InvalidInput("ack must be set", "ack")
+        self._sandbox(request.session_id).set_ack(
+            request.message_id, Ack(ACK_FROM_PROTO[request.ack])
+        )
+        return session_pb2.InjectAckResponse()
+
+    @translate_errors
+    async def PhoneDisconnect(
+        self, request: session_pb2.PhoneDisconnectRequest, context: Context
+    ) -> session_pb2.PhoneDisconnectResponse:
+        """The phone logs out or drops the connection."""
+        self._sandbox(request.session_id).phone_disconnect(logout=request.logout)
+        await self._line.wait_for(
+            {"logged_out"} if request.logout else {"disconnected", "ready"}, limit_s=10
+        )
+        return session_pb2.PhoneDisconnectResponse(status=STATUS_TO_PROTO[self._line.status])
+
+    @translate_errors
+    async def ListSent(
+        self, request: session_pb2.ListSentRequest, context: Context
+    ) -> session_pb2.ListSentResponse:
+        """Every message the simulated server received from this line (even while stopped)."""
+        _check_line(self._line, request.session_id)
+        if self._sent_log is None:
+            raise InvalidInput("the line's engine is not sandbox")
+        sent = self._sent_log.reload().all()
+        return session_pb2.ListSentResponse(messages=[message_to_proto(m) for m in sent])

@@ -1,0 +1,136 @@
+"""The SQL of one line's worker: its `sessions` row, its outbox rows and its sent-message ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from wamesh.db.pool import Pool
+from wamesh.engines.base import Message
+from wamesh.errors import SessionNotFound
+from wamesh.outbox import record_event
+from wamesh.session.events import LineEvent
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """What the worker needs of the line's row at start."""
+
+    id: str
+    name: str
+    engine: str
+    status: str
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A new status and the columns that go with it."""
+
+    status: str
+    qr: str | None = None
+    qr_expires_at: datetime | None = None
+    me: str | None = None
+    last_error: str | None = None
+    keep_me: bool = True
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    """The first result of a client message id."""
+
+    message_id: str
+    chat_id: str
+    sent_at: datetime
+
+
+class LineStore:
+    """Reads and writes of one line, each write in one transaction with its outbox rows."""
+
+    def __init__(self, pool: Pool, session_id: str) -> None:
+        self._pool = pool
+        self.session_id = session_id
+
+    async def load(self) -> LineRow:
+        """The line's row, or SessionNotFound."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT id::text AS id, name, engine, status FROM sessions WHERE id = %s",
+                (self.session_id,),
+            )
+            row = await cursor.fetchone()
+        if row is None:
+            raise SessionNotFound(self.session_id)
+        return LineRow(**row)
+
+    async def change_status(self, change: StatusChange, events: list[LineEvent]) -> list[str]:
+        """Write the status and its events' outbox rows atomically; return the delivery ids."""
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                """
+                UPDATE sessions SET status = %s, qr = %s, qr_expires_at = %s,
+                    me = CASE WHEN %s THEN COALESCE(%s, me) ELSE %s END,
+                    last_error = %s, updated_at = now()
+                WHERE id = %s RETURNING id
+                """,
+                (
+                    change.status,
+                    change.qr,
+                    change.qr_expires_at,
+                    change.keep_me,
+                    change.me,
+                    change.me,
+                    change.last_error,
+                    self.session_id,
+                ),
+            )
+            if await cursor.fetchone() is None:
+                raise SessionNotFound(self.session_id)
+            return await self._record(conn, events)
+
+    async def record(self, events: list[LineEvent]) -> list[str]:
+        """Write outbox rows for events that change no status."""
+        async with self._pool.connection() as conn, conn.transaction():
+            return await self._record(conn, events)
+
+    async def _record(self, conn: AsyncConnection[DictRow], events: list[LineEvent]) -> list[str]:
+        ids = []
+        for event in events:
+            delivery_id = await record_event(
+                conn, self.session_id, event.type, event.data, event.id
+            )
+            if delivery_id is not None:
+                ids.append(delivery_id)
+        return ids
+
+    async def find_sent(self, client_message_id: str) -> SentRecord | None:
+        """The stored result of a client message id."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT message_id, chat_id, sent_at FROM sent_messages "
+                "WHERE session_id = %s AND client_message_id = %s",
+                (self.session_id, client_message_id),
+            )
+            row = await cursor.fetchone()
+        return SentRecord(**row) if row else None
+
+    async def remember_sent(self, client_message_id: str, message: Message) -> SentRecord:
+        """Store the result of a send; when another call stored one first, return that."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO sent_messages "
+                "(session_id, client_message_id, message_id, chat_id, sent_at) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (
+                    self.session_id,
+                    client_message_id,
+                    message.id,
+                    message.chat_id,
+                    message.timestamp,
+                ),
+            )
+        found = await self.find_sent(client_message_id)
+        assert found is not None
+        return found

@@ -1,0 +1,159 @@
+"""A session worker: one line, its lease, its gRPC server, and the order things stop in.
+
+Start: load the line's row (unknown id -> SessionNotFound), derive the auth key (ConfigError when
+WAMESH_AUTH_KEY is missing outside dev mode), start gRPC (port 0 picks one), claim the lease
+with the advertised address (LeaseHeld names the holder), start the line.
+
+Stop, on SIGTERM/SIGINT, in this order:
+  1. health NOT_SERVING (the gateway and probes stop sending work),
+  2. save auth state and stop the engine, then write status `stopped`,
+  3. release the lease,
+  4. stop gRPC with a grace period (in-flight calls finish), exit 0.
+A lost lease stops the engine at once and exits non-zero without writing the line's status (the
+line belongs to another worker now). A deleted line exits non-zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc.aio
+from redis.asyncio import Redis
+
+from wamesh.authstate import AuthStore, key_from_settings
+from wamesh.constants import MESH_TOKEN_METADATA
+from wamesh.db.pool import Pool
+from wamesh.engines.factory import create_engine
+from wamesh.engines.sandbox import SentLog
+from wamesh.outbox import Kicker
+from wamesh.registry import Lease, Registry, new_record
+from wamesh.rpc.auth import TokenInterceptor, metadata_value, tokens_match
+from wamesh.rpc.server import RunningServer, serve
+from wamesh.session.hub import Hub
+from wamesh.session.line import Line
+from wamesh.session.servicer import SandboxServicer, SessionServicer
+from wamesh.session.store import LineStore
+from wamesh.settings import Settings
+from wamesh.v1 import session_pb2, session_pb2_grpc
+
+_LOGGER = logging.getLogger(__name__)
+GRPC_GRACE_S = 5.0
+EXIT_OK = 0
+EXIT_LEASE_LOST = 3
+EXIT_DELETED = 4
+
+
+@dataclass
+class RunningWorker:
+    """A started worker: its line, lease and server."""
+
+    line: Line
+    lease: Lease
+    server: RunningServer
+    address: str
+
+
+def _mesh_interceptors(settings: Settings) -> Sequence[grpc.aio.ServerInterceptor]:
+    token = settings.mesh_token
+    if not token:
+        return ()
+
+    def check(metadata: Sequence[tuple[str, str | bytes]] | None) -> bool:
+        return tokens_match(metadata_value(metadata, MESH_TOKEN_METADATA), token)
+
+    return (TokenInterceptor(check, "mesh token (WAMESH_MESH_TOKEN)"),)
+
+
+@asynccontextmanager
+async def running_worker(
+    settings: Settings, session_id: str, pool: Pool, redis: Redis, kicker: Kicker | None = None
+) -> AsyncIterator[RunningWorker]:
+    """Start the worker of `session_id`; on exit stop it in the documented order."""
+    store = LineStore(pool, session_id)
+    row = await store.load()
+    auth = AuthStore(pool, key_from_settings(settings), session_id)
+    line = Line(
+        session_id,
+        lambda: create_engine(row.engine, session_id, settings),
+        store,
+        auth,
+        Hub(),
+        kicker,
+    )
+    started_at = datetime.now(UTC)
+    sent_log = (
+        SentLog.of(Path(settings.sandbox_dir), session_id) if row.engine == "sandbox" else None
+    )
+
+    def register(server: grpc.aio.Server, port: int) -> list[str]:
+        address = f"{settings.advertise_host}:{port}"
+        session_pb2_grpc.add_SessionServiceServicer_to_server(
+            SessionServicer(line, address, row.engine, started_at), server
+        )
+        session_pb2_grpc.add_SandboxServiceServicer_to_server(
+            SandboxServicer(line, sent_log), server
+        )
+        return [d.full_name for d in session_pb2.DESCRIPTOR.services_by_name.values()]
+
+    async with AsyncExitStack() as stack:
+        server = await stack.enter_async_context(
+            serve(
+                settings.grpc_bind_host,
+                settings.worker_grpc_port,
+                register,
+                interceptors=_mesh_interceptors(settings),
+                grace_s=GRPC_GRACE_S,
+            )
+        )
+        address = f"{settings.advertise_host}:{server.port}"
+        lease = Lease(Registry(redis, settings.lease_ttl_ms), new_record(session_id, address))
+        await lease.start()
+        running = RunningWorker(line, lease, server, address)
+        try:
+            await line.start()
+            _LOGGER.info("serving session %s at %s", session_id, running.address)
+            yield running
+        finally:
+            await _shutdown(running)
+
+
+async def _shutdown(worker: RunningWorker) -> None:
+    """Stop in the documented order (gRPC itself stops when the server context exits)."""
+    await worker.server.set_serving(False)
+    if worker.lease.lost.is_set():
+        await worker.line.abort()
+    elif worker.line.deleted.is_set():
+        await worker.line.stop(write_status=False)
+    else:
+        await worker.line.stop()
+    await worker.lease.stop(release=True)
+    worker.line.hub.close()
+
+
+async def wait_for_exit(worker: RunningWorker, stop: asyncio.Event) -> int:
+    """Wait for a stop request, a lost lease or a deleted line; return the exit code."""
+    waits = {
+        asyncio.create_task(stop.wait()): EXIT_OK,
+        asyncio.create_task(worker.lease.lost.wait()): EXIT_LEASE_LOST,
+        asyncio.create_task(worker.line.deleted.wait()): EXIT_DELETED,
+    }
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return max(waits[task] for task in done)
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set `stop`."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
