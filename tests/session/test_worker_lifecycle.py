@@ -26,16 +26,21 @@ def _row(database_url: str, session_id: str) -> dict[str, object]:
 def _outbox(database_url: str, session_id: str) -> list[tuple[str, dict[str, object]]]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT event_type, payload FROM webhook_deliveries WHERE session_id = %s ORDER BY created_at",
+            "SELECT event_type, payload FROM webhook_deliveries "
+            "WHERE session_id = %s ORDER BY created_at",
             (session_id,),
         ).fetchall()
     return [(r[0], r[1]) for r in rows]
 
 
-async def _wait_status(stubs: Stubs, session_id: str, status: int, timeout: float = 15) -> session_pb2.GetStatusResponse:
+async def _wait_status(
+    stubs: Stubs, session_id: str, status: int, timeout: float = 15
+) -> session_pb2.GetStatusResponse:
     async with asyncio.timeout(timeout):
         while True:
-            reply = await stubs.session.GetStatus(session_pb2.GetStatusRequest(session_id=session_id))
+            reply = await stubs.session.GetStatus(
+                session_pb2.GetStatusRequest(session_id=session_id)
+            )
             if reply.status == status:
                 return reply
             await asyncio.sleep(0.05)
@@ -52,7 +57,10 @@ class TestPairing:
     """A new line shows a QR, pairs by scan, and records each status in its row and outbox."""
 
     async def test_qr_then_scan_then_ready_is_written_and_outboxed(
-        self, database_url: str, make_line: Callable[..., str], spawn: SpawnWorker,
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
         connect: Callable[[str], Stubs],
     ) -> None:
         line = make_line()
@@ -67,18 +75,27 @@ class TestPairing:
         row = _row(database_url, line)
         assert (row["status"], row["me"], row["qr"]) == ("ready", me, None)
         types = [(t, p["data"].get("status")) for t, p in _outbox(database_url, line)]  # type: ignore[union-attr]
-        assert types[:3] == [("session.status", "starting"), ("session.status", "qr"), ("session.qr", None)]
+        assert types[:3] == [
+            ("session.status", "starting"),
+            ("session.status", "qr"),
+            ("session.qr", None),
+        ]
         assert types[-1] == ("session.status", "ready")
         envelope = _outbox(database_url, line)[-1][1]
         assert set(envelope) == {"id", "type", "session_id", "timestamp", "data"}
         assert envelope["session_id"] == line
 
     async def test_qr_rotates_and_the_line_fails_after_the_last_rotation(
-        self, database_url: str, make_line: Callable[..., str], spawn: SpawnWorker,
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
         connect: Callable[[str], Stubs],
     ) -> None:
         line = make_line()
-        worker = spawn(line, WAMESH_SANDBOX_QR_INTERVAL_S="0.3", WAMESH_SANDBOX_QR_MAX_ROTATIONS="3")
+        worker = spawn(
+            line, WAMESH_SANDBOX_QR_INTERVAL_S="0.3", WAMESH_SANDBOX_QR_MAX_ROTATIONS="3"
+        )
         stubs = connect(worker.wait_registered())
         codes = []
         async for update in stubs.session.StreamQr(session_pb2.StreamQrRequest(session_id=line)):
@@ -110,7 +127,10 @@ class TestSending:
     """Sends go out once per client message id and only when ready."""
 
     async def test_same_client_message_id_twice_sends_once(
-        self, database_url: str, make_line: Callable[..., str], spawn: SpawnWorker,
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
         connect: Callable[[str], Stubs],
     ) -> None:
         line = make_line()
@@ -138,7 +158,9 @@ class TestSending:
         stubs = connect(spawn(line).wait_registered())
         await _wait_status(stubs, line, common_pb2.SESSION_STATUS_QR)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stubs.session.SendMessage(session_pb2.SendMessageRequest(session_id=line, to="4915100000000", text="x"))
+            await stubs.session.SendMessage(
+                session_pb2.SendMessageRequest(session_id=line, to="4915100000000", text="x")
+            )
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "status: qr" in (caught.value.details() or "")
 
@@ -149,7 +171,9 @@ class TestSending:
         stubs = connect(spawn(line).wait_registered())
         await _pair(stubs, line)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stubs.session.SendMessage(session_pb2.SendMessageRequest(session_id=line, to="bob", text="x"))
+            await stubs.session.SendMessage(
+                session_pb2.SendMessageRequest(session_id=line, to="bob", text="x")
+            )
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
     async def test_another_lines_id_is_rejected(
@@ -166,7 +190,11 @@ class TestCrashAndRestart:
     """A killed worker's lease expires; its successor restores auth state from PostgreSQL."""
 
     async def test_sigkill_then_new_worker_is_ready_without_qr_at_a_new_address(
-        self, database_url: str, redis_url: str, make_line: Callable[..., str], spawn: SpawnWorker,
+        self,
+        database_url: str,
+        redis_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
         connect: Callable[[str], Stubs],
     ) -> None:
         import redis.asyncio
@@ -187,7 +215,9 @@ class TestCrashAndRestart:
         stubs = connect(address)
         reply = await _wait_status(stubs, line, READY)
         assert reply.me
-        statuses = [p["data"]["status"] for t, p in _outbox(database_url, line) if t == "session.status"]  # type: ignore[index]
+        statuses = [
+            p["data"]["status"] for t, p in _outbox(database_url, line) if t == "session.status"
+        ]  # type: ignore[index]
         assert statuses[-2:] == ["starting", "ready"]
 
 
@@ -206,7 +236,11 @@ class TestLease:
         assert "refusing to start" in second.output()
 
     async def test_worker_whose_lease_is_taken_stops_without_writing_status(
-        self, database_url: str, redis_url: str, make_line: Callable[..., str], spawn: SpawnWorker,
+        self,
+        database_url: str,
+        redis_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
         connect: Callable[[str], Stubs],
     ) -> None:
         import redis.asyncio
@@ -232,7 +266,11 @@ class TestShutdown:
     """SIGTERM stops in order: status stopped, lease released, exit 0."""
 
     async def test_sigterm_writes_stopped_releases_the_lease_and_exits_zero(
-        self, database_url: str, redis_url: str, make_line: Callable[..., str], spawn: SpawnWorker,
+        self,
+        database_url: str,
+        redis_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
         connect: Callable[[str], Stubs],
     ) -> None:
         import redis.asyncio

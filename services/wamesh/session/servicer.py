@@ -208,7 +208,7 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
         """The phone logs out or drops the connection."""
         self._sandbox(request.session_id).phone_disconnect(logout=request.logout)
         await self._line.wait_for(
-            {"logged_out"} if request.logout else {"disconnected", "ready"}, limit_s=10
+            {"logged_out"} if request.logout else {"disconnected"}, limit_s=10
         )
         return session_pb2.PhoneDisconnectResponse(status=STATUS_TO_PROTO[self._line.status])
 

@@ -1,0 +1,68 @@
+"""Memory of one sandbox session worker process: RSS after start (QR shown) and when ready.
+
+Run with `make bench` (or `uv run python -m tests.bench.bench_worker_memory`). The baseline is a
+bare Python interpreter that imports nothing of ours, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc.aio
+
+from tests.support.infra import fresh_database, fresh_redis, start_infra
+from tests.support.workers import create_line, spawn_worker, worker_env
+from wamesh.v1 import session_pb2, session_pb2_grpc
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+async def _scan(address: str, session_id: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        await session_pb2_grpc.SandboxServiceStub(channel).Scan(
+            session_pb2.ScanRequest(session_id=session_id)
+        )
+
+
+def main() -> None:
+    """Print the RSS of a worker idle with a QR and idle when ready, against a bare interpreter."""
+    workdir = Path(tempfile.mkdtemp(prefix="wamesh-bench-"))
+    workdir.chmod(0o755)
+    with (
+        start_infra(workdir / "servers") as infra,
+        fresh_database(infra) as db,
+        fresh_redis(infra) as rds,
+    ):
+        line = create_line(db)
+        worker = spawn_worker(line, worker_env(db, rds, workdir), workdir / "logs")
+        bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            address = worker.wait_registered()
+            time.sleep(2)
+            qr_rss = rss_kib(worker.proc.pid)
+            asyncio.run(_scan(address, line))
+            time.sleep(2)
+            ready_rss = rss_kib(worker.proc.pid)
+            base = rss_kib(bare.pid)
+        finally:
+            bare.kill()
+            worker.kill()
+    print("sandbox worker memory (RSS)")
+    print(f"  bare python interpreter : {base / 1024:7.1f} MiB (baseline)")
+    for label, kib in (("worker, showing a QR", qr_rss), ("worker, ready and idle", ready_rss)):
+        print(f"  {label:<24}: {kib / 1024:7.1f} MiB ({kib / base:.1f}x baseline)")
+
+
+if __name__ == "__main__":
+    main()
