@@ -278,14 +278,20 @@ class Line:
             self.me = None
         self._changed.set()
         self._changed = asyncio.Event()
-        await self._after_commit(delivery_ids, events)
+        await self.after_commit(delivery_ids, events)
 
     async def _record(self, events: list[LineEvent]) -> None:
         if self._frozen:
             return
-        await self._after_commit(await self._store.record(events), events)
+        await self.after_commit(await self._store.record(events), events)
 
-    async def _after_commit(self, delivery_ids: list[str], events: list[LineEvent]) -> None:
+    async def emit(self, events: list[LineEvent]) -> None:
+        """Record events that change no status (outbox rows), kick them and publish them."""
+        await self._record(events)
+
+    async def after_commit(self, delivery_ids: list[str], events: list[LineEvent]) -> None:
+        """Kick committed outbox rows and publish their events (for callers with their own
+        transaction, e.g. the reminder runner, which writes rows with `outbox.record_event`)."""
         if delivery_ids and self._kicker is not None:
             try:
                 await self._kicker.kick(delivery_ids)
