@@ -2,7 +2,8 @@
 
     WameshError                      code             (what the caller should do)
     ├── ConfigError                  config_invalid   fix the named environment variable
-    ├── InvalidInput                 invalid_input    fix the named field
+    ├── InvalidInput                 invalid_input    fix the named field (or a narrower
+    │                                                 code: invalid_recipient, text_too_long, ...)
     ├── Unauthenticated              unauthenticated  send the API key / mesh token
     ├── NotFound                     not_found
     │   ├── SessionNotFound          session_not_found
@@ -43,13 +44,15 @@ class ConfigError(WameshError):
 
 
 class InvalidInput(WameshError):
-    """A request field is malformed."""
+    """A request field is malformed; `code` may be narrowed (e.g. `invalid_recipient`)."""
 
     code = "invalid_input"
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+        if code is not None:
+            self.code = code
 
 
 class Unauthenticated(WameshError):

@@ -17,6 +17,7 @@ LID_SERVER = "lid"
 _SERVERS = frozenset(
     {USER_SERVER, LEGACY_USER_SERVER, GROUP_SERVER, LID_SERVER, "broadcast", "newsletter"}
 )
+_CODE = "invalid_recipient"
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,30}$")
 _USER = re.compile(r"^[0-9]{6,20}(:[0-9]{1,3})?$")
 _GROUP = re.compile(r"^[0-9]{6,25}(-[0-9]{6,15})?$")
@@ -38,13 +39,17 @@ def parse_recipient(value: str, field: str = "to") -> str:
             or (server != GROUP_SERVER and _USER.match(user))
         )
         if not valid:
-            raise InvalidInput(f"{field}: {value!r} is not a valid WhatsApp id", field)
+            raise InvalidInput(f"{field}: {value!r} is not a valid WhatsApp id", field, _CODE)
         return normalize_jid(text)
     if not _PHONE.match(text):
         raise InvalidInput(
-            f"{field}: expected a phone number in international form or a JID, got {value!r}", field
+            f"{field}: expected a phone number in international form or a JID, got {value!r}",
+            field,
+            _CODE,
         )
     digits = re.sub(r"[^0-9]", "", text)
     if not 7 <= len(digits) <= 15:
-        raise InvalidInput(f"{field}: a phone number has 7 to 15 digits, got {len(digits)}", field)
+        raise InvalidInput(
+            f"{field}: a phone number has 7 to 15 digits, got {len(digits)}", field, _CODE
+        )
     return f"{digits}@{USER_SERVER}"

@@ -12,7 +12,8 @@ Envelope (the webhook body and `payload` column): `{"id","type","session_id","ti
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -20,12 +21,21 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
+from wamesh.settings import Settings
+
 
 class Kicker(Protocol):
     """Queues committed outbox rows for delivery (implemented by wamesh.webhooks.producer)."""
 
     async def kick(self, delivery_ids: Sequence[str]) -> None:
         """Queue these committed rows; must not raise for a Redis outage (the reconciler covers)."""
+
+
+@asynccontextmanager
+async def open_kicker(settings: Settings) -> AsyncIterator[Kicker | None]:
+    """The webhook queue's producer for this process (None until the webhook queue exists)."""
+    del settings
+    yield None
 
 
 def accepts(event_filter: Sequence[str], event_type: str) -> bool:

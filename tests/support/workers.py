@@ -80,7 +80,9 @@ class WorkerProcess:
         try:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.output()}")
+                    raise AssertionError(
+                        f"worker exited with {self.proc.returncode}:\n{self.output()}"
+                    )
                 raw = client.get(WORKER_KEY.format(session_id=self.session_id))
                 if raw is not None and json.loads(raw)["pid"] == self.proc.pid:
                     self._address = str(json.loads(raw)["address"])

@@ -83,18 +83,19 @@ def translate_errors(method: F) -> F:
 
 def from_rpc_error(exc: grpc.aio.AioRpcError, session_id: str = "") -> errors.WameshError:
     """The domain error an RpcError carries (Unavailable when it carries none)."""
-    trailers = dict((k, v) for k, v in (exc.trailing_metadata() or ()) if isinstance(v, str))
-    cls = _BY_CODE.get(trailers.get(CODE_METADATA, ""))
+    trailers = {k: v for k, v in (exc.trailing_metadata() or ()) if isinstance(v, str)}
+    code = trailers.get(CODE_METADATA, "")
     message = exc.details() or exc.code().name
     status = trailers.get(STATUS_METADATA, "unknown")
+    if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+        return errors.InvalidInput(message, code=code or None)
+    cls = _BY_CODE.get(code)
     if cls is errors.SessionNotReady:
         return errors.SessionNotReady(session_id, status)
     if cls is errors.SessionOffline:
         return errors.SessionOffline(session_id, status)
     if cls is errors.SessionNotFound:
         return errors.SessionNotFound(session_id)
-    if cls is not None and cls not in (errors.LeaseHeld, errors.WrongSession):
+    if cls is not None and cls not in (errors.LeaseHeld, errors.WrongSession, errors.InvalidInput):
         return cls(message)
-    if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-        return errors.InvalidInput(message)
     return errors.Unavailable(f"worker call failed: {exc.code().name}: {message}")

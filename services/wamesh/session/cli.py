@@ -43,8 +43,9 @@ async def _main(settings: Settings, session_id: str) -> int:
     from redis.asyncio import Redis
 
     from wamesh.db.pool import open_pool
-    from wamesh.session.kicker import open_kicker
-    from wamesh.session.worker import install_stop_signals, running_worker, wait_for_exit
+    from wamesh.outbox import open_kicker
+    from wamesh.process import install_stop_signals
+    from wamesh.session.worker import running_worker, wait_for_exit
 
     stop = asyncio.Event()
     install_stop_signals(stop)

@@ -305,7 +305,9 @@ def _check_text(text: str) -> None:
     if not text.strip():
         raise InvalidInput("text must not be empty", "text")
     if len(text) > MAX_TEXT_LENGTH:
-        raise InvalidInput(f"text is longer than {MAX_TEXT_LENGTH} characters", "text")
+        raise InvalidInput(
+            f"text is longer than {MAX_TEXT_LENGTH} characters", "text", "text_too_long"
+        )
 
 
 def _digest(state: bytes | None) -> bytes | None:

@@ -16,9 +16,7 @@ line belongs to another worker now). A deleted line exits non-zero.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -149,11 +147,3 @@ async def wait_for_exit(worker: RunningWorker, stop: asyncio.Event) -> int:
     for task in pending:
         task.cancel()
     return max(waits[task] for task in done)
-
-
-def install_stop_signals(stop: asyncio.Event) -> None:
-    """SIGTERM and SIGINT set `stop`."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
