@@ -288,6 +288,12 @@ class Settings:
         parse_int(0),
         "Sandbox engine: delay between a sent message's acks (server, device, read).",
     )
+    default_engine: str = setting(
+        "WAMESH_DEFAULT_ENGINE",
+        "sandbox",
+        parse_choice("sandbox", "browser"),
+        "Engine of lines created without one.",
+    )
     state_dir: str = setting(
         "WAMESH_STATE_DIR", ".wamesh", parse_text, "`wamesh dev`'s state folder."
     )

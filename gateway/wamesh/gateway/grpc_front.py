@@ -1,0 +1,298 @@
+"""The gateway's gRPC front: SessionService and SandboxService routed by `session_id`, plus the
+admin services, on one port, with health checking, reflection and the API key in metadata
+(`x-api-key: <key>` or `authorization: Bearer <key>`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC
+from typing import Any
+
+import grpc.aio
+from google.protobuf import struct_pb2
+from google.protobuf.json_format import MessageToDict
+
+from wamesh import delivery_log, lines
+from wamesh.constants import API_KEY_METADATA, AUTHORIZATION_METADATA
+from wamesh.errors import WameshError
+from wamesh.gateway import calls
+from wamesh.gateway.context import Gateway
+from wamesh.gateway.proto_render import delivery_to_proto, line_to_proto
+from wamesh.gateway.security import key_accepted, presented_key
+from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value
+from wamesh.rpc.errors import abort, translate_errors
+from wamesh.rpc.server import RunningServer, serve
+from wamesh.v1 import admin_pb2, admin_pb2_grpc, common_pb2, session_pb2, session_pb2_grpc
+from wamesh.webhooks import replay
+
+Context = grpc.aio.ServicerContext[Any, Any]
+GRPC_GRACE_S = 5.0
+
+
+class RoutedSessionService(session_pb2_grpc.SessionServiceServicer):
+    """SessionService that forwards each call to the line's worker."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._router = gateway.router
+
+    @translate_errors
+    async def GetStatus(
+        self, request: session_pb2.GetStatusRequest, context: Context
+    ) -> session_pb2.GetStatusResponse:
+        """Routed GetStatus."""
+        return await calls.get_status(self._router, request)
+
+    @translate_errors
+    async def SendMessage(
+        self, request: session_pb2.SendMessageRequest, context: Context
+    ) -> session_pb2.SendMessageResponse:
+        """Routed SendMessage."""
+        return await calls.send_message(self._router, request)
+
+    async def StreamQr(
+        self, request: session_pb2.StreamQrRequest, context: Context
+    ) -> AsyncIterator[session_pb2.QrUpdate]:
+        """Routed StreamQr; ends cleanly when the worker goes away."""
+        try:
+            async for update in calls.stream_qr(self._router, request):
+                yield update
+        except WameshError as exc:
+            await abort(context, exc)
+
+    async def StreamEvents(
+        self, request: session_pb2.StreamEventsRequest, context: Context
+    ) -> AsyncIterator[common_pb2.Event]:
+        """Routed StreamEvents; ends cleanly when the worker goes away."""
+        try:
+            async for event in calls.stream_events(self._router, request):
+                yield event
+        except WameshError as exc:
+            await abort(context, exc)
+
+    @translate_errors
+    async def Logout(
+        self, request: session_pb2.LogoutRequest, context: Context
+    ) -> session_pb2.LogoutResponse:
+        """Routed Logout."""
+        return await calls.logout(self._router, request)
+
+    @translate_errors
+    async def Restart(
+        self, request: session_pb2.RestartRequest, context: Context
+    ) -> session_pb2.RestartResponse:
+        """Routed Restart."""
+        return await calls.restart(self._router, request)
+
+
+class RoutedSandboxService(session_pb2_grpc.SandboxServiceServicer):
+    """SandboxService forwarded to the line's worker."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._router = gateway.router
+
+    @translate_errors
+    async def Scan(
+        self, request: session_pb2.ScanRequest, context: Context
+    ) -> session_pb2.ScanResponse:
+        """Routed Scan."""
+        return await calls.scan(self._router, request)
+
+    @translate_errors
+    async def InjectInbound(
+        self, request: session_pb2.InjectInboundRequest, context: Context
+    ) -> session_pb2.InjectInboundResponse:
+        """Routed InjectInbound."""
+        return await calls.inject_inbound(self._router, request)
+
+    @translate_errors
+    async def InjectAck(
+        self, request: session_pb2.InjectAckRequest, context: Context
+    ) -> session_pb2.InjectAckResponse:
+        """Routed InjectAck."""
+        return await calls.inject_ack(self._router, request)
+
+    @translate_errors
+    async def PhoneDisconnect(
+        self, request: session_pb2.PhoneDisconnectRequest, context: Context
+    ) -> session_pb2.PhoneDisconnectResponse:
+        """Routed PhoneDisconnect."""
+        return await calls.phone_disconnect(self._router, request)
+
+    @translate_errors
+    async def ListSent(
+        self, request: session_pb2.ListSentRequest, context: Context
+    ) -> session_pb2.ListSentResponse:
+        """Routed ListSent."""
+        return await calls.list_sent(self._router, request)
+
+
+def _struct_dict(value: struct_pb2.Struct) -> dict[str, Any]:
+    return MessageToDict(value)
+
+
+class SessionAdmin(admin_pb2_grpc.SessionAdminServiceServicer):
+    """Lines: create, list, get, update, delete, rotate the secret."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gw = gateway
+
+    @translate_errors
+    async def CreateSession(
+        self, request: admin_pb2.CreateSessionRequest, context: Context
+    ) -> admin_pb2.CreateSessionResponse:
+        """Create a line; the secret is in this answer only."""
+        new = lines.NewLine(
+            name=request.name,
+            engine=request.engine or "sandbox",
+            webhook_url=request.webhook_url or None,
+            webhook_secret=request.webhook_secret or None,
+            webhook_events=list(request.webhook_events),
+            metadata=_struct_dict(request.metadata),
+        )
+        line, secret = await lines.create_line(self._gw.pool, new)
+        return admin_pb2.CreateSessionResponse(session=line_to_proto(line), webhook_secret=secret)
+
+    @translate_errors
+    async def ListSessions(
+        self, request: admin_pb2.ListSessionsRequest, context: Context
+    ) -> admin_pb2.ListSessionsResponse:
+        """Every line."""
+        found = await lines.list_lines(self._gw.pool)
+        return admin_pb2.ListSessionsResponse(sessions=[line_to_proto(line) for line in found])
+
+    @translate_errors
+    async def GetSession(
+        self, request: admin_pb2.GetSessionRequest, context: Context
+    ) -> admin_pb2.Session:
+        """One line with its worker's address."""
+        line = await lines.get_line(self._gw.pool, request.session_id)
+        worker = await self._gw.registry.lookup(line.id)
+        return line_to_proto(line, worker.address if worker else "")
+
+    @translate_errors
+    async def UpdateSession(
+        self, request: admin_pb2.UpdateSessionRequest, context: Context
+    ) -> admin_pb2.Session:
+        """Apply the fields that are set."""
+        patch = lines.LinePatch(
+            name=request.name if request.HasField("name") else None,
+            webhook_url=request.webhook_url if request.HasField("webhook_url") else None,
+            webhook_events=list(request.webhook_events) if request.replace_webhook_events else None,
+            metadata=_struct_dict(request.metadata) if request.HasField("metadata") else None,
+            webhook_enabled=request.webhook_enabled
+            if request.HasField("webhook_enabled")
+            else None,
+        )
+        return line_to_proto(await lines.update_line(self._gw.pool, request.session_id, patch))
+
+    @translate_errors
+    async def DeleteSession(
+        self, request: admin_pb2.DeleteSessionRequest, context: Context
+    ) -> admin_pb2.DeleteSessionResponse:
+        """Delete a line."""
+        await lines.delete_line(self._gw.pool, request.session_id)
+        return admin_pb2.DeleteSessionResponse()
+
+    @translate_errors
+    async def RotateWebhookSecret(
+        self, request: admin_pb2.RotateWebhookSecretRequest, context: Context
+    ) -> admin_pb2.RotateWebhookSecretResponse:
+        """A new secret, shown once."""
+        secret = await lines.rotate_secret(self._gw.pool, request.session_id)
+        return admin_pb2.RotateWebhookSecretResponse(webhook_secret=secret)
+
+
+class DeliveryAdmin(admin_pb2_grpc.DeliveryAdminServiceServicer):
+    """The webhook delivery log and replay."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gw = gateway
+
+    @translate_errors
+    async def ListDeliveries(
+        self, request: admin_pb2.ListDeliveriesRequest, context: Context
+    ) -> admin_pb2.ListDeliveriesResponse:
+        """A line's deliveries, newest first."""
+        line = await lines.get_line(self._gw.pool, request.session_id)
+        where = delivery_log.DeliveryFilter(
+            status=request.status or None,
+            since=request.since.ToDatetime(tzinfo=UTC) if request.HasField("since") else None,
+            until=request.until.ToDatetime(tzinfo=UTC) if request.HasField("until") else None,
+            limit=request.limit or 100,
+        )
+        found = await delivery_log.list_deliveries(self._gw.pool, line.id, where)
+        return admin_pb2.ListDeliveriesResponse(deliveries=[delivery_to_proto(d) for d in found])
+
+    @translate_errors
+    async def GetDelivery(
+        self, request: admin_pb2.GetDeliveryRequest, context: Context
+    ) -> admin_pb2.Delivery:
+        """One delivery with its attempts."""
+        line = await lines.get_line(self._gw.pool, request.session_id)
+        return delivery_to_proto(
+            await delivery_log.get_delivery(self._gw.pool, line.id, request.delivery_id)
+        )
+
+    @translate_errors
+    async def Redeliver(
+        self, request: admin_pb2.RedeliverRequest, context: Context
+    ) -> admin_pb2.Delivery:
+        """Deliver one again."""
+        line = await lines.get_line(self._gw.pool, request.session_id)
+        await delivery_log.get_delivery(self._gw.pool, line.id, request.delivery_id)
+        await replay.redeliver(self._gw.pool, self._gw.kicker, line.id, request.delivery_id)
+        return delivery_to_proto(
+            await delivery_log.get_delivery(self._gw.pool, line.id, request.delivery_id)
+        )
+
+    @translate_errors
+    async def RedeliverFailed(
+        self, request: admin_pb2.RedeliverFailedRequest, context: Context
+    ) -> admin_pb2.RedeliverFailedResponse:
+        """Deliver again every failed delivery since a time."""
+        line = await lines.get_line(self._gw.pool, request.session_id)
+        since = request.since.ToDatetime(tzinfo=UTC)
+        count = await replay.redeliver_failed(self._gw.pool, self._gw.kicker, line.id, since)
+        return admin_pb2.RedeliverFailedResponse(count=count)
+
+
+def _api_key_interceptors(expected: str | None) -> Sequence[grpc.aio.ServerInterceptor]:
+    if expected is None:
+        return ()
+
+    def check(metadata: Metadata) -> bool:
+        given = presented_key(
+            metadata_value(metadata, API_KEY_METADATA),
+            metadata_value(metadata, AUTHORIZATION_METADATA),
+        )
+        return key_accepted(given, expected)
+
+    return (TokenInterceptor(check, "API key (x-api-key or authorization: Bearer)"),)
+
+
+@asynccontextmanager
+async def serve_front(gateway: Gateway) -> AsyncIterator[RunningServer]:
+    """The gRPC front on WAMESH_GATEWAY_GRPC_PORT."""
+
+    def register(server: grpc.aio.Server, port: int) -> list[str]:
+        del port
+        session_pb2_grpc.add_SessionServiceServicer_to_server(RoutedSessionService(gateway), server)
+        session_pb2_grpc.add_SandboxServiceServicer_to_server(RoutedSandboxService(gateway), server)
+        admin_pb2_grpc.add_SessionAdminServiceServicer_to_server(SessionAdmin(gateway), server)
+        admin_pb2_grpc.add_DeliveryAdminServiceServicer_to_server(DeliveryAdmin(gateway), server)
+        services = [
+            *session_pb2.DESCRIPTOR.services_by_name.values(),
+            *admin_pb2.DESCRIPTOR.services_by_name.values(),
+        ]
+        return [d.full_name for d in services if d.name != "ReminderAdminService"]
+
+    settings = gateway.settings
+    async with serve(
+        settings.grpc_bind_host,
+        settings.gateway_grpc_port,
+        register,
+        interceptors=_api_key_interceptors(settings.api_key),
+        grace_s=GRPC_GRACE_S,
+    ) as running:
+        yield running

@@ -1,0 +1,97 @@
+"""The OpenAPI 3.1 document, written from the route table (api.Operation)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from wamesh.gateway import schemas as s
+from wamesh.gateway.api import Operation, Response
+
+_ERROR_TEXT = {
+    400: "Bad input (a code such as malformed_json, unknown_field, invalid_recipient)",
+    401: "Missing or wrong API key",
+    404: "Unknown line or resource",
+    409: "The line is not in a state that allows this (e.g. session_not_ready)",
+    413: "Body too large",
+    503: "No worker serves the line (session_offline, with its last status and Retry-After)",
+}
+
+
+def build(operations: Sequence[Operation], version: str) -> dict[str, Any]:
+    """The whole document."""
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wamesh",
+            "version": version,
+            "description": "Run many WhatsApp lines at once. Errors are application/problem+json.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {"Problem": s.PROBLEM},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+        "security": [{"apiKey": []}, {"bearer": []}],
+    }
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in op.path_params
+        ]
+        + [
+            {
+                "name": q.name,
+                "in": "query",
+                "required": False,
+                "description": q.description,
+                "schema": q.schema,
+            }
+            for q in op.query
+        ],
+        "responses": _responses(op),
+    }
+    if op.body is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.body}},
+        }
+    if op.public:
+        doc["security"] = []
+    return doc
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    responses = {str(op.ok): _response(op.response or Response("OK"))}
+    for status, extra in op.extra_responses.items():
+        responses[str(status)] = _response(extra)
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    codes = (
+        set(op.errors)
+        | ({400, 413} if op.body is not None else set())
+        | (set() if op.public else {401})
+    )
+    for status in sorted(codes):
+        responses[str(status)] = {"description": _ERROR_TEXT[status], "content": problem}
+    return responses
+
+
+def _response(response: Response) -> dict[str, Any]:
+    if response.schema is None:
+        return {"description": response.description}
+    return {
+        "description": response.description,
+        "content": {media: {"schema": response.schema} for media in response.media},
+    }

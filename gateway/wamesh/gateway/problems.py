@@ -1,0 +1,94 @@
+"""Errors as `application/problem+json` (RFC 9457) with a stable `code`: one table, one middleware.
+
+Domain errors map to HTTP status here and nowhere else. aiohttp's own 404/405/413 become problems
+with the codes `route_not_found`, `method_not_allowed` and `body_too_large`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from wamesh import errors
+
+_LOGGER = logging.getLogger(__name__)
+PROBLEM_TYPE = "application/problem+json"
+OFFLINE_RETRY_AFTER_S = 5
+
+HTTP_STATUS: dict[type[errors.WameshError], int] = {
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.SessionNotReady: 409,
+    errors.ConfigError: 500,
+    errors.SessionOffline: 503,
+    errors.Unavailable: 503,
+    errors.LeaseLost: 503,
+    errors.EngineError: 502,
+    errors.AuthStateError: 500,
+}
+
+_AIOHTTP_CODES = {404: "route_not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+def status_for(exc: errors.WameshError) -> int:
+    """The HTTP status of the nearest class in the table."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 500
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
+    """A problem+json response."""
+    body = {
+        "type": f"urn:wamesh:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    headers = {}
+    if status == 503:
+        headers["Retry-After"] = str(OFFLINE_RETRY_AFTER_S)
+    return web.Response(
+        status=status, text=json.dumps(body), content_type=PROBLEM_TYPE, headers=headers
+    )
+
+
+def from_error(exc: errors.WameshError) -> web.Response:
+    """The problem for a domain error, with the fields a client can act on."""
+    return problem(
+        status_for(exc),
+        exc.code,
+        exc.message,
+        field=getattr(exc, "field", None),
+        session_status=getattr(exc, "status", None),
+    )
+
+
+@web.middleware
+async def problem_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn every error into a problem response."""
+    try:
+        return await handler(request)
+    except errors.WameshError as exc:
+        if status_for(exc) >= 500:
+            _LOGGER.warning("request failed: %s: %s", exc.code, exc.message)
+        return from_error(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _AIOHTTP_CODES.get(exc.status, f"http_{exc.status}")
+        response = problem(exc.status, code, exc.reason)
+        if exc.status == 405:
+            response.headers["Allow"] = exc.headers.get("Allow", "")
+        return response

@@ -1,0 +1,226 @@
+"""A line's live calls: send, QR (JSON, PNG, SVG), events (SSE), logout, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator
+
+import segno
+from aiohttp import web
+from google.protobuf.json_format import MessageToDict
+
+from wamesh import lines
+from wamesh.errors import Conflict, InvalidInput
+from wamesh.gateway import calls
+from wamesh.gateway import schemas as s
+from wamesh.gateway.api import Operation, Query, Response, query_param
+from wamesh.gateway.context import gateway_of
+from wamesh.gateway.render import json_response, proto_time
+from wamesh.session.events import STATUS_FROM_PROTO
+from wamesh.v1 import common_pb2, session_pb2
+
+SSE_HEARTBEAT_S = 15.0
+_QR_FORMATS = {"json": "application/json", "png": "image/png", "svg": "image/svg+xml"}
+
+
+def _line_id(request: web.Request) -> str:
+    return lines.parse_line_id(request.match_info["id"])
+
+
+async def send_message(request: web.Request) -> web.StreamResponse:
+    """Send a text; `client_message_id` makes it idempotent (one is assigned when missing)."""
+    body = request["body"]
+    reply = await calls.send_message(
+        gateway_of(request).router,
+        session_pb2.SendMessageRequest(
+            session_id=_line_id(request),
+            to=body["to"],
+            text=body["text"],
+            client_message_id=body.get("client_message_id", ""),
+        ),
+    )
+    return json_response(
+        {
+            "message_id": reply.message_id,
+            "chat_id": reply.chat_id,
+            "client_message_id": reply.client_message_id,
+            "duplicate": reply.duplicate,
+            "timestamp": proto_time(reply.timestamp),
+        },
+        200 if reply.duplicate else 201,
+    )
+
+
+def _qr_format(request: web.Request) -> str:
+    wanted = query_param(request, "format")
+    if wanted is not None:
+        if wanted not in _QR_FORMATS:
+            raise InvalidInput("format must be json, png or svg", "format")
+        return wanted
+    accept = request.headers.get("Accept", "")
+    for name, media in _QR_FORMATS.items():
+        if media in accept and name != "json":
+            return name
+    return "json"
+
+
+async def get_qr(request: web.Request) -> web.StreamResponse:
+    """The line's current QR code as JSON, or as a PNG/SVG image (`?format=` or `Accept`)."""
+    fmt = _qr_format(request)
+    reply = await calls.get_status(
+        gateway_of(request).router, session_pb2.GetStatusRequest(session_id=_line_id(request))
+    )
+    status = STATUS_FROM_PROTO.get(reply.status, "starting")
+    if fmt == "json":
+        return json_response(
+            {
+                "status": status,
+                "qr": reply.qr or None,
+                "expires_at": proto_time(reply.qr_expires_at),
+            }
+        )
+    if not reply.qr:
+        error = Conflict(f"the line shows no QR code now (status: {status})")
+        error.code = "qr_unavailable"
+        raise error
+    return web.Response(body=_render_qr(reply.qr, fmt), content_type=_QR_FORMATS[fmt])
+
+
+def _render_qr(code: str, fmt: str) -> bytes:
+    out = io.BytesIO()
+    segno.make_qr(code, error="l").save(out, kind=fmt, scale=6, border=2)
+    return out.getvalue()
+
+
+async def stream_line_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events of the line (each new QR included) until the worker goes away."""
+    gw = gateway_of(request)
+    session_id = _line_id(request)
+    types = [t for t in (query_param(request, "types") or "").split(",") if t]
+    if await gw.router.resolve(session_id) is None:
+        raise await gw.router.offline(session_id)
+    events = calls.stream_events(
+        gw.router, session_pb2.StreamEventsRequest(session_id=session_id, types=types)
+    )
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    await response.write(b": connected\n\n")
+    async for chunk in _sse(events):
+        await response.write(chunk)
+    await response.write(b"event: end\ndata: {}\n\n")
+    return response
+
+
+async def _sse(events: AsyncIterator[common_pb2.Event]) -> AsyncIterator[bytes]:
+    iterator = events.__aiter__()
+    pending: asyncio.Task[common_pb2.Event] | None = None
+    try:
+        while True:
+            pending = pending or asyncio.ensure_future(iterator.__anext__())
+            done, _ = await asyncio.wait({pending}, timeout=SSE_HEARTBEAT_S)
+            if not done:
+                yield b": heartbeat\n\n"
+                continue
+            try:
+                event = pending.result()
+            except StopAsyncIteration:
+                return
+            pending = None
+            yield _sse_frame(event)
+    finally:
+        if pending is not None:
+            pending.cancel()
+
+
+def _sse_frame(event: common_pb2.Event) -> bytes:
+    envelope = {
+        "id": event.id,
+        "type": event.type,
+        "session_id": event.session_id,
+        "timestamp": event.timestamp.ToJsonString(),
+        "data": MessageToDict(event.data),
+    }
+    return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(envelope)}\n\n".encode()
+
+
+async def logout_session(request: web.Request) -> web.StreamResponse:
+    """Log the line out; its auth state is purged."""
+    reply = await calls.logout(
+        gateway_of(request).router, session_pb2.LogoutRequest(session_id=_line_id(request))
+    )
+    return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "logged_out")})
+
+
+async def restart_session(request: web.Request) -> web.StreamResponse:
+    """Restart the line's engine (auth state kept)."""
+    reply = await calls.restart(
+        gateway_of(request).router, session_pb2.RestartRequest(session_id=_line_id(request))
+    )
+    return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "starting")})
+
+
+_TAG = "messaging"
+_LINE = "/v1/sessions/{id}"
+_LIVE = (404, 409, 503)
+OPERATIONS = [
+    Operation(
+        "POST",
+        _LINE + "/messages",
+        send_message,
+        "Send a text message",
+        _TAG,
+        ok=201,
+        response=Response("Sent (200 when the client_message_id was used before)", s.MESSAGE_SENT),
+        body=s.SEND_MESSAGE,
+        errors=(400, *_LIVE),
+        extra_responses={200: Response("Already sent with this client_message_id", s.MESSAGE_SENT)},
+    ),
+    Operation(
+        "GET",
+        _LINE + "/qr",
+        get_qr,
+        "The current QR code (JSON, PNG or SVG)",
+        _TAG,
+        response=Response("The QR code", s.QR, ("application/json", "image/png", "image/svg+xml")),
+        query=(
+            Query(
+                "format",
+                "json, png or svg (default: by Accept, else json)",
+                {"type": "string", "enum": ["json", "png", "svg"]},
+            ),
+        ),
+        errors=(400, *_LIVE),
+    ),
+    Operation(
+        "GET",
+        _LINE + "/events",
+        stream_line_events,
+        "Server-sent events of the line",
+        _TAG,
+        response=Response("An event stream", {"type": "string"}, ("text/event-stream",)),
+        query=(Query("types", "comma-separated event types (default: all)"),),
+        errors=(404, 503),
+    ),
+    Operation(
+        "POST",
+        _LINE + "/logout",
+        logout_session,
+        "Log the line out",
+        _TAG,
+        response=Response("The new status", s.STATUS_REPLY),
+        errors=_LIVE,
+    ),
+    Operation(
+        "POST",
+        _LINE + "/restart",
+        restart_session,
+        "Restart the line's engine",
+        _TAG,
+        response=Response("The new status", s.STATUS_REPLY),
+        errors=_LIVE,
+    ),
+]

@@ -1,0 +1,191 @@
+"""JSON Schemas (2020-12) of the REST API's bodies: one definition used to validate requests and
+to write the OpenAPI document, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wamesh.constants import EVENT_TYPES, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, STATUSES
+
+Schema = dict[str, Any]
+
+NULLABLE_STRING: Schema = {"type": ["string", "null"]}
+TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
+NULLABLE_TIMESTAMP: Schema = {"type": ["string", "null"], "format": "date-time"}
+EVENT_TYPE: Schema = {"type": "string", "enum": list(EVENT_TYPES)}
+STATUS: Schema = {"type": "string", "enum": list(STATUSES)}
+
+
+def obj(properties: Schema, required: tuple[str, ...] = (), *, closed: bool = True) -> Schema:
+    """An object schema; closed objects reject unknown fields."""
+    schema: Schema = {"type": "object", "properties": properties, "required": list(required)}
+    if closed:
+        schema["additionalProperties"] = False
+    return schema
+
+
+PROBLEM = obj(
+    {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "field": {"type": "string"},
+        "session_status": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    ("type", "title", "status", "detail", "code"),
+    closed=False,
+)
+
+WORKER = {
+    "type": ["object", "null"],
+    "properties": {
+        "address": {"type": "string"},
+        "host": {"type": "string"},
+        "pid": {"type": "integer"},
+        "started_at": {"type": "number"},
+    },
+}
+
+SESSION = obj(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "name": {"type": "string"},
+        "engine": {"type": "string", "enum": ["sandbox", "browser", "whatsmeow"]},
+        "status": STATUS,
+        "qr": NULLABLE_STRING,
+        "qr_expires_at": NULLABLE_TIMESTAMP,
+        "me": NULLABLE_STRING,
+        "webhook_url": NULLABLE_STRING,
+        "webhook_events": {"type": "array", "items": {"type": "string"}},
+        "webhook_enabled": {"type": "boolean"},
+        "metadata": {"type": "object"},
+        "last_error": NULLABLE_STRING,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "worker": WORKER,
+        "live_status": {"type": ["string", "null"]},
+    },
+    ("id", "name", "engine", "status", "webhook_events", "metadata", "created_at", "updated_at"),
+    closed=False,
+)
+
+SESSION_CREATE = obj(
+    {
+        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
+        "engine": {"type": "string", "enum": ["sandbox", "browser"]},
+        "webhook_url": {"type": ["string", "null"], "maxLength": 2048},
+        "webhook_secret": {"type": "string", "maxLength": 200},
+        "webhook_events": {"type": "array", "items": EVENT_TYPE, "maxItems": len(EVENT_TYPES)},
+        "metadata": {"type": "object"},
+    },
+    ("name",),
+)
+
+SESSION_CREATED = obj(
+    {"session": SESSION, "webhook_secret": {"type": "string"}}, ("session", "webhook_secret")
+)
+
+SESSION_PATCH = obj(
+    {
+        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
+        "webhook_url": {"type": ["string", "null"], "maxLength": 2048},
+        "webhook_events": {"type": "array", "items": EVENT_TYPE, "maxItems": len(EVENT_TYPES)},
+        "webhook_enabled": {"type": "boolean"},
+        "metadata": {"type": "object"},
+    }
+)
+
+SESSION_LIST = obj({"sessions": {"type": "array", "items": SESSION}}, ("sessions",))
+SECRET = obj({"webhook_secret": {"type": "string"}}, ("webhook_secret",))
+
+SEND_MESSAGE = obj(
+    {
+        "to": {"type": "string", "minLength": 1, "maxLength": 100},
+        "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+        "client_message_id": {"type": "string", "minLength": 1, "maxLength": 200},
+    },
+    ("to", "text"),
+)
+
+MESSAGE_SENT = obj(
+    {
+        "message_id": {"type": "string"},
+        "chat_id": {"type": "string"},
+        "client_message_id": {"type": "string"},
+        "duplicate": {"type": "boolean"},
+        "timestamp": TIMESTAMP,
+    },
+    ("message_id", "chat_id", "client_message_id", "duplicate"),
+)
+
+QR = obj(
+    {"status": STATUS, "qr": NULLABLE_STRING, "expires_at": NULLABLE_TIMESTAMP},
+    ("status", "qr"),
+)
+
+STATUS_REPLY = obj({"status": STATUS}, ("status",))
+
+MESSAGE = obj(
+    {
+        "id": {"type": "string"},
+        "chat_id": {"type": "string"},
+        "from": {"type": "string"},
+        "to": {"type": "string"},
+        "from_me": {"type": "boolean"},
+        "text": {"type": "string"},
+        "timestamp": NULLABLE_TIMESTAMP,
+        "ack": {"type": "string"},
+    },
+    closed=False,
+)
+
+SCAN_REPLY = obj({"status": STATUS, "me": {"type": "string"}}, ("status",))
+INBOUND = obj(
+    {
+        "from": {"type": "string", "minLength": 1, "maxLength": 100},
+        "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+    },
+    ("from", "text"),
+)
+INBOUND_REPLY = obj({"message": MESSAGE}, ("message",))
+SENT_LIST = obj({"messages": {"type": "array", "items": MESSAGE}}, ("messages",))
+PHONE_DISCONNECT = obj({"logout": {"type": "boolean"}})
+
+ATTEMPT = obj(
+    {
+        "attempt": {"type": "integer"},
+        "started_at": TIMESTAMP,
+        "status_code": {"type": ["integer", "null"]},
+        "latency_ms": {"type": "integer"},
+        "error": NULLABLE_STRING,
+        "response_snippet": NULLABLE_STRING,
+    },
+    closed=False,
+)
+
+DELIVERY = obj(
+    {
+        "id": {"type": "string"},
+        "session_id": {"type": "string"},
+        "event_type": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "delivering", "delivered", "failed"]},
+        "attempts": {"type": "integer"},
+        "last_error": NULLABLE_STRING,
+        "last_status_code": {"type": ["integer", "null"]},
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "delivered_at": NULLABLE_TIMESTAMP,
+        "payload": {"type": "object"},
+        "attempt_log": {"type": "array", "items": ATTEMPT},
+    },
+    ("id", "session_id", "event_type", "status", "attempts"),
+    closed=False,
+)
+DELIVERY_LIST = obj({"deliveries": {"type": "array", "items": DELIVERY}}, ("deliveries",))
+REDELIVER_FAILED = obj({"since": {"type": "string", "format": "date-time"}}, ("since",))
+REDELIVERED = obj({"count": {"type": "integer"}}, ("count",))
+
+HEALTH = obj({"status": {"type": "string"}}, ("status",), closed=False)

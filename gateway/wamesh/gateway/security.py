@@ -1,0 +1,54 @@
+"""API key checks: `X-Api-Key: <key>` or `Authorization: Bearer <key>`, in constant time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from wamesh.constants import API_KEY_HEADER
+from wamesh.errors import Unauthenticated
+from wamesh.rpc.auth import tokens_match
+
+OPEN_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/favicon.ico"}
+)
+OPEN_PREFIXES = ("/docs/",)
+
+
+def presented_key(api_key: str | None, authorization: str | None) -> str | None:
+    """The key a client presented in either form."""
+    if api_key:
+        return api_key
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
+def key_accepted(presented: str | None, expected: str | None) -> bool:
+    """True when no key is configured or the presented one matches."""
+    return expected is None or tokens_match(presented, expected)
+
+
+def api_key_middleware(
+    expected: str | None, open_paths: frozenset[str]
+) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Reject requests to protected paths without the right key."""
+
+    @web.middleware
+    async def check(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        path = request.path
+        if path in open_paths or path.startswith(OPEN_PREFIXES):
+            return await handler(request)
+        given = presented_key(
+            request.headers.get(API_KEY_HEADER), request.headers.get("Authorization")
+        )
+        if not key_accepted(given, expected):
+            raise Unauthenticated(
+                "missing or wrong API key (send X-Api-Key or Authorization: Bearer)"
+            )
+        return await handler(request)
+
+    return check

@@ -1,0 +1,97 @@
+"""Reading the webhook delivery log: a line's deliveries, filtered, and one with its attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from wamesh.db.pool import Pool
+from wamesh.errors import DeliveryNotFound, InvalidInput
+
+DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed")
+_COLUMNS = (
+    "id::text AS id, session_id::text AS session_id, event_type, status, attempts, last_error, "
+    "last_status_code, created_at, updated_at, delivered_at, payload"
+)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST of a delivery."""
+
+    attempt: int
+    started_at: datetime
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    response_snippet: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An outbox row."""
+
+    id: str
+    session_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_error: str | None
+    last_status_code: int | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+    payload: dict[str, Any]
+    attempt_log: tuple[Attempt, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """Which deliveries to list."""
+
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+
+async def list_deliveries(pool: Pool, session_id: str, where: DeliveryFilter) -> list[Delivery]:
+    """A line's deliveries, newest first."""
+    if where.status is not None and where.status not in DELIVERY_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(DELIVERY_STATUSES)}", "status")
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE session_id = %(sid)s "
+            "AND (%(status)s::text IS NULL OR status = %(status)s) "
+            "AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s) "
+            "AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s) "
+            "ORDER BY created_at DESC, id LIMIT %(limit)s",
+            {
+                "sid": session_id,
+                "status": where.status,
+                "since": where.since,
+                "until": where.until,
+                "limit": where.limit,
+            },
+        )
+        return [Delivery(**row) for row in await cursor.fetchall()]
+
+
+async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Delivery:
+    """One delivery of a line, with every attempt."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE session_id = %s AND id::text = %s",
+            (session_id, delivery_id),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            raise DeliveryNotFound(f"no delivery {delivery_id} on session {session_id}")
+        cursor = await conn.execute(
+            "SELECT attempt, started_at, status_code, latency_ms, error, response_snippet "
+            "FROM webhook_attempts WHERE delivery_id = %s ORDER BY attempt, id",
+            (row["id"],),
+        )
+        attempts = tuple(Attempt(**a) for a in await cursor.fetchall())
+    return Delivery(**row, attempt_log=attempts)

@@ -1,0 +1,40 @@
+"""Show the QR code of every line waiting for a scan in the terminal (`wamesh dev`)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+
+import psycopg
+import segno
+
+POLL_S = 1.0
+
+
+def render_terminal_qr(code: str) -> str:
+    """A QR code drawn with block characters."""
+    out = io.StringIO()
+    segno.make_qr(code, error="l").terminal(out=out, compact=True, border=1)
+    return out.getvalue()
+
+
+async def show_qr_codes(database_url: str) -> None:
+    """Print each new QR code (polling `sessions`; QR rotations change no status to NOTIFY on)."""
+    shown: dict[str, str] = {}
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+                while True:
+                    cursor = await conn.execute(
+                        "SELECT id::text, name, qr FROM sessions WHERE status = 'qr'"
+                    )
+                    for line, name, qr in await cursor.fetchall():
+                        if qr and shown.get(line) != qr:
+                            shown[line] = qr
+                            heading = f"\nline {name} ({line}) waiting for a scan:\n"
+                            sys.stdout.write(heading + render_terminal_qr(qr))
+                            sys.stdout.flush()
+                    await asyncio.sleep(POLL_S)
+        except psycopg.OperationalError:
+            await asyncio.sleep(POLL_S)
