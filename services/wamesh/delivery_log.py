@@ -1,4 +1,10 @@
-"""Reading the webhook delivery log: a line's deliveries, filtered, and one with its attempts."""
+"""The webhook delivery log: list and read deliveries, and queue them again (replay).
+
+Replay contract with the delivery task: a replayed row goes back to `pending` with its claim
+cleared and `attempts` reset to 0, so it gets a full new budget of WEBHOOK_ATTEMPTS; its earlier
+attempts stay in `webhook_attempts` (ordered by time). The row keeps its id, so the receiver sees
+the same `webhook-id`. It is then kicked; if the kick is lost, the reconciler re-kicks it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from wamesh.db.pool import Pool
-from wamesh.errors import DeliveryNotFound, InvalidInput
+from wamesh.errors import Conflict, DeliveryNotFound, InvalidInput
+from wamesh.outbox import Kicker
 
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed")
 _COLUMNS = (
@@ -95,3 +102,39 @@ async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Deliver
         )
         attempts = tuple(Attempt(**a) for a in await cursor.fetchall())
     return Delivery(**row, attempt_log=attempts)
+
+
+_REQUEUE = (
+    "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, claimed_until = NULL, "
+    "last_error = NULL, updated_at = now(), kicked_at = now() WHERE session_id = %s "
+)
+
+
+async def redeliver(pool: Pool, kicker: Kicker | None, session_id: str, delivery_id: str) -> None:
+    """Queue one delivery again (not while it is being delivered)."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            _REQUEUE + "AND id::text = %s AND status <> 'delivering' RETURNING id::text",
+            (session_id, delivery_id),
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        await get_delivery(pool, session_id, delivery_id)
+        raise Conflict(f"delivery {delivery_id} is being delivered now; try again when it is done")
+    if kicker is not None:
+        await kicker.kick([row["id"]])
+
+
+async def redeliver_failed(
+    pool: Pool, kicker: Kicker | None, session_id: str, since: datetime
+) -> int:
+    """Queue again every failed delivery of the line created at or after `since`."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            _REQUEUE + "AND status = 'failed' AND created_at >= %s RETURNING id::text",
+            (session_id, since),
+        )
+        ids = [row["id"] for row in await cursor.fetchall()]
+    if ids and kicker is not None:
+        await kicker.kick(ids)
+    return len(ids)

@@ -103,6 +103,9 @@ class TestOffline:
         async with api.http.get(f"{api.base}/v1/sessions/{line}/qr", headers=api.headers) as resp:
             assert resp.status == 503
             assert resp.headers["Retry-After"].isdigit()
+        async with asyncio.timeout(10):  # the dead worker's lease runs out first
+            while (await api.call("GET", f"/v1/sessions/{line}"))[1]["worker"] is not None:
+                await asyncio.sleep(0.1)
         second = spawn(line)
         assert second.wait_registered() != worker.address
         await _wait_live(api, line, "ready")

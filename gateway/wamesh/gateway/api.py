@@ -23,6 +23,7 @@ from wamesh.errors import InvalidInput
 from wamesh.gateway.schemas import Schema
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BODY = web.RequestKey("body", dict[str, Any])
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _VALIDATOR_CODES = {
     "type": "invalid_type",
@@ -93,7 +94,7 @@ def _with_validation(op: Operation) -> Handler:
     validator = Draft202012Validator(op.body, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        request["body"] = _validated(validator, await _read_json(request))
+        request[BODY] = _validated(validator, await _read_json(request))
         return await op.handler(request)
 
     handler.__name__ = op.handler.__name__

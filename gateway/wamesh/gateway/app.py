@@ -22,12 +22,13 @@ from wamesh.db.pool import open_pool
 from wamesh.errors import ConfigError
 from wamesh.gateway import api, grpc_front
 from wamesh.gateway.context import GATEWAY, Gateway
+from wamesh.gateway.inbox import DevInbox
 from wamesh.gateway.metrics import Metrics
 from wamesh.gateway.problems import problem_middleware
 from wamesh.gateway.rest import operations
 from wamesh.gateway.rest.docs import swagger_static_dir
 from wamesh.gateway.routing import WorkerRouter
-from wamesh.gateway.security import OPEN_PATHS, api_key_middleware
+from wamesh.gateway.security import api_key_middleware
 from wamesh.logs import request_id
 from wamesh.outbox import open_kicker
 from wamesh.registry import Registry
@@ -83,16 +84,14 @@ def require_api_key(settings: Settings) -> str | None:
 
 def build_app(gateway: Gateway) -> web.Application:
     """The REST app over started resources."""
+    table = operations(dev_mode=gateway.settings.dev_mode)
+    public = {(op.method, op.path) for op in table if op.public}
+    checker = api_key_middleware(require_api_key(gateway.settings), public)
     app = web.Application(
-        client_max_size=MAX_BODY_BYTES,
-        middlewares=[
-            observe,
-            problem_middleware,
-            api_key_middleware(require_api_key(gateway.settings), OPEN_PATHS),
-        ],
+        client_max_size=MAX_BODY_BYTES, middlewares=[observe, problem_middleware, checker]
     )
     app[GATEWAY] = gateway
-    api.register(app, operations())
+    api.register(app, table)
     app.router.add_static("/docs/static/", swagger_static_dir(), name="docs_static")
     return app
 
@@ -125,7 +124,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Gateway]:
         registry = Registry(redis, settings.lease_ttl_ms)
         router = WorkerRouter(registry, pool, settings.mesh_token, on_outcome=metrics.record_routed)
         stack.push_async_callback(router.close)
-        yield Gateway(settings, pool, redis, registry, router, metrics, kicker)
+        inbox = DevInbox() if settings.dev_mode else None
+        yield Gateway(settings, pool, redis, registry, router, metrics, kicker, inbox)
 
 
 @asynccontextmanager

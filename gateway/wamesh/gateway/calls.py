@@ -10,6 +10,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 from wamesh.gateway.routing import WorkerRouter
+from wamesh.jid import parse_recipient
+from wamesh.session.line import check_text
 from wamesh.v1 import common_pb2, session_pb2
 from wamesh.v1.session_pb2_grpc import SandboxServiceStub, SessionServiceStub
 
@@ -29,7 +31,10 @@ async def get_status(
 async def send_message(
     router: WorkerRouter, req: session_pb2.SendMessageRequest
 ) -> session_pb2.SendMessageResponse:
-    """SendMessage; a client message id is filled in when missing, which makes it idempotent."""
+    """SendMessage, checked before routing; a client message id is filled in when missing, which
+    makes it idempotent and so safe to retry when the worker moves."""
+    parse_recipient(req.to)
+    check_text(req.text)
     if not req.client_message_id:
         req.client_message_id = f"gw-{uuid.uuid4()}"
     return await router.call(

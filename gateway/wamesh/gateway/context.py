@@ -8,6 +8,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from wamesh.db.pool import Pool
+from wamesh.gateway.inbox import DevInbox
 from wamesh.gateway.metrics import Metrics
 from wamesh.gateway.routing import WorkerRouter
 from wamesh.outbox import Kicker
@@ -26,6 +27,7 @@ class Gateway:
     router: WorkerRouter
     metrics: Metrics
     kicker: Kicker | None
+    inbox: DevInbox | None = None
 
 
 GATEWAY = web.AppKey("gateway", Gateway)

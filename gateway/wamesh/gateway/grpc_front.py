@@ -24,7 +24,6 @@ from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value
 from wamesh.rpc.errors import abort, translate_errors
 from wamesh.rpc.server import RunningServer, serve
 from wamesh.v1 import admin_pb2, admin_pb2_grpc, common_pb2, session_pb2, session_pb2_grpc
-from wamesh.webhooks import replay
 
 Context = grpc.aio.ServicerContext[Any, Any]
 GRPC_GRACE_S = 5.0
@@ -240,8 +239,7 @@ class DeliveryAdmin(admin_pb2_grpc.DeliveryAdminServiceServicer):
     ) -> admin_pb2.Delivery:
         """Deliver one again."""
         line = await lines.get_line(self._gw.pool, request.session_id)
-        await delivery_log.get_delivery(self._gw.pool, line.id, request.delivery_id)
-        await replay.redeliver(self._gw.pool, self._gw.kicker, line.id, request.delivery_id)
+        await delivery_log.redeliver(self._gw.pool, self._gw.kicker, line.id, request.delivery_id)
         return delivery_to_proto(
             await delivery_log.get_delivery(self._gw.pool, line.id, request.delivery_id)
         )
@@ -253,7 +251,7 @@ class DeliveryAdmin(admin_pb2_grpc.DeliveryAdminServiceServicer):
         """Deliver again every failed delivery since a time."""
         line = await lines.get_line(self._gw.pool, request.session_id)
         since = request.since.ToDatetime(tzinfo=UTC)
-        count = await replay.redeliver_failed(self._gw.pool, self._gw.kicker, line.id, since)
+        count = await delivery_log.redeliver_failed(self._gw.pool, self._gw.kicker, line.id, since)
         return admin_pb2.RedeliverFailedResponse(count=count)
 
 

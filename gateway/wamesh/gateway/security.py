@@ -1,8 +1,12 @@
-"""API key checks: `X-Api-Key: <key>` or `Authorization: Bearer <key>`, in constant time."""
+"""API key checks: `X-Api-Key: <key>` or `Authorization: Bearer <key>`, in constant time.
+
+Which routes are open is decided by the route table (`Operation.public`), plus the docs' static
+files.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
 
@@ -10,10 +14,8 @@ from wamesh.constants import API_KEY_HEADER
 from wamesh.errors import Unauthenticated
 from wamesh.rpc.auth import tokens_match
 
-OPEN_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/favicon.ico"}
-)
-OPEN_PREFIXES = ("/docs/",)
+OPEN_PREFIXES = ("/docs/static/",)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def presented_key(api_key: str | None, authorization: str | None) -> str | None:
@@ -26,21 +28,20 @@ def presented_key(api_key: str | None, authorization: str | None) -> str | None:
 
 
 def key_accepted(presented: str | None, expected: str | None) -> bool:
-    """True when no key is configured or the presented one matches."""
+    """True when no key is configured (dev mode only) or the presented one matches."""
     return expected is None or tokens_match(presented, expected)
 
 
 def api_key_middleware(
-    expected: str | None, open_paths: frozenset[str]
+    expected: str | None, public: Collection[tuple[str, str]]
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """Reject requests to protected paths without the right key."""
+    """Reject requests to protected routes without the right key; `public` holds (method, path)."""
 
     @web.middleware
-    async def check(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        path = request.path
-        if path in open_paths or path.startswith(OPEN_PREFIXES):
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        route = (request.method, resource.canonical if resource else "")
+        if route in public or request.path.startswith(OPEN_PREFIXES) or resource is None:
             return await handler(request)
         given = presented_key(
             request.headers.get(API_KEY_HEADER), request.headers.get("Authorization")

@@ -142,7 +142,7 @@ class Line:
     async def send(self, to: str, text: str, client_message_id: str = "") -> SendResult:
         """Send once per client message id; FAILED_PRECONDITION-style error unless ready."""
         chat_id = parse_recipient(to)
-        _check_text(text)
+        check_text(text)
         cmid = client_message_id or str(uuid.uuid4())
         known = await self._store.find_sent(cmid)
         if known is not None:
@@ -301,7 +301,8 @@ class Line:
             self.hub.publish(event)
 
 
-def _check_text(text: str) -> None:
+def check_text(text: str) -> None:
+    """Non-empty and at most MAX_TEXT_LENGTH characters."""
     if not text.strip():
         raise InvalidInput("text must not be empty", "text")
     if len(text) > MAX_TEXT_LENGTH:

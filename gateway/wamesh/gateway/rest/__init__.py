@@ -5,15 +5,27 @@ from __future__ import annotations
 from wamesh.gateway.api import Operation
 
 
-def operations() -> list[Operation]:
-    """Every REST operation, in documentation order."""
-    from wamesh.gateway.rest import deliveries, docs, messaging, ops, sandbox, sessions
+def operations(*, dev_mode: bool = False) -> list[Operation]:
+    """Every REST operation, in documentation order (the dev inbox only in dev mode)."""
+    from wamesh.gateway.rest import (
+        dashboard,
+        deliveries,
+        docs,
+        inbox,
+        messaging,
+        ops,
+        sandbox,
+        sessions,
+    )
 
+    dev = inbox.OPERATIONS if dev_mode else []
     return [
+        *dashboard.OPERATIONS,
         *ops.OPERATIONS,
         *docs.OPERATIONS,
         *sessions.OPERATIONS,
         *messaging.OPERATIONS,
         *sandbox.OPERATIONS,
         *deliveries.OPERATIONS,
+        *dev,
     ]

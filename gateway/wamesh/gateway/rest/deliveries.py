@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from wamesh import delivery_log, lines
-from wamesh.errors import InvalidInput
 from wamesh.gateway import schemas as s
 from wamesh.gateway.api import (
+    BODY,
     Operation,
     Query,
     Response,
@@ -21,7 +21,6 @@ from wamesh.gateway.api import (
 )
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import iso, json_response
-from wamesh.webhooks import replay
 
 
 def delivery_json(d: delivery_log.Delivery, *, with_attempts: bool = False) -> dict[str, Any]:
@@ -78,8 +77,7 @@ async def redeliver(request: web.Request) -> web.StreamResponse:
     gw = gateway_of(request)
     session_id = await _line(request)
     delivery_id = request.match_info["did"]
-    await delivery_log.get_delivery(gw.pool, session_id, delivery_id)
-    await replay.redeliver(gw.pool, _kicker(request), session_id, delivery_id)
+    await delivery_log.redeliver(gw.pool, gw.kicker, session_id, delivery_id)
     found = await delivery_log.get_delivery(gw.pool, session_id, delivery_id)
     return json_response(delivery_json(found), 202)
 
@@ -87,20 +85,10 @@ async def redeliver(request: web.Request) -> web.StreamResponse:
 async def redeliver_failed(request: web.Request) -> web.StreamResponse:
     """Deliver again every failed delivery of the line created since a time."""
     session_id = await _line(request)
-    since = parse_time(request["body"]["since"], "since")
-    count = await replay.redeliver_failed(
-        gateway_of(request).pool, _kicker(request), session_id, since
-    )
+    since = parse_time(request[BODY]["since"], "since")
+    gw = gateway_of(request)
+    count = await delivery_log.redeliver_failed(gw.pool, gw.kicker, session_id, since)
     return json_response({"count": count}, 202)
-
-
-def _kicker(request: web.Request) -> Any:
-    kicker = gateway_of(request).kicker
-    if kicker is None:
-        raise InvalidInput(
-            "redelivery needs the webhook queue, which this gateway was started without"
-        )
-    return kicker
 
 
 _TAG = "deliveries"

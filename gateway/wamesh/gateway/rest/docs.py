@@ -31,10 +31,11 @@ def swagger_static_dir() -> Path:
 
 async def openapi_json(request: web.Request) -> web.StreamResponse:
     """The OpenAPI 3.1 document of this gateway."""
+    from wamesh.gateway.context import gateway_of
     from wamesh.gateway.rest import operations
 
-    del request
-    return json_response(build(operations(), metadata.version("wamesh")))
+    dev_mode = gateway_of(request).settings.dev_mode
+    return json_response(build(operations(dev_mode=dev_mode), metadata.version("wamesh")))
 
 
 async def docs_page(request: web.Request) -> web.StreamResponse:

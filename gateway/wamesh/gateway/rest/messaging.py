@@ -15,7 +15,7 @@ from wamesh import lines
 from wamesh.errors import Conflict, InvalidInput
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
-from wamesh.gateway.api import Operation, Query, Response, query_param
+from wamesh.gateway.api import BODY, Operation, Query, Response, query_param
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, proto_time
 from wamesh.session.events import STATUS_FROM_PROTO
@@ -31,7 +31,7 @@ def _line_id(request: web.Request) -> str:
 
 async def send_message(request: web.Request) -> web.StreamResponse:
     """Send a text; `client_message_id` makes it idempotent (one is assigned when missing)."""
-    body = request["body"]
+    body = request[BODY]
     reply = await calls.send_message(
         gateway_of(request).router,
         session_pb2.SendMessageRequest(

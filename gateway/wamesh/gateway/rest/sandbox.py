@@ -9,7 +9,7 @@ from aiohttp import web
 from wamesh import lines
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
-from wamesh.gateway.api import Operation, Response
+from wamesh.gateway.api import BODY, Operation, Response
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, proto_time
 from wamesh.session.events import ACK_FROM_PROTO, STATUS_FROM_PROTO
@@ -44,7 +44,7 @@ async def sandbox_scan(request: web.Request) -> web.StreamResponse:
 
 async def sandbox_inbound(request: web.Request) -> web.StreamResponse:
     """A contact sends the line a message."""
-    body = request["body"]
+    body = request[BODY]
     req = session_pb2.InjectInboundRequest(
         session_id=_line_id(request), text=body["text"], **{"from": body["from"]}
     )
@@ -54,7 +54,7 @@ async def sandbox_inbound(request: web.Request) -> web.StreamResponse:
 
 async def sandbox_disconnect(request: web.Request) -> web.StreamResponse:
     """The phone drops the connection (it comes back) or, with `logout`, logs the line out."""
-    body = request["body"]
+    body = request[BODY]
     req = session_pb2.PhoneDisconnectRequest(
         session_id=_line_id(request), logout=bool(body.get("logout"))
     )

@@ -9,7 +9,7 @@ from aiohttp import web
 from wamesh import lines
 from wamesh.errors import WameshError
 from wamesh.gateway import schemas as s
-from wamesh.gateway.api import Operation, Response
+from wamesh.gateway.api import BODY, Operation, Response
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, line_json
 from wamesh.session.events import STATUS_FROM_PROTO
@@ -18,7 +18,7 @@ from wamesh.v1 import session_pb2, session_pb2_grpc
 
 async def create_session(request: web.Request) -> web.StreamResponse:
     """Create a line; the webhook secret is in this answer only."""
-    body = request["body"]
+    body = request[BODY]
     new = lines.NewLine(
         name=body["name"],
         engine=body.get("engine", gateway_of(request).settings.default_engine),
@@ -63,7 +63,7 @@ async def get_session(request: web.Request) -> web.StreamResponse:
 
 async def update_session(request: web.Request) -> web.StreamResponse:
     """Change name, webhook, filter, metadata or enable/disable the webhook."""
-    body = request["body"]
+    body = request[BODY]
     patch = lines.LinePatch(
         name=body.get("name"),
         webhook_url=(body["webhook_url"] or "") if "webhook_url" in body else None,

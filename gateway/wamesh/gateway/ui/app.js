@@ -1,0 +1,191 @@
+// wamesh dashboard: plain JavaScript over the REST API (no framework, no CDN).
+"use strict";
+
+const state = { key: "", selected: null, timer: null };
+const $ = (id) => document.getElementById(id);
+
+function readKey() {
+  const match = location.hash.match(/key=([^&]+)/);
+  if (match) {
+    localStorage.setItem("wamesh-key", decodeURIComponent(match[1]));
+    history.replaceState(null, "", location.pathname);
+  }
+  state.key = localStorage.getItem("wamesh-key") || "";
+  $("api-key").value = state.key;
+}
+
+function notice(text, bad) {
+  const el = $("notice");
+  el.textContent = text;
+  el.className = bad ? "bad" : "";
+}
+
+async function call(method, path, body) {
+  const headers = { "X-Api-Key": state.key };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (resp.status === 204) return null;
+  const type = resp.headers.get("Content-Type") || "";
+  const data = type.includes("json") ? await resp.json() : await resp.blob();
+  if (!resp.ok) throw new Error(data.detail || resp.statusText);
+  return data;
+}
+
+function cell(row, text, className) {
+  const td = row.insertCell();
+  td.textContent = text == null ? "" : String(text);
+  if (className) td.className = className;
+  return td;
+}
+
+function button(label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function refreshLines() {
+  const { sessions } = await call("GET", "/v1/sessions");
+  const body = $("lines").tBodies[0];
+  body.replaceChildren();
+  for (const line of sessions) {
+    const row = body.insertRow();
+    row.dataset.id = line.id;
+    if (line.id === state.selected) row.className = "selected";
+    const name = cell(row, "");
+    name.append(button(line.name, () => select(line.id)));
+    cell(row, line.engine);
+    cell(row, line.status, "status-" + line.status);
+    cell(row, line.me);
+    cell(row, line.worker ? line.worker.address : "none");
+    cell(row, "").append(button("Delete", () => removeLine(line)));
+  }
+  if (state.selected) await refreshDetail(sessions.find((s) => s.id === state.selected));
+}
+
+async function refreshDetail(line) {
+  if (!line) { $("detail").hidden = true; state.selected = null; return; }
+  $("detail").hidden = false;
+  $("detail-heading").textContent = "Line " + line.name;
+  $("detail-status").textContent = line.status;
+  $("detail-status").className = "status-" + line.status;
+  $("detail-me").textContent = line.me ? "(" + line.me + ")" : "";
+  await refreshQr(line);
+  await refreshDeliveries(line.id);
+  await refreshInbox(line.id);
+}
+
+async function refreshQr(line) {
+  const img = $("qr");
+  const showing = line.status === "qr";
+  $("scan").hidden = !(showing && line.engine === "sandbox");
+  if (!showing) { img.hidden = true; img.dataset.code = ""; return; }
+  if (img.dataset.code === line.qr) return;
+  const blob = await call("GET", "/v1/sessions/" + line.id + "/qr?format=svg");
+  img.src = URL.createObjectURL(blob);
+  img.dataset.code = line.qr || "";
+  img.hidden = false;
+}
+
+async function refreshDeliveries(id) {
+  const { deliveries } = await call("GET", "/v1/sessions/" + id + "/deliveries?limit=20");
+  const body = $("deliveries").tBodies[0];
+  body.replaceChildren();
+  for (const d of deliveries) {
+    const row = body.insertRow();
+    cell(row, d.event_type);
+    cell(row, d.status, d.status === "delivered" ? "ok" : d.status === "failed" ? "bad" : "");
+    cell(row, d.attempts);
+    cell(row, d.last_status_code);
+    const actions = cell(row, "");
+    actions.append(button("Attempts", () => showAttempts(id, d.id)));
+    actions.append(button("Redeliver", () => redeliver(id, d.id)));
+  }
+}
+
+async function showAttempts(id, deliveryId) {
+  const d = await call("GET", "/v1/sessions/" + id + "/deliveries/" + deliveryId);
+  const lines = d.attempt_log.map((a) => "#" + a.attempt + " " + (a.status_code || a.error) + " in " + a.latency_ms + " ms");
+  notice(d.event_type + ": " + (lines.join("; ") || "no attempts yet"));
+}
+
+async function redeliver(id, deliveryId) {
+  await call("POST", "/v1/sessions/" + id + "/deliveries/" + deliveryId + "/redeliver");
+  notice("Queued again");
+}
+
+async function refreshInbox(id) {
+  let entries = [];
+  try { ({ entries } = await call("GET", "/dev/inbox?session_id=" + id)); } catch (e) { return; }
+  const body = $("inbox").tBodies[0];
+  body.replaceChildren();
+  for (const e of entries.slice(0, 20)) {
+    const row = body.insertRow();
+    cell(row, new Date(e.received_at * 1000).toLocaleTimeString());
+    cell(row, e.type);
+    cell(row, e.verified ? "verified" : "INVALID", e.verified ? "ok" : "bad");
+    cell(row, e.webhook_id);
+  }
+}
+
+function select(id) {
+  state.selected = id;
+  $("qr").dataset.code = "";
+  refreshLines().catch((e) => notice(e.message, true));
+}
+
+async function removeLine(line) {
+  if (!confirm("Delete line " + line.name + "?")) return;
+  await call("DELETE", "/v1/sessions/" + line.id);
+  if (state.selected === line.id) state.selected = null;
+  notice("Deleted " + line.name);
+  await refreshLines();
+}
+
+async function createLine(event) {
+  event.preventDefault();
+  const body = { name: $("new-name").value };
+  if ($("new-engine").value) body.engine = $("new-engine").value;
+  const { session } = await call("POST", "/v1/sessions", body);
+  if ($("new-inbox").checked) {
+    await call("PATCH", "/v1/sessions/" + session.id, { webhook_url: location.origin + "/dev/inbox/" + session.id });
+  }
+  notice("Created " + session.name);
+  $("new-name").value = "";
+  select(session.id);
+}
+
+async function scan() {
+  await call("POST", "/v1/sessions/" + state.selected + "/sandbox/scan");
+  notice("Scanned");
+  await refreshLines();
+}
+
+async function send(event) {
+  event.preventDefault();
+  const reply = await call("POST", "/v1/sessions/" + state.selected + "/messages", { to: $("send-to").value, text: $("send-text").value });
+  notice("Sent " + reply.message_id);
+}
+
+function guard(fn) {
+  return (...args) => fn(...args).catch((e) => notice(e.message, true));
+}
+
+function start() {
+  readKey();
+  $("key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.key = $("api-key").value;
+    localStorage.setItem("wamesh-key", state.key);
+    guard(refreshLines)();
+  });
+  $("create-form").addEventListener("submit", guard(createLine));
+  $("scan").addEventListener("click", guard(scan));
+  $("send-form").addEventListener("submit", guard(send));
+  guard(refreshLines)();
+  state.timer = setInterval(guard(refreshLines), 2000);
+}
+
+start();
