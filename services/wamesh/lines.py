@@ -97,7 +97,11 @@ def check_engine(engine: str) -> str:
 
 def check_webhook_url(url: str) -> str:
     """An absolute http(s) URL (whether its address is allowed is checked at connect time)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise InvalidInput("webhook_url is not a valid URL", "webhook_url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("webhook_url must be an absolute http:// or https:// URL", "webhook_url")
     if parts.username or parts.password:
@@ -116,15 +120,15 @@ def check_events(events: Sequence[str]) -> list[str]:
 
 
 def check_secret(secret: str) -> str:
-    """A Standard Webhooks secret: `whsec_` plus base64 of 24 to 64 bytes."""
+    """A Standard Webhooks secret: `whsec_` plus base64 of 24 to 50 bytes."""
     if not secret.startswith(WEBHOOK_SECRET_PREFIX):
         raise InvalidInput("webhook_secret must start with whsec_", "webhook_secret")
     try:
         raw = base64.b64decode(secret[len(WEBHOOK_SECRET_PREFIX) :], validate=True)
     except binascii.Error:
         raise InvalidInput("webhook_secret must be whsec_ plus base64", "webhook_secret") from None
-    if not 24 <= len(raw) <= 64:
-        raise InvalidInput("webhook_secret must encode 24 to 64 bytes", "webhook_secret")
+    if not 24 <= len(raw) <= 50:
+        raise InvalidInput("webhook_secret must encode 24 to 50 bytes", "webhook_secret")
     return secret
 
 

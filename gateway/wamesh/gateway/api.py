@@ -106,11 +106,26 @@ async def _read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise InvalidInput("the request body must be a JSON object", None, "malformed_json")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(
             f"the request body is not valid JSON: {exc}", None, "malformed_json"
         ) from None
+    return _clean(body)
+
+
+def _clean(value: Any) -> Any:
+    """Refuse NUL (PostgreSQL text cannot hold it; the schemas forbid it too) and replace lone
+    surrogates, which JSON allows but UTF-8 cannot carry, with U+FFFD."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput("strings must not contain NUL characters", None, "invalid_value")
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
 
 
 def _validated(validator: Draft202012Validator, body: Any) -> dict[str, Any]:

@@ -16,6 +16,30 @@ EVENT_TYPE: Schema = {"type": "string", "enum": list(EVENT_TYPES)}
 STATUS: Schema = {"type": "string", "enum": list(STATUSES)}
 
 
+NO_NUL = r"^[^\u0000]*$"
+
+
+def text(min_length: int, max_length: int) -> Schema:
+    """A string without NUL characters (PostgreSQL text cannot store them)."""
+    return {"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": NO_NUL}
+
+
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+NAME: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_NAME_LENGTH,
+    "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+}
+METADATA: Schema = {
+    "type": "object",
+    "maxProperties": 50,
+    "propertyNames": text(1, 100),
+    "additionalProperties": {"anyOf": [text(0, 1000), {"type": ["number", "boolean", "null"]}]},
+    "description": "Your own labels: up to 50 keys, each a string, number, boolean or null.",
+}
+
+
 def obj(properties: Schema, required: tuple[str, ...] = (), *, closed: bool = True) -> Schema:
     """An object schema; closed objects reject unknown fields."""
     schema: Schema = {"type": "object", "properties": properties, "required": list(required)}
@@ -61,7 +85,7 @@ SESSION = obj(
         "webhook_url": NULLABLE_STRING,
         "webhook_events": {"type": "array", "items": {"type": "string"}},
         "webhook_enabled": {"type": "boolean"},
-        "metadata": {"type": "object"},
+        "metadata": METADATA,
         "last_error": NULLABLE_STRING,
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
@@ -72,14 +96,25 @@ SESSION = obj(
     closed=False,
 )
 
+WEBHOOK_URL: Schema = {
+    "type": ["string", "null"],
+    "maxLength": 2048,
+    "pattern": r"^https?://[A-Za-z0-9.-]+(:" + _PORT + r")?(/[^\s\u0000]*)?$",
+}
+# Base64 of 24 to 50 bytes after the prefix (wamesh.lines.check_secret agrees).
+WEBHOOK_SECRET: Schema = {
+    "type": "string",
+    "pattern": r"^whsec_(?:[A-Za-z0-9+/]{4}){8,16}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+}
+
 SESSION_CREATE = obj(
     {
-        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
+        "name": NAME,
         "engine": {"type": "string", "enum": ["sandbox", "browser"]},
-        "webhook_url": {"type": ["string", "null"], "maxLength": 2048},
-        "webhook_secret": {"type": "string", "maxLength": 200},
+        "webhook_url": WEBHOOK_URL,
+        "webhook_secret": WEBHOOK_SECRET,
         "webhook_events": {"type": "array", "items": EVENT_TYPE, "maxItems": len(EVENT_TYPES)},
-        "metadata": {"type": "object"},
+        "metadata": METADATA,
     },
     ("name",),
 )
@@ -90,11 +125,11 @@ SESSION_CREATED = obj(
 
 SESSION_PATCH = obj(
     {
-        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
-        "webhook_url": {"type": ["string", "null"], "maxLength": 2048},
+        "name": NAME,
+        "webhook_url": WEBHOOK_URL,
         "webhook_events": {"type": "array", "items": EVENT_TYPE, "maxItems": len(EVENT_TYPES)},
         "webhook_enabled": {"type": "boolean"},
-        "metadata": {"type": "object"},
+        "metadata": METADATA,
     }
 )
 
@@ -103,9 +138,9 @@ SECRET = obj({"webhook_secret": {"type": "string"}}, ("webhook_secret",))
 
 SEND_MESSAGE = obj(
     {
-        "to": {"type": "string", "minLength": 1, "maxLength": 100},
-        "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
-        "client_message_id": {"type": "string", "minLength": 1, "maxLength": 200},
+        "to": text(1, 100),
+        "text": text(1, MAX_TEXT_LENGTH),
+        "client_message_id": text(1, 200),
     },
     ("to", "text"),
 )
@@ -145,8 +180,8 @@ MESSAGE = obj(
 SCAN_REPLY = obj({"status": STATUS, "me": {"type": "string"}}, ("status",))
 INBOUND = obj(
     {
-        "from": {"type": "string", "minLength": 1, "maxLength": 100},
-        "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+        "from": text(1, 100),
+        "text": text(1, MAX_TEXT_LENGTH),
     },
     ("from", "text"),
 )
