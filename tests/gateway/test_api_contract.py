@@ -61,7 +61,7 @@ class TestErrors:
             ({"name": "x", "colour": "red"}, "unknown_field", "colour"),
             ({}, "missing_field", "name"),
             ({"name": "x", "engine": "telegram"}, "invalid_value", "engine"),
-            ({"name": "x", "webhook_url": "ftp://example.com"}, "invalid_input", "webhook_url"),
+            ({"name": "x", "webhook_url": "ftp://example.com"}, "invalid_value", "webhook_url"),
             (
                 {"name": "x", "webhook_events": ["message.deleted"]},
                 "invalid_value",
