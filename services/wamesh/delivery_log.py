@@ -97,7 +97,7 @@ async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Deliver
             raise DeliveryNotFound(f"no delivery {delivery_id} on session {session_id}")
         cursor = await conn.execute(
             "SELECT attempt, started_at, status_code, latency_ms, error, response_snippet "
-            "FROM webhook_attempts WHERE delivery_id = %s ORDER BY attempt, id",
+            "FROM webhook_attempts WHERE delivery_id = %s ORDER BY id",
             (row["id"],),
         )
         attempts = tuple(Attempt(**a) for a in await cursor.fetchall())

@@ -33,9 +33,11 @@ class Kicker(Protocol):
 
 @asynccontextmanager
 async def open_kicker(settings: Settings) -> AsyncIterator[Kicker | None]:
-    """The webhook queue's producer for this process (None until the webhook queue exists)."""
-    del settings
-    yield None
+    """The webhook queue's producer for this process."""
+    from wamesh.webhooks.producer import running_producer
+
+    async with running_producer(settings) as producer:
+        yield producer
 
 
 def accepts(event_filter: Sequence[str], event_type: str) -> bool:

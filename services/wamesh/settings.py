@@ -246,6 +246,18 @@ class Settings:
         parse_int(1, 10_000),
         "Deliveries in flight per line, so one dead endpoint cannot take every slot.",
     )
+    webhook_reconcile_interval_ms: int = setting(
+        "WEBHOOK_RECONCILE_INTERVAL_MS",
+        5_000,
+        parse_int(50),
+        "How often the webhook worker looks for deliveries nobody is working on.",
+    )
+    webhook_reconcile_grace_ms: int = setting(
+        "WEBHOOK_RECONCILE_GRACE_MS",
+        15_000,
+        parse_int(0),
+        "How long a due delivery may wait for its kick before the reconciler kicks it again.",
+    )
     chromium_path: str | None = setting(
         ("WAMESH_CHROMIUM_PATH", "PUPPETEER_EXECUTABLE_PATH"),
         None,

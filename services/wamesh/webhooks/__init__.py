@@ -1,0 +1,17 @@
+"""Webhook delivery: outbox rows -> taskiq on a Redis stream -> signed POST, nothing lost.
+
+    session worker --commit outbox row--> producer.kick(id) --XADD--> stream WEBHOOK_QUEUE_NAME
+    webhook worker (wamesh worker): taskiq Receiver -> deliver(id) -> claim row -> POST -> record
+
+Modules: `signing` (Standard Webhooks), `broker` (the RedisStreamBroker and task name),
+`producer` (kick committed rows; used by session workers and replay), `policy` (which responses
+retry, back-off), `safety` (refuse non-public addresses at connect time), `delivery` (one
+attempt of one row), `reconciler` (re-kick rows nobody is working on), `worker` (the process).
+Replay (redeliver one, or all failed since a time) lives in `wamesh.delivery_log`.
+
+One kick = one attempt. A failed attempt that may be retried puts the row back to `pending` with
+`next_attempt_at`; the worker kicks it again at that time, and the reconciler does if that
+worker died. A row is claimed (`delivering`, `claimed_until`) before its POST, so a duplicate
+kick of a claimed or finished row does nothing; an expired claim (worker killed mid-POST) is
+re-kicked by the reconciler, and the receiver sees the same `webhook-id`.
+"""

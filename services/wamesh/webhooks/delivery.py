@@ -1,0 +1,255 @@
+"""One attempt of one webhook delivery: claim the row, sign, POST, record, decide.
+
+The claim is a single UPDATE that succeeds only for a row that is `pending` and due, or whose
+claim expired; so a duplicate kick, or a kick of a delivered row, does nothing. Every attempt is
+written to `webhook_attempts`. The outcome (see `policy`) marks the row `delivered`, `failed`
+(the dead-letter state), or `pending` again with `next_attempt_at`. At most
+WEBHOOK_PER_SESSION_INFLIGHT attempts per line run at once in a process; a kick beyond that is
+put back a moment later instead of waiting in a slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from wamesh.db.pool import Pool
+from wamesh.settings import Settings
+from wamesh.webhooks import signing
+from wamesh.webhooks.policy import Backoff, Verdict, verdict
+from wamesh.webhooks.safety import guarded_socket
+
+_LOGGER = logging.getLogger(__name__)
+SNIPPET_CHARS = 500
+BUSY_RETRY_S = 0.5
+USER_AGENT = "wamesh-webhooks/1"
+
+_CLAIM = """
+UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,
+    claimed_until = now() + make_interval(secs => %(claim_s)s), updated_at = now()
+FROM sessions s
+WHERE d.id::text = ANY(%(ids)s) AND s.id = d.session_id
+  AND ((d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now()))
+       OR (d.status = 'delivering' AND d.claimed_until < now()))
+RETURNING d.id::text AS id, d.session_id::text AS session_id, d.payload, d.attempts,
+    s.webhook_url, s.webhook_secret, s.webhook_enabled
+"""
+
+# One round trip per attempt: record it and move the row on.
+_OUTCOME = """
+WITH attempt AS (
+    INSERT INTO webhook_attempts
+        (delivery_id, attempt, status_code, latency_ms, error, response_snippet)
+    VALUES (%(id)s, %(attempt)s, %(code)s, %(latency)s, %(attempt_error)s, %(snippet)s)
+)
+UPDATE webhook_deliveries SET status = %(status)s, last_status_code = %(code)s,
+    last_error = %(error)s, claimed_until = NULL, updated_at = now(),
+    delivered_at = CASE WHEN %(status)s = 'delivered' THEN now() ELSE delivered_at END,
+    next_attempt_at = CASE WHEN %(status)s = 'pending'
+        THEN now() + make_interval(secs => %(delay)s) ELSE next_attempt_at END,
+    kicked_at = CASE WHEN %(status)s = 'pending' THEN NULL ELSE kicked_at END
+WHERE id = %(id)s
+"""
+# Rows claimed beyond a line's in-flight cap go back, uncounted, a moment later.
+_PUT_BACK = """
+UPDATE webhook_deliveries SET status = 'pending', attempts = attempts - 1, claimed_until = NULL,
+    kicked_at = NULL, next_attempt_at = now() + make_interval(secs => %(delay)s), updated_at = now()
+WHERE id::text = ANY(%(ids)s)
+"""
+_NO_WEBHOOK = """
+UPDATE webhook_deliveries SET status = 'failed', last_error = %(error)s, claimed_until = NULL,
+    updated_at = now() WHERE id = %(id)s
+"""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row and its line's webhook configuration."""
+
+    id: str
+    session_id: str
+    payload: dict[str, Any]
+    attempts: int
+    webhook_url: str | None
+    webhook_secret: str
+    webhook_enabled: bool
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What one POST gave."""
+
+    status: int | None
+    latency_ms: int
+    error: str | None
+    snippet: str | None
+    retry_after: str | None
+
+
+class Deliverer:
+    """Delivers one attempt of each kicked row that is due."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: Pool,
+        http: aiohttp.ClientSession,
+        schedule: Callable[[list[str], float], None],
+    ) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._http = http
+        self._schedule = schedule
+        self._backoff = Backoff(
+            settings.webhook_backoff_ms / 1000, settings.webhook_max_backoff_ms / 1000
+        )
+        self._claim_s = settings.webhook_timeout_ms / 1000 + 30
+        self._cap = settings.webhook_per_session_inflight
+        self._in_flight: defaultdict[str, int] = defaultdict(int)
+
+    async def deliver(self, delivery_ids: Sequence[str]) -> None:
+        """Claim the due rows among `delivery_ids` and attempt each (concurrently)."""
+        claimed = await self._claim(delivery_ids)
+        admitted, busy = self._admit(claimed)
+        if busy:
+            await self._put_back(busy)
+        await asyncio.gather(*(self._attempt(c) for c in admitted))
+
+    async def _claim(self, delivery_ids: Sequence[str]) -> list[Claimed]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                _CLAIM, {"ids": list(delivery_ids), "claim_s": self._claim_s}
+            )
+            return [Claimed(**row) for row in await cursor.fetchall()]
+
+    def _admit(self, claimed: list[Claimed]) -> tuple[list[Claimed], list[str]]:
+        admitted, busy = [], []
+        for row in claimed:
+            if self._in_flight[row.session_id] < self._cap:
+                self._in_flight[row.session_id] += 1
+                admitted.append(row)
+            else:
+                busy.append(row.id)
+        return admitted, busy
+
+    async def _put_back(self, ids: list[str]) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(_PUT_BACK, {"ids": ids, "delay": BUSY_RETRY_S})
+        self._schedule(ids, BUSY_RETRY_S)
+
+    async def _attempt(self, claimed: Claimed) -> None:
+        try:
+            if not claimed.webhook_url or not claimed.webhook_enabled:
+                async with self._pool.connection() as conn:
+                    await conn.execute(
+                        _NO_WEBHOOK, {"id": claimed.id, "error": "the line has no enabled webhook"}
+                    )
+                return
+            result = await self._post(claimed)
+            await self._conclude(claimed, result)
+        finally:
+            self._in_flight[claimed.session_id] -= 1
+
+    async def _post(self, claimed: Claimed) -> AttemptResult:
+        body = json.dumps(claimed.payload, separators=(",", ":")).encode()
+        headers = {
+            **signing.headers(claimed.webhook_secret, claimed.id, body),
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        started = time.perf_counter()
+        timeout = aiohttp.ClientTimeout(total=self._settings.webhook_timeout_ms / 1000)
+        try:
+            async with self._http.post(
+                claimed.webhook_url or "",
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as resp:
+                text = await resp.content.read(SNIPPET_CHARS * 4)
+                return AttemptResult(
+                    resp.status,
+                    _ms(started),
+                    None,
+                    text.decode(errors="replace")[:SNIPPET_CHARS],
+                    resp.headers.get("Retry-After"),
+                )
+        except TimeoutError:
+            return AttemptResult(None, _ms(started), "timeout", None, None)
+        except (aiohttp.ClientError, OSError) as exc:
+            return AttemptResult(None, _ms(started), _describe(exc), None, None)
+
+    async def _conclude(self, claimed: Claimed, result: AttemptResult) -> None:
+        """Record the attempt and move the row to delivered, failed or pending (one statement)."""
+        outcome = verdict(result.status)
+        error = result.error or (
+            f"HTTP {result.status}" if outcome is not Verdict.DELIVERED else None
+        )
+        status, delay = "failed", 0.0
+        if outcome is Verdict.DELIVERED:
+            status = "delivered"
+        elif outcome is Verdict.DISABLE:
+            error = "410 Gone: the line's webhook was disabled"
+        elif outcome is Verdict.RETRY and claimed.attempts < self._settings.webhook_attempts:
+            status, delay = "pending", self._backoff.delay(claimed.attempts, result.retry_after)
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                _OUTCOME,
+                {
+                    "id": claimed.id,
+                    "attempt": claimed.attempts,
+                    "code": result.status,
+                    "latency": result.latency_ms,
+                    "attempt_error": result.error,
+                    "snippet": result.snippet,
+                    "status": status,
+                    "error": error,
+                    "delay": delay,
+                },
+            )
+        if status == "pending":
+            self._schedule([claimed.id], delay)
+        elif status == "failed":
+            _LOGGER.warning(
+                "delivery %s failed after %d attempts: %s", claimed.id, claimed.attempts, error
+            )
+        if outcome is Verdict.DISABLE:
+            await self._disable(claimed.session_id)
+
+    async def _disable(self, session_id: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE sessions SET webhook_enabled = false, updated_at = now() WHERE id = %s",
+                (session_id,),
+            )
+        _LOGGER.warning("webhook of session %s disabled after 410 Gone", session_id)
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _describe(exc: BaseException) -> str:
+    """A short error text that never includes request headers (and so no signature)."""
+    cause = exc.__cause__ or exc
+    return f"{type(exc).__name__}: {cause}"[:300]
+
+
+def http_session(settings: Settings) -> aiohttp.ClientSession:
+    """The client session of a webhook worker: SSRF-guarded unless private targets are allowed."""
+    allow_private = settings.webhook_allow_private or settings.dev_mode
+    connector = aiohttp.TCPConnector(
+        limit=settings.webhook_concurrency,
+        socket_factory=None if allow_private else guarded_socket,
+        ttl_dns_cache=60,
+    )
+    return aiohttp.ClientSession(connector=connector, trust_env=False, raise_for_status=False)

@@ -1,0 +1,61 @@
+"""Re-kick deliveries nobody is working on: nothing is lost.
+
+Every WEBHOOK_RECONCILE_INTERVAL_MS it kicks (a) `pending` rows that are due and were not kicked
+within WEBHOOK_RECONCILE_GRACE_MS (a crash between commit and kick, a kick lost to a Redis restart
+or FLUSHALL, a worker that died while a retry was scheduled) and (b) `delivering` rows whose
+claim expired (a worker killed mid-POST). It also makes up for the stream broker reclaiming
+stranded messages only when new traffic arrives. Kicked rows get `kicked_at`, taken with SKIP
+LOCKED, so two worker processes do not kick the same rows in one round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+from wamesh.db.pool import Pool
+from wamesh.outbox import Kicker
+
+_LOGGER = logging.getLogger(__name__)
+BATCH = 500
+
+_STRANDED = """
+WITH stranded AS (
+    SELECT id FROM webhook_deliveries
+    WHERE (status = 'pending'
+           AND COALESCE(next_attempt_at, created_at) <= now() - make_interval(secs => %(grace)s)
+           AND (kicked_at IS NULL OR kicked_at <= now() - make_interval(secs => %(grace)s)))
+       OR (status = 'delivering' AND claimed_until < now()
+           AND (kicked_at IS NULL OR kicked_at <= now() - make_interval(secs => %(grace)s)))
+    ORDER BY created_at
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE webhook_deliveries d SET kicked_at = now() FROM stranded
+WHERE d.id = stranded.id RETURNING d.id::text AS id
+"""
+
+
+async def reconcile_once(pool: Pool, kicker: Kicker, grace_s: float) -> int:
+    """Kick one batch of stranded rows; return how many."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(_STRANDED, {"grace": grace_s, "batch": BATCH})
+        ids = [row["id"] for row in await cursor.fetchall()]
+    if ids:
+        _LOGGER.info("re-kicking %d stranded deliveries", len(ids))
+        await kicker.kick(ids)
+    return len(ids)
+
+
+async def reconcile_forever(pool: Pool, kicker: Kicker, interval_s: float, grace_s: float) -> None:
+    """Reconcile until cancelled; database hiccups are logged and retried next round."""
+    while True:
+        try:
+            while await reconcile_once(pool, kicker, grace_s) == BATCH:
+                pass
+        except (psycopg.Error, PoolTimeout) as exc:
+            _LOGGER.warning("reconciler: database unavailable (%s)", type(exc).__name__)
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,106 @@
+"""The webhook worker process (`wamesh worker`).
+
+It runs taskiq's Receiver in-process on the stream broker, with WEBHOOK_CONCURRENCY attempts in
+flight, plus the reconciler and the retry timers. On SIGTERM it stops taking messages, waits up to
+SHUTDOWN_WAIT_S for attempts in flight, then exits; an attempt cut short keeps its claim, which
+expires and is re-kicked by a reconciler, so nothing is lost. (taskiq 0.13.0's CLI worker did not
+exit on SIGTERM, measured: see ../shared/notes/webhooks-taskiq.md; we pin 0.12.4 and run the
+Receiver ourselves, and tests/webhooks/test_worker_process.py checks the exit.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from taskiq.receiver import Receiver
+
+from wamesh.db.pool import open_pool
+from wamesh.process import install_stop_signals
+from wamesh.settings import Settings
+from wamesh.webhooks.broker import DELIVER_TASK, make_broker
+from wamesh.webhooks.delivery import Deliverer, http_session
+from wamesh.webhooks.producer import running_producer
+from wamesh.webhooks.reconciler import reconcile_forever
+
+_LOGGER = logging.getLogger(__name__)
+SHUTDOWN_WAIT_S = 20.0
+
+
+class RetryTimers:
+    """Kick a row again after a delay (best effort; the reconciler is the safety net)."""
+
+    def __init__(self, kick: object) -> None:
+        self._kick = kick
+        self._handles: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def schedule(self, delivery_ids: list[str], delay_s: float) -> None:
+        """Kick `delivery_ids` in `delay_s` seconds."""
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(delay_s, self._fire, delivery_ids)
+        self._handles.add(handle)
+
+    def _fire(self, delivery_ids: list[str]) -> None:
+        task = asyncio.ensure_future(self._kick(delivery_ids))  # type: ignore[operator]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def cancel(self) -> None:
+        """Drop pending timers (their rows stay due in PostgreSQL)."""
+        for handle in self._handles:
+            handle.cancel()
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
+    """Deliver until `stop` is set."""
+    broker = make_broker(settings)
+    async with (
+        open_pool(
+            settings.require("database_url"),
+            max_size=min(50, settings.webhook_concurrency + 5),
+            name="webhooks",
+        ) as pool,
+        running_producer(settings) as producer,
+        http_session(settings) as http,
+    ):
+        timers = RetryTimers(producer.kick)
+        deliverer = Deliverer(settings, pool, http, timers.schedule)
+
+        async def deliver(delivery_ids: list[str]) -> None:
+            await deliverer.deliver(delivery_ids)
+
+        broker.register_task(deliver, task_name=DELIVER_TASK)
+        receiver = Receiver(
+            broker,
+            max_async_tasks=settings.webhook_concurrency,
+            wait_tasks_timeout=SHUTDOWN_WAIT_S,
+            propagate_exceptions=False,
+        )
+        reconciler = asyncio.create_task(
+            reconcile_forever(
+                pool,
+                producer,
+                settings.webhook_reconcile_interval_ms / 1000,
+                settings.webhook_reconcile_grace_ms / 1000,
+            )
+        )
+        _LOGGER.info("webhook worker started", extra={"concurrency": settings.webhook_concurrency})
+        try:
+            await receiver.listen(stop)
+        finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+            timers.cancel()
+            await broker.shutdown()
+    _LOGGER.info("webhook worker stopped")
+    return 0
+
+
+async def main(settings: Settings) -> int:
+    """The process: stop on SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    return await run_worker(settings, stop)

@@ -1,0 +1,121 @@
+"""Webhook delivery throughput and latency against a plain aiohttp POST loop, in one run.
+
+Throughput: N committed outbox rows are kicked at once and delivered by one `wamesh worker`
+process (concurrency C) to a loopback receiver process; the baseline is a plain aiohttp loop
+POSTing N signed-size bodies to the same receiver with the same concurrency. Latency: events are
+committed one at a time at a steady rate and timed from commit to arrival at the receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import psycopg
+
+from tests.bench.common import bench_infra, receiver_process, summary
+from tests.support.infra import fresh_database, fresh_redis
+from tests.support.workers import create_line
+from wamesh.db.pool import open_pool
+from wamesh.outbox import record_event
+from wamesh.settings import Settings
+from wamesh.webhooks.producer import running_producer
+
+N = 3000
+CONCURRENCY = 50
+LATENCY_EVENTS = 300
+LATENCY_RATE_PER_S = 100
+
+
+async def plain_loop(url: str, count: int, concurrency: int) -> float:
+    """Requests per second of a bare aiohttp POST loop."""
+    body = json.dumps({"id": "x" * 36, "type": "message.received", "data": {"n": 1}}).encode()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+
+        async def worker() -> None:
+            while not queue.empty():
+                n = queue.get_nowait()
+                async with http.post(url, data=body, headers={"webhook-id": f"plain-{n}"}) as resp:
+                    await resp.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return count / (time.perf_counter() - started)
+
+
+async def _insert(database_url: str, line: str, count: int) -> list[str]:
+    async with open_pool(database_url) as pool, pool.connection() as conn, conn.transaction():
+        return [str(await record_event(conn, line, "message.received", {"n": n})) for n in range(count)]
+
+
+def _delivered(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'").fetchone()
+    return int(row[0]) if row else 0
+
+
+async def wamesh_rate(database_url: str, redis_url: str, line: str, count: int) -> float:
+    """Deliveries per second of one worker process, from kick to the last delivered row."""
+    ids = await _insert(database_url, line, count)
+    settings = Settings.from_env({"REDIS_URL": redis_url})
+    async with running_producer(settings) as producer:
+        started = time.perf_counter()
+        await producer.kick(ids)
+        while _delivered(database_url) < count:
+            await asyncio.sleep(0.02)
+    return count / (time.perf_counter() - started)
+
+
+async def latencies(database_url: str, redis_url: str, line: str, stats_url: str) -> list[float]:
+    """Commit-to-arrival times of events committed at a steady rate."""
+    settings = Settings.from_env({"REDIS_URL": redis_url})
+    committed: dict[str, float] = {}
+    async with open_pool(database_url) as pool, running_producer(settings) as producer:
+        for n in range(LATENCY_EVENTS):
+            async with pool.connection() as conn, conn.transaction():
+                delivery = str(await record_event(conn, line, "message.received", {"n": n}))
+            committed[delivery] = time.time()
+            await producer.kick([delivery])
+            await asyncio.sleep(1 / LATENCY_RATE_PER_S)
+        await asyncio.sleep(2)
+    async with aiohttp.ClientSession() as http, http.get(stats_url) as resp:
+        arrivals = await resp.json()
+    return [arrivals[d] - t for d, t in committed.items() if d in arrivals]
+
+
+def main() -> None:
+    """Print the figures and the ratio."""
+    with bench_infra() as (infra, workdir), receiver_process() as receiver, fresh_database(infra) as db, fresh_redis(infra) as rds:
+        hook = receiver + "/hook"
+        env = {**os.environ, "DATABASE_URL": db, "REDIS_URL": rds, "WEBHOOK_ALLOW_PRIVATE": "true",
+               "WEBHOOK_CONCURRENCY": str(CONCURRENCY), "WEBHOOK_PER_SESSION_INFLIGHT": str(CONCURRENCY),
+               "WAMESH_LOG_LEVEL": "warning"}
+        log = Path(workdir) / "worker.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen([sys.executable, "-m", "wamesh", "worker"], env=env, stdout=out, stderr=out)
+        try:
+            time.sleep(2)
+            plain = asyncio.run(plain_loop(hook, N, CONCURRENCY))
+            ours = asyncio.run(wamesh_rate(db, rds, create_line(db, webhook_url=hook), N))
+            lat = asyncio.run(latencies(db, rds, create_line(db, webhook_url=hook), receiver + "/stats"))
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    print(f"webhook delivery, {N} events, concurrency {CONCURRENCY}, one worker process")
+    print(f"  plain aiohttp POST loop : {plain:8.0f} req/s (baseline)")
+    print(f"  wamesh worker           : {ours:8.0f} deliveries/s")
+    print(f"  ratio                   : {ours / plain:8.2f} (aim: >= 0.5)")
+    print(f"  event-to-delivery latency at {LATENCY_RATE_PER_S}/s: {summary(lat)} ({len(lat)} events)")
+
+
+if __name__ == "__main__":
+    main()
