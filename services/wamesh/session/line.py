@@ -221,8 +221,8 @@ class Line:
                 _LOGGER.info("authenticated")
             case Ready(me=me):
                 self.me = me
+                await self.save_auth()  # before `ready` shows: a crash just after keeps the pairing
                 await self._change(StatusChange("ready", me=me), [status_event("ready", me=me)])
-                await self.save_auth()
                 self._saver_task = asyncio.create_task(self._keep_saving(), name="auth-saver")
             case MessageIn(message=m) | MessageOut(message=m):
                 await self._record([message_event(m)])
