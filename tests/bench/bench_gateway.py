@@ -49,8 +49,14 @@ async def direct(address: str, line: str, tag: str) -> tuple[float, list[float]]
         stub = session_pb2_grpc.SessionServiceStub(channel)
 
         async def send(n: int) -> None:
-            await stub.SendMessage(session_pb2.SendMessageRequest(
-                session_id=line, to="15550001111", text=f"direct {n}", client_message_id=f"{tag}-{n}"))
+            await stub.SendMessage(
+                session_pb2.SendMessageRequest(
+                    session_id=line,
+                    to="15550001111",
+                    text=f"direct {n}",
+                    client_message_id=f"{tag}-{n}",
+                )
+            )
 
         return await _run(N, send)
 
@@ -72,11 +78,15 @@ async def through_gateway(base: str, line: str) -> tuple[float, list[float]]:
 async def _pair(base: str, line: str) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(200):
-            async with http.get(f"{base}/v1/sessions/{line}", headers={"X-Api-Key": API_KEY}) as resp:
+            async with http.get(
+                f"{base}/v1/sessions/{line}", headers={"X-Api-Key": API_KEY}
+            ) as resp:
                 if (await resp.json())["live_status"] == "qr":
                     break
             await asyncio.sleep(0.05)
-        async with http.post(f"{base}/v1/sessions/{line}/sandbox/scan", headers={"X-Api-Key": API_KEY}) as resp:
+        async with http.post(
+            f"{base}/v1/sessions/{line}/sandbox/scan", headers={"X-Api-Key": API_KEY}
+        ) as resp:
             assert resp.status == 200, await resp.text()
 
 

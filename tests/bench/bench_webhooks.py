@@ -54,12 +54,16 @@ async def plain_loop(url: str, count: int, concurrency: int) -> float:
 
 async def _insert(database_url: str, line: str, count: int) -> list[str]:
     async with open_pool(database_url) as pool, pool.connection() as conn, conn.transaction():
-        return [str(await record_event(conn, line, "message.received", {"n": n})) for n in range(count)]
+        return [
+            str(await record_event(conn, line, "message.received", {"n": n})) for n in range(count)
+        ]
 
 
 def _delivered(database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'").fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -94,19 +98,34 @@ async def latencies(database_url: str, redis_url: str, line: str, stats_url: str
 
 def main() -> None:
     """Print the figures and the ratio."""
-    with bench_infra() as (infra, workdir), receiver_process() as receiver, fresh_database(infra) as db, fresh_redis(infra) as rds:
+    with (
+        bench_infra() as (infra, workdir),
+        receiver_process() as receiver,
+        fresh_database(infra) as db,
+        fresh_redis(infra) as rds,
+    ):
         hook = receiver + "/hook"
-        env = {**os.environ, "DATABASE_URL": db, "REDIS_URL": rds, "WEBHOOK_ALLOW_PRIVATE": "true",
-               "WEBHOOK_CONCURRENCY": str(CONCURRENCY), "WEBHOOK_PER_SESSION_INFLIGHT": str(CONCURRENCY),
-               "WAMESH_LOG_LEVEL": "warning"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": db,
+            "REDIS_URL": rds,
+            "WEBHOOK_ALLOW_PRIVATE": "true",
+            "WEBHOOK_CONCURRENCY": str(CONCURRENCY),
+            "WEBHOOK_PER_SESSION_INFLIGHT": str(CONCURRENCY),
+            "WAMESH_LOG_LEVEL": "warning",
+        }
         log = Path(workdir) / "worker.log"
         with log.open("wb") as out:
-            worker = subprocess.Popen([sys.executable, "-m", "wamesh", "worker"], env=env, stdout=out, stderr=out)
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "wamesh", "worker"], env=env, stdout=out, stderr=out
+            )
         try:
             time.sleep(2)
             plain = asyncio.run(plain_loop(hook, N, CONCURRENCY))
             ours = asyncio.run(wamesh_rate(db, rds, create_line(db, webhook_url=hook), N))
-            lat = asyncio.run(latencies(db, rds, create_line(db, webhook_url=hook), receiver + "/stats"))
+            lat = asyncio.run(
+                latencies(db, rds, create_line(db, webhook_url=hook), receiver + "/stats")
+            )
         finally:
             worker.terminate()
             worker.wait(timeout=30)
@@ -114,7 +133,9 @@ def main() -> None:
     print(f"  plain aiohttp POST loop : {plain:8.0f} req/s (baseline)")
     print(f"  wamesh worker           : {ours:8.0f} deliveries/s")
     print(f"  ratio                   : {ours / plain:8.2f} (aim: >= 0.5)")
-    print(f"  event-to-delivery latency at {LATENCY_RATE_PER_S}/s: {summary(lat)} ({len(lat)} events)")
+    print(
+        f"  event-to-delivery latency at {LATENCY_RATE_PER_S}/s: {summary(lat)} ({len(lat)} events)"
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.support.infra import Infra, start_infra
 from wamesh.dev.servers import free_port
 
-RECEIVER = '''
+RECEIVER = """
 import json, sys, time
 from aiohttp import web
 arrivals = {}
@@ -29,7 +29,7 @@ app = web.Application()
 app.router.add_post("/hook", hook)
 app.router.add_get("/stats", stats)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-'''
+"""
 
 
 def percentile(values: list[float], pct: float) -> float:

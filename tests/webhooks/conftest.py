@@ -59,7 +59,9 @@ class Receiver:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             body = await request.read()
-            self.requests.append(Received({k.lower(): v for k, v in request.headers.items()}, body, time.monotonic()))
+            self.requests.append(
+                Received({k.lower(): v for k, v in request.headers.items()}, body, time.monotonic())
+            )
             self.arrived.set()
             if self.hold is not None:
                 await self.hold.wait()
@@ -94,7 +96,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 def settings_for(database_url: str, redis_url: str, **extra: str) -> Settings:
     """Fast webhook settings on the test servers."""
-    return Settings.from_env({"DATABASE_URL": database_url, "REDIS_URL": redis_url, **FAST, **extra})
+    return Settings.from_env(
+        {"DATABASE_URL": database_url, "REDIS_URL": redis_url, **FAST, **extra}
+    )
 
 
 @pytest.fixture
@@ -103,7 +107,9 @@ def line_for(database_url: str) -> Callable[[str], str]:
     return lambda url: create_line(database_url, webhook_url=url)
 
 
-async def add_events(pool: Pool, session_id: str, count: int, kind: str = "message.received") -> list[str]:
+async def add_events(
+    pool: Pool, session_id: str, count: int, kind: str = "message.received"
+) -> list[str]:
     """Commit `count` outbox rows; return their ids (not kicked)."""
     ids = []
     async with pool.connection() as conn, conn.transaction():
@@ -123,7 +129,9 @@ def statuses(database_url: str, ids: list[str]) -> dict[str, str]:
     return dict(rows)  # type: ignore[arg-type]
 
 
-async def wait_statuses(database_url: str, ids: list[str], wanted: str, timeout: float = 20) -> None:
+async def wait_statuses(
+    database_url: str, ids: list[str], wanted: str, timeout: float = 20
+) -> None:
     """Wait until every row has status `wanted`."""
     async with asyncio.timeout(timeout):
         while set(statuses(database_url, ids).values()) != {wanted}:
@@ -131,7 +139,9 @@ async def wait_statuses(database_url: str, ids: list[str], wanted: str, timeout:
 
 
 @pytest.fixture
-async def start_worker(database_url: str, redis_url: str) -> AsyncIterator[Callable[..., asyncio.Task[int]]]:
+async def start_worker(
+    database_url: str, redis_url: str
+) -> AsyncIterator[Callable[..., asyncio.Task[int]]]:
     """`start_worker(**env)` runs a webhook worker in this process; stopped after the test."""
     running: list[tuple[asyncio.Event, asyncio.Task[int]]] = []
 
@@ -160,17 +170,30 @@ class WorkerProc:
 
 
 @pytest.fixture
-def spawn_webhook_worker(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Callable[..., WorkerProc]]:
+def spawn_webhook_worker(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> Iterator[Callable[..., WorkerProc]]:
     """`spawn_webhook_worker(**env)` starts `wamesh worker` as a process; killed after the test."""
     procs: list[WorkerProc] = []
 
     def spawn(**extra: str) -> WorkerProc:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url,
-               "REDIS_URL": redis_url, "WAMESH_LOG_FORMAT": "text", **FAST, **extra}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "WAMESH_LOG_FORMAT": "text",
+            **FAST,
+            **extra,
+        }
         log = tmp_path / f"webhook-worker-{len(procs)}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "wamesh", "worker"], env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "wamesh", "worker"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         procs.append(WorkerProc(proc, log))
         return procs[-1]
 

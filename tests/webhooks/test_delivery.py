@@ -11,18 +11,18 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from tests.webhooks.conftest import Receiver, add_events, statuses, wait_statuses
 from tests.support.workers import LINE_SECRET
+from tests.webhooks.conftest import Receiver, add_events, settings_for, statuses, wait_statuses
 from wamesh.db.pool import Pool
 from wamesh.delivery_log import get_delivery, redeliver
 from wamesh.webhooks.producer import running_producer
-from tests.webhooks.conftest import settings_for
 
 
 def _attempt_codes(database_url: str, delivery_id: str) -> list[int | None]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT status_code FROM webhook_attempts WHERE delivery_id = %s ORDER BY id", (delivery_id,)
+            "SELECT status_code FROM webhook_attempts WHERE delivery_id = %s ORDER BY id",
+            (delivery_id,),
         ).fetchall()
     return [r[0] for r in rows]
 
@@ -31,7 +31,11 @@ class TestSigning:
     """Every delivery verifies with the reference library; a tampered one does not."""
 
     async def test_delivery_verifies_and_tampering_is_detected(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str], start_worker: Callable[..., object],
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        start_worker: Callable[..., object],
         database_url: str,
     ) -> None:
         line = line_for(receiver.url)
@@ -53,7 +57,11 @@ class TestRetries:
     """Failures retry with back-off; the last failure dead-letters the row; replay delivers it."""
 
     async def test_fails_twice_then_delivered_on_the_third_attempt(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str], start_worker: Callable[..., object],
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        start_worker: Callable[..., object],
         database_url: str,
     ) -> None:
         receiver.script = [500, 503]
@@ -67,8 +75,13 @@ class TestRetries:
         assert gaps[0] >= 0.04 and gaps[1] >= 0.09
 
     async def test_always_failing_is_dead_lettered_then_redelivered(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str], start_worker: Callable[..., object],
-        database_url: str, redis_url: str,
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        start_worker: Callable[..., object],
+        database_url: str,
+        redis_url: str,
     ) -> None:
         receiver.default_status = 500
         line = line_for(receiver.url)
@@ -84,7 +97,11 @@ class TestRetries:
         assert [a.status_code for a in found.attempt_log] == [500, 500, 500, 204]
 
     async def test_a_4xx_gives_up_at_once_but_429_retries_after_retry_after(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str], start_worker: Callable[..., object],
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        start_worker: Callable[..., object],
         database_url: str,
     ) -> None:
         receiver.script = [429, 400]
@@ -97,7 +114,11 @@ class TestRetries:
         assert receiver.requests[1].at - receiver.requests[0].at >= 0.95
 
     async def test_410_disables_the_lines_webhook(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str], start_worker: Callable[..., object],
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        start_worker: Callable[..., object],
         database_url: str,
     ) -> None:
         receiver.default_status = 410
@@ -106,7 +127,9 @@ class TestRetries:
         (delivery,) = await add_events(pool, line, 1)
         await wait_statuses(database_url, [delivery], "failed")
         with psycopg.connect(database_url) as conn:
-            enabled = conn.execute("SELECT webhook_enabled FROM sessions WHERE id = %s", (line,)).fetchone()
+            enabled = conn.execute(
+                "SELECT webhook_enabled FROM sessions WHERE id = %s", (line,)
+            ).fetchone()
         assert enabled == (False,)
 
 
@@ -114,8 +137,13 @@ class TestDuplicates:
     """A duplicate kick of a delivered or claimed row does nothing."""
 
     async def test_kicking_a_delivered_row_again_sends_nothing(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str], start_worker: Callable[..., object],
-        database_url: str, redis_url: str,
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        start_worker: Callable[..., object],
+        database_url: str,
+        redis_url: str,
     ) -> None:
         line = line_for(receiver.url)
         start_worker()
@@ -131,7 +159,11 @@ class TestFairness:
     """One line's slow endpoint cannot take every slot."""
 
     async def test_per_line_cap_and_other_lines_proceed(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str], start_worker: Callable[..., object],
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        start_worker: Callable[..., object],
         database_url: str,
     ) -> None:
         receiver.hold = asyncio.Event()
@@ -151,7 +183,11 @@ class TestPayload:
     """The body is the stored envelope, byte for byte what was signed."""
 
     async def test_body_is_the_envelope(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str], start_worker: Callable[..., object],
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        start_worker: Callable[..., object],
     ) -> None:
         line = line_for(receiver.url)
         start_worker()

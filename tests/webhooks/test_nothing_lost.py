@@ -19,8 +19,12 @@ class TestCrashes:
     """A delivery survives its worker's death and Redis losing the stream."""
 
     async def test_sigkill_mid_post_then_a_new_worker_delivers_with_the_same_id(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str],
-        spawn_webhook_worker: Callable[..., WorkerProc], database_url: str,
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        spawn_webhook_worker: Callable[..., WorkerProc],
+        database_url: str,
     ) -> None:
         receiver.hold = asyncio.Event()
         line = line_for(receiver.url)
@@ -37,8 +41,13 @@ class TestCrashes:
         assert len(receiver.requests) >= 2
 
     async def test_flushall_with_deliveries_pending_loses_none(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str],
-        spawn_webhook_worker: Callable[..., WorkerProc], database_url: str, redis_url: str,
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        spawn_webhook_worker: Callable[..., WorkerProc],
+        database_url: str,
+        redis_url: str,
     ) -> None:
         line = line_for(receiver.url)
         settings = Settings.from_env({"REDIS_URL": redis_url})
@@ -53,8 +62,13 @@ class TestCrashes:
         assert sorted({r.headers["webhook-id"] for r in receiver.requests}) == sorted(ids)
 
     async def test_many_events_across_a_worker_kill_none_lost(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str],
-        spawn_webhook_worker: Callable[..., WorkerProc], database_url: str, redis_url: str,
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        spawn_webhook_worker: Callable[..., WorkerProc],
+        database_url: str,
+        redis_url: str,
     ) -> None:
         lines = [line_for(receiver.url) for _ in range(3)]
         first = spawn_webhook_worker()
@@ -76,7 +90,9 @@ class TestCrashes:
 class TestShutdown:
     """SIGTERM: the worker finishes what it holds and exits promptly."""
 
-    async def test_idle_worker_exits_on_sigterm(self, spawn_webhook_worker: Callable[..., WorkerProc]) -> None:
+    async def test_idle_worker_exits_on_sigterm(
+        self, spawn_webhook_worker: Callable[..., WorkerProc]
+    ) -> None:
         worker = spawn_webhook_worker()
         await asyncio.sleep(2.0)
         started = time.monotonic()
@@ -85,8 +101,12 @@ class TestShutdown:
         assert time.monotonic() - started < 10, worker.output()
 
     async def test_sigterm_finishes_the_delivery_in_flight(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str],
-        spawn_webhook_worker: Callable[..., WorkerProc], database_url: str,
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        spawn_webhook_worker: Callable[..., WorkerProc],
+        database_url: str,
     ) -> None:
         receiver.hold = asyncio.Event()
         line = line_for(receiver.url)
@@ -104,8 +124,12 @@ class TestSafety:
     """Private addresses are refused at connect time unless allowed; secrets stay out of logs."""
 
     async def test_private_address_is_refused_unless_allowed(
-        self, pool: Pool, receiver: Receiver, line_for: Callable[[str], str],
-        spawn_webhook_worker: Callable[..., WorkerProc], database_url: str,
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        spawn_webhook_worker: Callable[..., WorkerProc],
+        database_url: str,
     ) -> None:
         line = line_for(receiver.url)
         worker = spawn_webhook_worker(WEBHOOK_ALLOW_PRIVATE="false", WEBHOOK_ATTEMPTS="2")
@@ -115,7 +139,9 @@ class TestSafety:
         import psycopg
 
         with psycopg.connect(database_url) as conn:
-            (error,) = conn.execute("SELECT last_error FROM webhook_deliveries WHERE id = %s", (delivery,)).fetchone()  # type: ignore[misc]
+            (error,) = conn.execute(
+                "SELECT last_error FROM webhook_deliveries WHERE id = %s", (delivery,)
+            ).fetchone()  # type: ignore[misc]
         assert "not public" in error
         from tests.support.workers import LINE_SECRET
 

@@ -18,9 +18,19 @@ class TestVerdicts:
 
     @pytest.mark.parametrize(
         ("status", "expected"),
-        [(200, Verdict.DELIVERED), (204, Verdict.DELIVERED), (400, Verdict.GIVE_UP), (404, Verdict.GIVE_UP),
-         (408, Verdict.RETRY), (425, Verdict.RETRY), (429, Verdict.RETRY), (410, Verdict.DISABLE),
-         (500, Verdict.RETRY), (302, Verdict.RETRY), (None, Verdict.RETRY)],
+        [
+            (200, Verdict.DELIVERED),
+            (204, Verdict.DELIVERED),
+            (400, Verdict.GIVE_UP),
+            (404, Verdict.GIVE_UP),
+            (408, Verdict.RETRY),
+            (425, Verdict.RETRY),
+            (429, Verdict.RETRY),
+            (410, Verdict.DISABLE),
+            (500, Verdict.RETRY),
+            (302, Verdict.RETRY),
+            (None, Verdict.RETRY),
+        ],
     )
     def test_verdict(self, status: int | None, expected: Verdict) -> None:
         assert verdict(status) is expected
@@ -48,8 +58,22 @@ class TestBackoff:
 class TestAddresses:
     """Only globally routable addresses are public."""
 
-    @pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.0.1", "169.254.169.254",
-                                      "::1", "fe80::1", "::ffff:127.0.0.1", "0.0.0.0", "100.64.0.1", "fc00::1"])
+    @pytest.mark.parametrize(
+        "host",
+        [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.0.1",
+            "169.254.169.254",
+            "::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "fc00::1",
+        ],
+    )
     def test_non_public(self, host: str) -> None:
         assert not is_public(host)
 

@@ -119,6 +119,7 @@ class PostgresServer:
 
     def start(self) -> None:
         """initdb when the folder is new, then start the server and wait until it accepts."""
+        self.data_dir = self.data_dir.resolve()
         user = _server_user()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb(user)
@@ -226,6 +227,7 @@ class RedisServer:
 
     def start(self) -> None:
         """Start and wait until it accepts connections."""
+        self.data_dir = self.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         log = self.data_dir / "redis.log"

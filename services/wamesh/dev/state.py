@@ -1,7 +1,7 @@
 """`wamesh dev`'s state folder: generated keys and chosen ports, kept between runs.
 
 Layout: `dev.json` (mode 0600: the dev API key, auth key and mesh token, and the ports of the
-private servers), `postgres/` and `redis/` (their data), `sandbox/` and `profiles/` (engines),
+private servers), `api-key` (the API key alone, for `$(cat .wamesh/api-key)`), `postgres/` and `redis/` (their data), `sandbox/` and `profiles/` (engines),
 `logs/` (one file per child process).
 """
 
@@ -41,9 +41,13 @@ def load_state(root: Path) -> DevState:
 
 
 def save_state(root: Path, state: DevState) -> None:
-    """Write dev.json readable by the owner only."""
+    """Write dev.json, and the API key alone in `api-key` (for shell use), owner-readable only."""
     root.mkdir(parents=True, exist_ok=True)
-    path = root / "dev.json"
+    _write_private(root / "dev.json", json.dumps(asdict(state), indent=2))
+    _write_private(root / "api-key", state.api_key)
+
+
+def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        json.dump(asdict(state), out, indent=2)
+        out.write(text)
