@@ -1,4 +1,4 @@
-"""Run every `bench_*.py` module's `main()` (`make bench`), or the ones named on the command line."""
+"""Run every `bench_*.py` module's `main()` (`make bench`), or those named as arguments."""
 
 from __future__ import annotations
 

@@ -40,7 +40,8 @@ def percentile(values: list[float], pct: float) -> float:
 
 def summary(latencies_s: list[float]) -> str:
     """p50/p99 in milliseconds."""
-    return f"p50 {percentile(latencies_s, 50) * 1000:.1f} ms, p99 {percentile(latencies_s, 99) * 1000:.1f} ms"
+    p50, p99 = percentile(latencies_s, 50) * 1000, percentile(latencies_s, 99) * 1000
+    return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""`wamesh dev`: the whole mesh from one command, the README's quickstart, the supervisor, a clean stop."""
+"""`wamesh dev`: the mesh from one command, the README quickstart, the supervisor, a clean stop."""
 
 from __future__ import annotations
 

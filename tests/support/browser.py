@@ -1,4 +1,4 @@
-"""Debian's Chromium, launched through Playwright (Playwright's own browser download cannot work here)."""
+"""Debian's Chromium for Playwright (Playwright's own browser download cannot work here)."""
 
 from __future__ import annotations
 

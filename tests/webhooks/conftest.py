@@ -152,7 +152,7 @@ async def start_worker(
         return task
 
     yield start
-    for stop, task in running:
+    for stop, _ in running:
         stop.set()
     for _, task in running:
         await asyncio.wait_for(task, timeout=30)

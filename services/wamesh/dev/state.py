@@ -1,8 +1,8 @@
 """`wamesh dev`'s state folder: generated keys and chosen ports, kept between runs.
 
 Layout: `dev.json` (mode 0600: the dev API key, auth key and mesh token, and the ports of the
-private servers), `api-key` (the API key alone, for `$(cat .wamesh/api-key)`), `postgres/` and `redis/` (their data), `sandbox/` and `profiles/` (engines),
-`logs/` (one file per child process).
+private servers), `api-key` (the API key alone, for `$(cat .wamesh/api-key)`), `postgres/` and
+`redis/` (their data), `sandbox/` and `profiles/` (engines), `logs/` (one file per child process).
 """
 
 from __future__ import annotations
