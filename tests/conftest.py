@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio
 
 from tests.support.infra import Infra, fresh_database, fresh_redis, start_infra
+from tests.support.session_fixtures import connect, make_line, spawn
 from wamesh.db.pool import Pool, open_pool
 
 
@@ -66,3 +67,6 @@ async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
 def repo_root() -> Path:
     """The repository's top folder."""
     return Path(__file__).resolve().parent.parent
+
+
+__all__ = ["connect", "make_line", "spawn"]

@@ -258,6 +258,21 @@ class Settings:
         parse_int(0),
         "How long a due delivery may wait for its kick before the reconciler kicks it again.",
     )
+    reminder_attempts: int = setting(
+        "REMINDER_ATTEMPTS", 5, parse_int(1, 100), "Send attempts per reminder occurrence."
+    )
+    reminder_backoff_ms: int = setting(
+        "REMINDER_BACKOFF_MS",
+        5_000,
+        parse_int(0),
+        "First delay after a failed reminder send; doubles per attempt (capped at 10 minutes).",
+    )
+    reminder_poll_ms: int = setting(
+        "REMINDER_POLL_MS",
+        5_000,
+        parse_int(50),
+        "Safety-net poll of due reminders (new ones are picked up at once through NOTIFY).",
+    )
     chromium_path: str | None = setting(
         ("WAMESH_CHROMIUM_PATH", "PUPPETEER_EXECUTABLE_PATH"),
         None,

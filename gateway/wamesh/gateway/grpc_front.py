@@ -20,6 +20,7 @@ from wamesh.gateway import calls
 from wamesh.gateway.context import Gateway
 from wamesh.gateway.proto_render import delivery_to_proto, line_to_proto
 from wamesh.gateway.security import key_accepted, presented_key
+from wamesh.reminders import service as reminders
 from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value
 from wamesh.rpc.errors import abort, translate_errors
 from wamesh.rpc.server import RunningServer, serve
@@ -255,6 +256,88 @@ class DeliveryAdmin(admin_pb2_grpc.DeliveryAdminServiceServicer):
         return admin_pb2.RedeliverFailedResponse(count=count)
 
 
+class ReminderAdmin(admin_pb2_grpc.ReminderAdminServiceServicer):
+    """Reminders of a line."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._pool = gateway.pool
+
+    @translate_errors
+    async def CreateReminder(
+        self, request: admin_pb2.CreateReminderRequest, context: Context
+    ) -> admin_pb2.Reminder:
+        """Schedule a message."""
+        repeat = None
+        if request.HasField("repeat") and request.repeat.every_seconds:
+            until = (
+                request.repeat.until.ToDatetime(tzinfo=UTC)
+                if request.repeat.HasField("until")
+                else None
+            )
+            repeat = reminders.Repeat(
+                request.repeat.every_seconds, until, request.repeat.count or None
+            )
+        new = reminders.NewReminder(
+            recipient=request.recipient,
+            text=request.text,
+            due_at=request.due_at.ToDatetime(tzinfo=UTC) if request.HasField("due_at") else None,
+            delay_s=request.delay_seconds if request.HasField("delay_seconds") else None,
+            repeat=repeat,
+            client_key=request.client_key or None,
+        )
+        reminder, _ = await reminders.create_reminder(self._pool, request.session_id, new)
+        return reminder.to_proto()
+
+    @translate_errors
+    async def ListReminders(
+        self, request: admin_pb2.ListRemindersRequest, context: Context
+    ) -> admin_pb2.ListRemindersResponse:
+        """A line's reminders in due order."""
+        where = reminders.ReminderFilter(
+            status=request.status or None,
+            due_from=request.due_from.ToDatetime(tzinfo=UTC)
+            if request.HasField("due_from")
+            else None,
+            due_to=request.due_to.ToDatetime(tzinfo=UTC) if request.HasField("due_to") else None,
+            limit=request.limit or 100,
+        )
+        found = await reminders.list_reminders(self._pool, request.session_id, where)
+        return admin_pb2.ListRemindersResponse(reminders=[r.to_proto() for r in found])
+
+    @translate_errors
+    async def GetReminder(
+        self, request: admin_pb2.GetReminderRequest, context: Context
+    ) -> admin_pb2.Reminder:
+        """One reminder."""
+        return (
+            await reminders.get_reminder(self._pool, request.session_id, request.reminder_id)
+        ).to_proto()
+
+    @translate_errors
+    async def UpdateReminder(
+        self, request: admin_pb2.UpdateReminderRequest, context: Context
+    ) -> admin_pb2.Reminder:
+        """Edit a pending reminder."""
+        patch = reminders.ReminderPatch(
+            recipient=request.recipient if request.HasField("recipient") else None,
+            text=request.text if request.HasField("text") else None,
+            due_at=request.due_at.ToDatetime(tzinfo=UTC) if request.HasField("due_at") else None,
+        )
+        found = await reminders.update_reminder(
+            self._pool, request.session_id, request.reminder_id, patch
+        )
+        return found.to_proto()
+
+    @translate_errors
+    async def CancelReminder(
+        self, request: admin_pb2.CancelReminderRequest, context: Context
+    ) -> admin_pb2.Reminder:
+        """Cancel a pending reminder."""
+        return (
+            await reminders.cancel_reminder(self._pool, request.session_id, request.reminder_id)
+        ).to_proto()
+
+
 def _api_key_interceptors(expected: str | None) -> Sequence[grpc.aio.ServerInterceptor]:
     if expected is None:
         return ()
@@ -279,11 +362,12 @@ async def serve_front(gateway: Gateway) -> AsyncIterator[RunningServer]:
         session_pb2_grpc.add_SandboxServiceServicer_to_server(RoutedSandboxService(gateway), server)
         admin_pb2_grpc.add_SessionAdminServiceServicer_to_server(SessionAdmin(gateway), server)
         admin_pb2_grpc.add_DeliveryAdminServiceServicer_to_server(DeliveryAdmin(gateway), server)
+        admin_pb2_grpc.add_ReminderAdminServiceServicer_to_server(ReminderAdmin(gateway), server)
         services = [
             *session_pb2.DESCRIPTOR.services_by_name.values(),
             *admin_pb2.DESCRIPTOR.services_by_name.values(),
         ]
-        return [d.full_name for d in services if d.name != "ReminderAdminService"]
+        return [d.full_name for d in services]
 
     settings = gateway.settings
     async with serve(

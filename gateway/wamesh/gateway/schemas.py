@@ -224,3 +224,54 @@ REDELIVER_FAILED = obj({"since": {"type": "string", "format": "date-time"}}, ("s
 REDELIVERED = obj({"count": {"type": "integer"}}, ("count",))
 
 HEALTH = obj({"status": {"type": "string"}}, ("status",), closed=False)
+
+REPEAT: Schema = obj(
+    {
+        "every": {"type": "integer", "minimum": 1, "maximum": 100_000},
+        "unit": {"type": "string", "enum": ["seconds", "minutes", "hours", "days"]},
+        "until": {"type": "string", "format": "date-time"},
+        "count": {"type": "integer", "minimum": 1, "maximum": 100_000},
+    },
+    ("every", "unit"),
+)
+REMINDER_CREATE = obj(
+    {
+        "recipient": text(1, 100),
+        "text": text(1, MAX_TEXT_LENGTH),
+        "due_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with a zone"},
+        "delay_seconds": {"type": "integer", "minimum": 0, "maximum": 10 * 365 * 86400},
+        "repeat": REPEAT,
+        "client_key": text(1, 200),
+    },
+    ("recipient", "text"),
+)
+REMINDER_PATCH = obj(
+    {
+        "recipient": text(1, 100),
+        "text": text(1, MAX_TEXT_LENGTH),
+        "due_at": {"type": "string", "format": "date-time"},
+    }
+)
+REMINDER = obj(
+    {
+        "id": {"type": "string"},
+        "series_id": {"type": "string"},
+        "session_id": {"type": "string"},
+        "recipient": {"type": "string"},
+        "text": {"type": "string"},
+        "due_at": TIMESTAMP,
+        "repeat": {"type": ["object", "null"]},
+        "occurrence": {"type": "integer"},
+        "status": {"type": "string", "enum": ["pending", "sent", "failed", "cancelled"]},
+        "attempts": {"type": "integer"},
+        "next_attempt_at": NULLABLE_TIMESTAMP,
+        "last_error": NULLABLE_STRING,
+        "sent_message_id": NULLABLE_STRING,
+        "client_key": NULLABLE_STRING,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    },
+    ("id", "session_id", "recipient", "text", "due_at", "status", "occurrence"),
+    closed=False,
+)
+REMINDER_LIST = obj({"reminders": {"type": "array", "items": REMINDER}}, ("reminders",))

@@ -5,7 +5,7 @@ WAMESH_AUTH_KEY is missing outside dev mode), start gRPC (port 0 picks one), cla
 with the advertised address (LeaseHeld names the holder), start the line.
 
 Stop, on SIGTERM/SIGINT, in this order:
-  1. health NOT_SERVING (the gateway and probes stop sending work),
+  1. health NOT_SERVING (the gateway and probes stop sending work), reminder runner stopped,
   2. save auth state and stop the engine, then write status `stopped`,
   3. release the lease,
   4. stop gRPC with a grace period (in-flight calls finish), exit 0.
@@ -33,6 +33,7 @@ from wamesh.engines.factory import create_engine
 from wamesh.engines.sandbox import SentLog
 from wamesh.outbox import Kicker
 from wamesh.registry import Lease, Registry, new_record
+from wamesh.reminders.runner import ReminderRunner
 from wamesh.rpc.auth import TokenInterceptor, metadata_value, tokens_match
 from wamesh.rpc.server import RunningServer, serve
 from wamesh.session.hub import Hub
@@ -51,12 +52,13 @@ EXIT_DELETED = 4
 
 @dataclass
 class RunningWorker:
-    """A started worker: its line, lease and server."""
+    """A started worker: its line, lease, server and reminder runner."""
 
     line: Line
     lease: Lease
     server: RunningServer
     address: str
+    reminders: ReminderRunner
 
 
 def _mesh_interceptors(settings: Settings) -> Sequence[grpc.aio.ServerInterceptor]:
@@ -114,9 +116,10 @@ async def running_worker(
         address = f"{settings.advertise_host}:{server.port}"
         lease = Lease(Registry(redis, settings.lease_ttl_ms), new_record(session_id, address))
         await lease.start()
-        running = RunningWorker(line, lease, server, address)
+        running = RunningWorker(line, lease, server, address, ReminderRunner(settings, pool, line))
         try:
             await line.start()
+            await running.reminders.start()
             _LOGGER.info("serving session %s at %s", session_id, running.address)
             yield running
         finally:
@@ -126,6 +129,7 @@ async def running_worker(
 async def _shutdown(worker: RunningWorker) -> None:
     """Stop in the documented order (gRPC itself stops when the server context exits)."""
     await worker.server.set_serving(False)
+    await worker.reminders.stop()
     if worker.lease.lost.is_set():
         await worker.line.abort()
     elif worker.line.deleted.is_set():

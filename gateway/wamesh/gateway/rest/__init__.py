@@ -14,6 +14,7 @@ def operations(*, dev_mode: bool = False) -> list[Operation]:
         inbox,
         messaging,
         ops,
+        reminders,
         sandbox,
         sessions,
     )
@@ -26,6 +27,7 @@ def operations(*, dev_mode: bool = False) -> list[Operation]:
         *sessions.OPERATIONS,
         *messaging.OPERATIONS,
         *sandbox.OPERATIONS,
+        *reminders.OPERATIONS,
         *deliveries.OPERATIONS,
         *dev,
     ]

@@ -1,0 +1,227 @@
+"""The session worker's reminder runner: its own line's due reminders, in due order, once each.
+
+Each occurrence is taken in its own transaction with `FOR UPDATE SKIP LOCKED` (only this line's
+rows), sent through the line with the client message id `reminder:<series>:<occurrence>`, and
+marked `sent` with the message id in the same transaction that writes its `reminder.sent`
+outbox row and, for a repeating reminder, inserts the next occurrence. While the line is not
+ready, nothing is taken; due reminders wait and go out in due order when it is.
+
+No double send: if the worker dies after the send but before the commit, the row is still
+pending, and the next worker sends it again with the same client message id; the line answers
+from `sent_messages` (or, if the crash came even earlier, the engine finds the message id it
+derives from that client message id already sent) instead of sending a second message.
+
+A failed send is retried with back-off (REMINDER_BACKOFF_MS, doubling, at most 10 minutes) up to
+REMINDER_ATTEMPTS; then the occurrence is `failed` with the reason and a `reminder.failed`
+event. Wake-ups: NOTIFY on `wamesh_reminders` (new or moved reminders), the line turning ready,
+the next known due time, and a REMINDER_POLL_MS safety-net poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from wamesh.constants import EVENT_REMINDER_FAILED, EVENT_REMINDER_SENT, NOTIFY_REMINDERS_CHANNEL
+from wamesh.db.pool import Pool
+from wamesh.errors import InvalidInput, SessionNotReady, WameshError
+from wamesh.outbox import record_event
+from wamesh.reminders.model import COLUMNS, Reminder
+from wamesh.reminders.schedule import next_due
+from wamesh.session.events import LineEvent
+from wamesh.session.line import Line
+from wamesh.settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
+MAX_BACKOFF_S = 600.0
+
+_TAKE = f"""
+SELECT {COLUMNS} FROM reminders
+WHERE session_id = %s AND status = 'pending' AND due_at <= now()
+  AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
+_NEXT_WAKE = """
+SELECT min(GREATEST(due_at, COALESCE(next_attempt_at, due_at))) AS at FROM reminders
+WHERE session_id = %s AND status = 'pending'
+"""
+_NEXT_OCCURRENCE = """
+INSERT INTO reminders (series_id, session_id, recipient, text, due_at, repeat_every_seconds,
+    repeat_until, repeat_count, occurrence)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+class ReminderRunner:
+    """Sends one line's due reminders while the line is ready."""
+
+    def __init__(self, settings: Settings, pool: Pool, line: Line) -> None:
+        self._pool = pool
+        self._line = line
+        self._database_url = settings.require("database_url")
+        self._attempts = settings.reminder_attempts
+        self._backoff_s = settings.reminder_backoff_ms / 1000
+        self._poll_s = settings.reminder_poll_ms / 1000
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Start listening and sending."""
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="reminders-listen"),
+            asyncio.create_task(self._run(), name="reminders-run"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop at once (an occurrence being sent is rolled back and retried by the next worker)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def wake(self) -> None:
+        """Look for due reminders now."""
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._database_url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_REMINDERS_CHANNEL}")
+                    self.wake()
+                    async for note in conn.notifies():
+                        if note.payload == self._line.session_id:
+                            self.wake()
+            except psycopg.OperationalError as exc:
+                _LOGGER.warning("reminders: LISTEN connection lost (%s)", type(exc).__name__)
+                await asyncio.sleep(1)
+
+    async def _run(self) -> None:
+        while True:
+            if self._line.status != "ready":
+                with contextlib.suppress(TimeoutError):
+                    await self._line.wait_for({"ready"}, limit_s=self._poll_s)
+                continue
+            try:
+                while self._line.status == "ready" and await self._send_next():
+                    pass
+                wait_s = await self._until_next_due()
+            except (psycopg.Error, WameshError) as exc:
+                _LOGGER.warning("reminders: %s; retrying", exc)
+                wait_s = 1.0
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
+
+    async def _until_next_due(self) -> float:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_NEXT_WAKE, (self._line.session_id,))
+            row = await cursor.fetchone()
+        at: datetime | None = row["at"] if row else None
+        if at is None:
+            return self._poll_s
+        now = datetime.now(at.tzinfo)
+        return max(0.01, min(self._poll_s, (at - now).total_seconds()))
+
+    async def _send_next(self) -> bool:
+        """Take, send and settle one due occurrence; False when none is due."""
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(_TAKE, (self._line.session_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                return False
+            reminder = Reminder(**row)
+            try:
+                result = await self._line.send(
+                    reminder.recipient, reminder.text, reminder.client_message_id()
+                )
+            except SessionNotReady:
+                raise
+            except InvalidInput as exc:
+                events, ids = await self._fail(conn, reminder, exc.message, final=True)
+            except WameshError as exc:
+                events, ids = await self._fail(conn, reminder, exc.message, final=False)
+            else:
+                events, ids = await self._sent(conn, reminder, result.message_id)
+        await self._line.after_commit(ids, events)
+        return True
+
+    async def _sent(
+        self, conn: AsyncConnection[DictRow], reminder: Reminder, message_id: str
+    ) -> tuple[list[LineEvent], list[str]]:
+        await conn.execute(
+            "UPDATE reminders SET status = 'sent', sent_message_id = %s, attempts = attempts + 1, "
+            "last_error = NULL, updated_at = now() WHERE id = %s",
+            (message_id, reminder.id),
+        )
+        due = next_due(reminder)
+        if due is not None:
+            await conn.execute(
+                _NEXT_OCCURRENCE,
+                (
+                    reminder.series_id,
+                    reminder.session_id,
+                    reminder.recipient,
+                    reminder.text,
+                    due,
+                    reminder.repeat_every_seconds,
+                    reminder.repeat_until,
+                    reminder.repeat_count,
+                    reminder.occurrence + 1,
+                ),
+            )
+        data = {
+            "reminder_id": reminder.id,
+            "series_id": reminder.series_id,
+            "occurrence": reminder.occurrence,
+            "message_id": message_id,
+            "recipient": reminder.recipient,
+        }
+        return await self._event(conn, EVENT_REMINDER_SENT, data)
+
+    async def _fail(
+        self, conn: AsyncConnection[DictRow], reminder: Reminder, reason: str, *, final: bool
+    ) -> tuple[list[LineEvent], list[str]]:
+        attempts = reminder.attempts + 1
+        if final or attempts >= self._attempts:
+            await conn.execute(
+                "UPDATE reminders SET status = 'failed', attempts = %s, last_error = %s, "
+                "updated_at = now() WHERE id = %s",
+                (attempts, reason, reminder.id),
+            )
+            data = {
+                "reminder_id": reminder.id,
+                "series_id": reminder.series_id,
+                "occurrence": reminder.occurrence,
+                "error": reason,
+                "attempts": attempts,
+            }
+            return await self._event(conn, EVENT_REMINDER_FAILED, data)
+        delay = min(MAX_BACKOFF_S, self._backoff_s * 2 ** (attempts - 1))
+        await conn.execute(
+            "UPDATE reminders SET attempts = %s, last_error = %s, next_attempt_at = %s, "
+            "updated_at = now() WHERE id = %s",
+            (
+                attempts,
+                reason,
+                datetime.now(reminder.due_at.tzinfo) + timedelta(seconds=delay),
+                reminder.id,
+            ),
+        )
+        return [], []
+
+    async def _event(
+        self, conn: AsyncConnection[DictRow], kind: str, data: dict[str, object]
+    ) -> tuple[list[LineEvent], list[str]]:
+        event = LineEvent(kind, data)
+        delivery_id = await record_event(conn, self._line.session_id, kind, data, event.id)
+        return [event], [delivery_id] if delivery_id else []

@@ -1,0 +1,169 @@
+"""Reminders are sent by the line's own worker: all of them, once each, in due order, only when ready."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import redis
+
+from tests.support.session_fixtures import SpawnWorker, Stubs
+from tests.support.workers import WorkerProcess
+from wamesh.v1 import common_pb2, session_pb2
+
+
+def _insert_due(database_url: str, line: str, count: int, *, offset_s: float = -5.0) -> None:
+    """`count` reminders due in quick succession (1 ms apart), all due now."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO reminders (id, series_id, session_id, recipient, text, due_at) "
+            "SELECT g.id, g.id, %s, '15550001111@s.whatsapp.net', 'r' || lpad(g.n::text, 5, '0'), "
+            "now() + make_interval(secs => %s) + g.n * interval '1 millisecond' "
+            "FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, %s) n) g",
+            (line, offset_s, count),
+        )
+
+
+def _sent_texts(tmp_path: Path, line: str) -> list[str]:
+    log = tmp_path / "sandbox" / line / "sent.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(row)["text"] for row in log.read_text().splitlines() if row.strip()]
+
+
+def _count(database_url: str, line: str, status: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM reminders WHERE session_id = %s AND status = %s", (line, status)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _ready(stubs: Stubs, line: str) -> None:
+    async with asyncio.timeout(20):
+        while True:
+            status = (
+                await stubs.session.GetStatus(session_pb2.GetStatusRequest(session_id=line))
+            ).status
+            if status == common_pb2.SESSION_STATUS_READY:
+                return
+            if status == common_pb2.SESSION_STATUS_QR:
+                await stubs.sandbox.Scan(session_pb2.ScanRequest(session_id=line))
+            await asyncio.sleep(0.05)
+
+
+async def _wait_sent(database_url: str, line: str, count: int, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while _count(database_url, line, "sent") < count:
+            await asyncio.sleep(0.1)
+
+
+class TestExactlyOnce:
+    """Many due reminders: every one sent exactly once, in due order, even across a crash."""
+
+    async def test_a_thousand_due_at_once(
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+        tmp_path: Path,
+    ) -> None:
+        line = make_line(webhook_url=None)
+        stubs = connect(spawn(line, WAMESH_SANDBOX_ACK_DELAY_MS="60000").wait_registered())
+        await _ready(stubs, line)
+        _insert_due(database_url, line, 1000)
+        started = time.monotonic()
+        await _wait_sent(database_url, line, 1000, timeout=180)
+        elapsed = time.monotonic() - started
+        texts = _sent_texts(tmp_path, line)
+        assert texts == [f"r{n:05d}" for n in range(1, 1001)]
+        print(f"\n1000 reminders sent in {elapsed:.1f} s ({1000 / elapsed:.0f}/s)")
+
+    async def test_killed_mid_batch_none_lost_none_twice(
+        self,
+        database_url: str,
+        redis_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+        tmp_path: Path,
+    ) -> None:
+        line = make_line(webhook_url=None)
+        first = spawn(line, WAMESH_SANDBOX_ACK_DELAY_MS="60000")
+        stubs = connect(first.wait_registered())
+        await _ready(stubs, line)
+        _insert_due(database_url, line, 600)
+        async with asyncio.timeout(60):
+            while len(_sent_texts(tmp_path, line)) < 150:
+                await asyncio.sleep(0.01)
+        first.kill()
+        assert 0 < _count(database_url, line, "sent") < 600
+        second = _respawn(spawn, line, redis_url)
+        stubs = connect(second.wait_registered())
+        await _wait_sent(database_url, line, 600, timeout=180)
+        counts = Counter(_sent_texts(tmp_path, line))
+        assert len(counts) == 600
+        assert max(counts.values()) == 1
+
+
+def _respawn(spawn: SpawnWorker, line: str, redis_url: str) -> WorkerProcess:
+    """A new worker once the killed one's lease has run out."""
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 10
+    while client.exists(f"wamesh:worker:{line}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    client.close()
+    return spawn(line, WAMESH_SANDBOX_ACK_DELAY_MS="60000")
+
+
+class TestReadiness:
+    """Reminders wait while the line is not ready and go out, in due order, when it is."""
+
+    async def test_due_reminders_wait_for_ready(
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+        tmp_path: Path,
+    ) -> None:
+        line = make_line(webhook_url=None)
+        stubs = connect(spawn(line).wait_registered())
+        _insert_due(database_url, line, 20)
+        await asyncio.sleep(1.5)
+        assert _count(database_url, line, "sent") == 0
+        await _ready(stubs, line)
+        await _wait_sent(database_url, line, 20, timeout=30)
+        assert _sent_texts(tmp_path, line) == [f"r{n:05d}" for n in range(1, 21)]
+
+
+class TestIsolation:
+    """A worker never touches another line's reminders."""
+
+    async def test_other_lines_reminders_are_untouched(
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+    ) -> None:
+        mine, other = make_line(webhook_url=None), make_line(webhook_url=None)
+        _insert_due(database_url, other, 10)
+        stubs = connect(spawn(mine).wait_registered())
+        await _ready(stubs, mine)
+        _insert_due(database_url, mine, 10)
+        await _wait_sent(database_url, mine, 10, timeout=30)
+        await asyncio.sleep(0.5)
+        assert _count(database_url, other, "pending") == 10
+        with psycopg.connect(database_url) as conn:
+            touched = conn.execute(
+                "SELECT count(*) FROM reminders WHERE session_id = %s AND (attempts > 0 OR updated_at > created_at)",
+                (other,),
+            ).fetchone()
+        assert touched == (0,)
