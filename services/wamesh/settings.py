@@ -285,6 +285,18 @@ class Settings:
     browser_proxy: str | None = setting(
         "WAMESH_BROWSER_PROXY", None, parse_text, "Proxy server for the browser engine."
     )
+    whatsapp_web_url: str = setting(
+        "WAMESH_WHATSAPP_WEB_URL",
+        "https://web.whatsapp.com/",
+        parse_url("http", "https"),
+        "Where the browser engine opens WhatsApp Web (tests point it at a stand-in on loopback).",
+    )
+    browser_takeover_on_conflict: bool = setting(
+        "WAMESH_BROWSER_TAKEOVER",
+        False,
+        parse_bool,
+        "When WhatsApp Web is opened elsewhere, take the line back instead of disconnecting.",
+    )
     profile_dir: str = setting(
         "WAMESH_PROFILE_DIR",
         ".wamesh/profiles",
