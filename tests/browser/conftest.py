@@ -1,0 +1,97 @@
+"""The stand-in WhatsApp Web on loopback, and browser engines pointed at it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from tests.support.browser import chromium_path
+from wamesh.engines.base import EngineEvent
+from wamesh.engines.browser.engine import BrowserConfig, BrowserEngine
+
+STANDIN = Path(__file__).resolve().parent / "standin"
+
+
+@pytest.fixture
+async def standin_url() -> AsyncIterator[str]:
+    """The stand-in page's URL (QR refs rotate every 1.5 s)."""
+    app = web.Application()
+
+    async def index(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STANDIN / "index.html")
+
+    app.router.add_get("/", index)
+    app.router.add_static("/", STANDIN)
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/?ref_ms=1500"
+    await runner.cleanup()
+
+
+class EngineRun:
+    """A started engine with its events collected in the background."""
+
+    def __init__(self, engine: BrowserEngine) -> None:
+        self.engine = engine
+        self.events: list[EngineEvent] = []
+        self._arrived = asyncio.Event()
+        self._task = asyncio.create_task(self._collect())
+
+    async def _collect(self) -> None:
+        async for event in self.engine.events():
+            self.events.append(event)
+            self._arrived.set()
+
+    async def wait_for(self, kind: type, timeout: float = 30) -> Any:
+        """The first event of `kind` (waiting for it)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = [e for e in self.events if isinstance(e, kind)]
+                if found:
+                    return found[0]
+                self._arrived.clear()
+                await self._arrived.wait()
+
+    async def count(self, kind: type, n: int, timeout: float = 30) -> list[Any]:
+        """Wait for `n` events of `kind`."""
+        async with asyncio.timeout(timeout):
+            while len(found := [e for e in self.events if isinstance(e, kind)]) < n:
+                self._arrived.clear()
+                await self._arrived.wait()
+            return found
+
+    async def page(self, script: str, arg: Any = None) -> Any:
+        """Run the stand-in's control API in the page."""
+        page = self.engine._page  # noqa: SLF001 - the test drives the stand-in phone
+        assert page is not None
+        return await page.evaluate(script, arg)
+
+    async def stop(self) -> None:
+        await self.engine.stop()
+        await self._task
+
+
+@pytest.fixture
+async def start_engine(standin_url: str, tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+    """`await start_engine(auth_state=None, profile=...)` runs a BrowserEngine on the stand-in."""
+    runs: list[EngineRun] = []
+
+    async def start(auth_state: bytes | None = None, profile: Path | None = None, **extra: Any) -> EngineRun:
+        config = BrowserConfig(session_id="browser-test", profile=profile or tmp_path / "profile",
+                               chromium=chromium_path(), url=standin_url, watchdog_interval_s=1.0, **extra)
+        engine = BrowserEngine(config)
+        await engine.start(auth_state)
+        run = EngineRun(engine)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        await run.stop()
