@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -17,22 +18,56 @@ from wamesh.engines.browser.engine import BrowserConfig, BrowserEngine
 STANDIN = Path(__file__).resolve().parent / "standin"
 
 
+class Standin:
+    """The stand-in's server: its URL and the log of remote-control commands its pages poll."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.log: list[dict[str, Any]] = []
+        self._added = asyncio.Event()
+
+    async def control(self, cmd: str, *args: Any) -> None:
+        """Run `window.__standin.<cmd>(*args)` in every open stand-in page."""
+        self.log.append({"cmd": cmd, "args": list(args)})
+        self._added.set()
+        self._added = asyncio.Event()
+
+    async def _next(self, request: web.Request) -> web.Response:
+        after = int(request.query.get("after", "-1"))
+        if after < 0:
+            return web.json_response({"seq": len(self.log), "commands": []})
+        if len(self.log) <= after:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._added.wait(), timeout=1.0)
+        return web.json_response({"seq": len(self.log), "commands": self.log[after:]})
+
+
 @pytest.fixture
-async def standin_url() -> AsyncIterator[str]:
-    """The stand-in page's URL (QR refs rotate every 1.5 s)."""
+async def standin() -> AsyncIterator[Standin]:
+    """The stand-in WhatsApp Web on loopback (QR refs rotate every 1.5 s)."""
+    served = Standin()
     app = web.Application()
 
     async def index(request: web.Request) -> web.FileResponse:
         return web.FileResponse(STANDIN / "index.html")
 
     app.router.add_get("/", index)
+    app.router.add_get("/__control/next", served._next)
     app.router.add_static("/", STANDIN)
-    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    # A page that goes away must not take a queued command with it: cancel its pending poll.
+    runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/?ref_ms=1500"
+    served.url = f"http://127.0.0.1:{runner.addresses[0][1]}/?ref_ms=1500"
+    yield served
     await runner.cleanup()
+
+
+@pytest.fixture
+def standin_url(standin: Standin) -> str:
+    """The stand-in page's URL."""
+    return standin.url
 
 
 class EngineRun:
@@ -69,7 +104,7 @@ class EngineRun:
 
     async def page(self, script: str, arg: Any = None) -> Any:
         """Run the stand-in's control API in the page."""
-        page = self.engine._page  # noqa: SLF001 - the test drives the stand-in phone
+        page = self.engine._page
         assert page is not None
         return await page.evaluate(script, arg)
 
@@ -83,9 +118,17 @@ async def start_engine(standin_url: str, tmp_path: Path) -> AsyncIterator[Callab
     """`await start_engine(auth_state=None, profile=...)` runs a BrowserEngine on the stand-in."""
     runs: list[EngineRun] = []
 
-    async def start(auth_state: bytes | None = None, profile: Path | None = None, **extra: Any) -> EngineRun:
-        config = BrowserConfig(session_id="browser-test", profile=profile or tmp_path / "profile",
-                               chromium=chromium_path(), url=standin_url, watchdog_interval_s=1.0, **extra)
+    async def start(
+        auth_state: bytes | None = None, profile: Path | None = None, **extra: Any
+    ) -> EngineRun:
+        config = BrowserConfig(
+            session_id="browser-test",
+            profile=profile or tmp_path / "profile",
+            chromium=chromium_path(),
+            url=standin_url,
+            watchdog_interval_s=1.0,
+            **extra,
+        )
         engine = BrowserEngine(config)
         await engine.start(auth_state)
         run = EngineRun(engine)

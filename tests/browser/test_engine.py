@@ -13,7 +13,17 @@ from typing import Any
 
 import pytest
 
-from wamesh.engines.base import Ack, AckChanged, Disconnected, Failed, LoggedOut, MessageIn, MessageOut, Qr, Ready
+from wamesh.engines.base import (
+    Ack,
+    AckChanged,
+    Disconnected,
+    Failed,
+    LoggedOut,
+    MessageIn,
+    MessageOut,
+    Qr,
+    Ready,
+)
 from wamesh.engines.browser.engine import bridge_script
 
 pytestmark = pytest.mark.browser
@@ -35,7 +45,9 @@ class TestModuleTable:
 class TestPairing:
     """QR, scan, ready; send with acks; inbound; restore; logout; incompatibility."""
 
-    async def test_qr_rotates_then_scan_makes_it_ready(self, start_engine: Callable[..., Any]) -> None:
+    async def test_qr_rotates_then_scan_makes_it_ready(
+        self, start_engine: Callable[..., Any]
+    ) -> None:
         run = await start_engine()
         qrs = await run.count(Qr, 2, timeout=30)
         assert qrs[0].code != qrs[1].code
@@ -44,13 +56,19 @@ class TestPairing:
         ready = await run.wait_for(Ready)
         assert ready.me == "15550009999@s.whatsapp.net"
 
-    async def test_send_returns_the_id_and_acks_progress(self, start_engine: Callable[..., Any]) -> None:
+    async def test_send_returns_the_id_and_acks_progress(
+        self, start_engine: Callable[..., Any]
+    ) -> None:
         run = await start_engine()
         await run.wait_for(Qr)
         await run.page("() => window.__standin.scan()")
         await run.wait_for(Ready)
         sent = await run.engine.send_text("15550001111@s.whatsapp.net", "hello", "3EB0ABCDEF")
-        assert (sent.id, sent.chat_id, sent.from_me) == ("3EB0ABCDEF", "15550001111@s.whatsapp.net", True)
+        assert (sent.id, sent.chat_id, sent.from_me) == (
+            "3EB0ABCDEF",
+            "15550001111@s.whatsapp.net",
+            True,
+        )
         again = await run.engine.send_text("15550001111@s.whatsapp.net", "hello", "3EB0ABCDEF")
         assert again.id == sent.id
         assert len([e for e in run.events if isinstance(e, MessageOut)]) <= 1
@@ -66,7 +84,10 @@ class TestPairing:
         await run.wait_for(Ready)
         await run.page("() => window.__standin.receive('15550002222@c.us', 'hi there')")
         inbound = await run.wait_for(MessageIn)
-        assert (inbound.message.text, inbound.message.chat_id) == ("hi there", "15550002222@s.whatsapp.net")
+        assert (inbound.message.text, inbound.message.chat_id) == (
+            "hi there",
+            "15550002222@s.whatsapp.net",
+        )
 
     async def test_restore_into_a_wiped_profile_is_ready_without_qr(
         self, start_engine: Callable[..., Any], tmp_path: Path
@@ -83,7 +104,9 @@ class TestPairing:
         await second.wait_for(Ready)
         assert not [e for e in second.events if isinstance(e, Qr)]
 
-    async def test_without_auth_state_it_asks_for_a_qr(self, start_engine: Callable[..., Any]) -> None:
+    async def test_without_auth_state_it_asks_for_a_qr(
+        self, start_engine: Callable[..., Any]
+    ) -> None:
         run = await start_engine(auth_state=b"not an archive")
         await run.wait_for(Qr)
 
@@ -108,7 +131,9 @@ class TestPairing:
 class TestWatchdog:
     """Killing Chromium: the watchdog restarts it and the line returns to ready."""
 
-    async def test_chromium_killed_then_ready_again(self, start_engine: Callable[..., Any], tmp_path: Path) -> None:
+    async def test_chromium_killed_then_ready_again(
+        self, start_engine: Callable[..., Any], tmp_path: Path
+    ) -> None:
         profile = tmp_path / "watched"
         run = await start_engine(profile=profile)
         await run.wait_for(Qr)

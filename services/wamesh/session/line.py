@@ -201,6 +201,8 @@ class Line:
                 return
             except Exception:
                 _LOGGER.exception("handling a %s event failed", type(event).__name__)
+            if isinstance(event, LoggedOut | Failed):
+                return  # the engine is being stopped; what it says now (a new QR) is not the line's
 
     async def _handle_retrying(self, event: EngineEvent) -> None:
         """Handle, retrying while PostgreSQL is unreachable so no event is dropped."""

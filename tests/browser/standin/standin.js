@@ -165,6 +165,23 @@
     state: () => ({ state: Socket.state, paired, ref: Conn.ref }),
   };
 
+  // Remote control for tests that run the engine in another process: the stand-in's server keeps
+  // a log of commands; every page long-polls it and runs the commands issued after it loaded.
+  async function pollControl() {
+    let after = -1;
+    for (;;) {
+      try {
+        const resp = await fetch("/__control/next?after=" + after, { cache: "no-store" });
+        const { seq, commands } = await resp.json();
+        after = seq;
+        for (const { cmd, args } of commands) await window.__standin[cmd](...(args || []));
+      } catch (e) {
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+  }
+  pollControl();
+
   setTimeout(async () => {
     window.Debug = { VERSION };
     if (broken) return;
