@@ -17,6 +17,6 @@ let
   };
 in
 lib.optionalAttrs pkgs.stdenv.isLinux {
-  image-core = image "wamesh-core" [ wrappers.gateway wrappers.worker ] [ "/bin/wamesh-gateway" ];
+  image-core = image "wamesh-core" [ wrappers.gateway wrappers.worker wrappers.migrate ] [ "/bin/wamesh-gateway" ];
   image-session = image "wamesh-session" [ wrappers.session pkgs.chromium pkgs.fontconfig ] [ "/bin/wamesh-session" ];
 }

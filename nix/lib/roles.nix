@@ -6,6 +6,7 @@ let
     worker = { command = "worker"; chromium = false; description = "a webhook delivery worker"; };
     gateway = { command = "gateway"; chromium = false; description = "the REST and gRPC gateway"; };
     dev = { command = "dev"; chromium = true; description = "the whole mesh on one machine"; };
+    migrate = { command = "migrate"; chromium = false; description = "apply the database migrations"; };
   };
 
   # The body of a role's wrapper: environment for certificates, fonts and (for roles that may run

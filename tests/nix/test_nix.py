@@ -72,12 +72,12 @@ class TestRoles:
 
     def test_app_names_match_the_cli_subcommands(self) -> None:
         names = _eval("(import ./nix/lib/roles.nix).names")
-        assert set(names) == {"session", "worker", "gateway", "dev"}  # type: ignore[arg-type]
+        assert set(names) == {"session", "worker", "gateway", "dev", "migrate"}  # type: ignore[arg-type]
         assert set(names) <= set(_COMMANDS)  # type: ignore[arg-type]
 
     def test_flake_exposes_the_apps_and_images(self) -> None:
         apps = _eval(_flake('builtins.attrNames o.apps."x86_64-linux"'))
-        assert set(apps) == {"session", "worker", "gateway", "dev", "default"}  # type: ignore[arg-type]
+        assert set(apps) == {"session", "worker", "gateway", "dev", "migrate", "default"}  # type: ignore[arg-type]
         packages = _eval(_flake('builtins.attrNames o.packages."x86_64-linux"'))
         assert {"image-core", "image-session", "venv", "session", "gateway", "worker"} <= set(
             packages
