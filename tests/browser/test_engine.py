@@ -165,3 +165,28 @@ def _kill_chromium(profile: Path) -> int:
 
 
 __all__ = ["asyncio"]
+
+
+class TestConflict:
+    """WhatsApp Web opened elsewhere: disconnected by default, taken back when the setting says so."""
+
+    async def test_conflict_disconnects_by_default(self, start_engine: Callable[..., Any]) -> None:
+        run = await start_engine()
+        await run.wait_for(Qr)
+        await run.page("() => window.__standin.scan()")
+        await run.wait_for(Ready)
+        await run.page("() => window.__standin.conflict()")
+        disconnected = await run.wait_for(Disconnected)
+        assert "conflict" in disconnected.reason
+
+    async def test_conflict_is_taken_over_when_configured(
+        self, start_engine: Callable[..., Any]
+    ) -> None:
+        run = await start_engine(takeover_on_conflict=True)
+        await run.wait_for(Qr)
+        await run.page("() => window.__standin.scan()")
+        await run.wait_for(Ready)
+        await run.page("() => window.__standin.conflict()")
+        await asyncio.sleep(0.5)
+        assert (await run.page("() => window.__standin.state()"))["state"] == "CONNECTED"
+        assert not [e for e in run.events if isinstance(e, Disconnected)]

@@ -122,3 +122,15 @@ class TestStop:
             assert names == ["kept"]
         finally:
             stop_dev(again)
+
+
+class TestTerminalQr:
+    """A line waiting for a scan can be shown in the terminal."""
+
+    def test_qr_renders_as_block_characters(self) -> None:
+        from wamesh.dev.terminal import render_terminal_qr
+
+        drawing = render_terminal_qr("2@abc,def,ghi,jkl,chrome")
+        lines = drawing.splitlines()
+        assert len(lines) > 10
+        assert any(ch in drawing for ch in "█▀▄")

@@ -6,7 +6,7 @@ Compared in constant time. Health checking and reflection stay open so probes an
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import grpc
@@ -14,7 +14,7 @@ import grpc.aio
 
 _Req = TypeVar("_Req")
 _Resp = TypeVar("_Resp")
-Metadata = Sequence[tuple[str, str | bytes]] | None
+Metadata = Iterable[tuple[str, str | bytes]] | None
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 

@@ -15,6 +15,9 @@ import grpc
 import grpc.aio
 
 from wamesh import errors
+from wamesh.constants import REQUEST_ID_METADATA
+from wamesh.logs import request_id
+from wamesh.rpc.auth import metadata_value
 
 CODE_METADATA = "wamesh-error-code"
 STATUS_METADATA = "wamesh-session-status"
@@ -69,14 +72,18 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 def translate_errors(method: F) -> F:
-    """Decorate a unary servicer method: WameshError becomes its gRPC status."""
+    """Decorate a unary servicer method: WameshError becomes its gRPC status, and the caller's
+    request id (`x-request-id` metadata, passed on by the gateway) tags the call's log lines."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        token = request_id.set(metadata_value(context.invocation_metadata(), REQUEST_ID_METADATA))
         try:
             return await method(self, request, context)
         except errors.WameshError as exc:
             await abort(context, exc)
+        finally:
+            request_id.reset(token)
 
     return wrapper  # type: ignore[return-value]
 

@@ -34,7 +34,7 @@ from wamesh.engines.sandbox import SentLog
 from wamesh.outbox import Kicker
 from wamesh.registry import Lease, Registry, new_record
 from wamesh.reminders.runner import ReminderRunner
-from wamesh.rpc.auth import TokenInterceptor, metadata_value, tokens_match
+from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value, tokens_match
 from wamesh.rpc.server import RunningServer, serve
 from wamesh.session.hub import Hub
 from wamesh.session.line import Line
@@ -66,7 +66,7 @@ def _mesh_interceptors(settings: Settings) -> Sequence[grpc.aio.ServerIntercepto
     if not token:
         return ()
 
-    def check(metadata: Sequence[tuple[str, str | bytes]] | None) -> bool:
+    def check(metadata: Metadata) -> bool:
         return tokens_match(metadata_value(metadata, MESH_TOKEN_METADATA), token)
 
     return (TokenInterceptor(check, "mesh token (WAMESH_MESH_TOKEN)"),)
