@@ -21,6 +21,7 @@ from jsonschema.exceptions import ValidationError
 
 from wamesh.errors import InvalidInput
 from wamesh.gateway.schemas import Schema
+from wamesh.lines import parse_line_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY = web.RequestKey("body", dict[str, Any])
@@ -192,3 +193,18 @@ def query_int(request: web.Request, name: str, default: int, lo: int, hi: int) -
     if not lo <= number <= hi:
         raise InvalidInput(f"{name}: expected {lo}..{hi}", name)
     return number
+
+
+def time_query(name: str, description: str) -> Query:
+    """An ISO 8601 time query parameter."""
+    return Query(name, description, {"type": "string", "format": "date-time"})
+
+
+LIMIT_QUERY = Query(
+    "limit", "1..1000 (default 100)", {"type": "integer", "minimum": 1, "maximum": 1000}
+)
+
+
+def line_id(request: web.Request) -> str:
+    """The `{id}` of the route as a line id (anything but a UUID is an unknown line)."""
+    return parse_line_id(request.match_info["id"])

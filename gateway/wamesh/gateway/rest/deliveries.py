@@ -11,6 +11,7 @@ from wamesh import delivery_log, lines
 from wamesh.gateway import schemas as s
 from wamesh.gateway.api import (
     BODY,
+    LIMIT_QUERY,
     Operation,
     Query,
     Response,
@@ -18,6 +19,7 @@ from wamesh.gateway.api import (
     query_int,
     query_param,
     query_time,
+    time_query,
 )
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import iso, json_response
@@ -107,13 +109,9 @@ OPERATIONS = [
                 "pending, delivering, delivered or failed",
                 {"type": "string", "enum": list(delivery_log.DELIVERY_STATUSES)},
             ),
-            Query(
-                "since", "created at or after (ISO 8601)", {"type": "string", "format": "date-time"}
-            ),
-            Query("until", "created before (ISO 8601)", {"type": "string", "format": "date-time"}),
-            Query(
-                "limit", "1..1000 (default 100)", {"type": "integer", "minimum": 1, "maximum": 1000}
-            ),
+            time_query("since", "created at or after (ISO 8601)"),
+            time_query("until", "created before (ISO 8601)"),
+            LIMIT_QUERY,
         ),
         errors=(400, 404),
     ),

@@ -11,11 +11,10 @@ import segno
 from aiohttp import web
 from google.protobuf.json_format import MessageToDict
 
-from wamesh import lines
 from wamesh.errors import Conflict, InvalidInput
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
-from wamesh.gateway.api import BODY, Operation, Query, Response, query_param
+from wamesh.gateway.api import BODY, Operation, Query, Response, line_id, query_param
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, proto_time
 from wamesh.session.events import STATUS_FROM_PROTO
@@ -25,17 +24,13 @@ SSE_HEARTBEAT_S = 15.0
 _QR_FORMATS = {"json": "application/json", "png": "image/png", "svg": "image/svg+xml"}
 
 
-def _line_id(request: web.Request) -> str:
-    return lines.parse_line_id(request.match_info["id"])
-
-
 async def send_message(request: web.Request) -> web.StreamResponse:
     """Send a text; `client_message_id` makes it idempotent (one is assigned when missing)."""
     body = request[BODY]
     reply = await calls.send_message(
         gateway_of(request).router,
         session_pb2.SendMessageRequest(
-            session_id=_line_id(request),
+            session_id=line_id(request),
             to=body["to"],
             text=body["text"],
             client_message_id=body.get("client_message_id", ""),
@@ -70,7 +65,7 @@ async def get_qr(request: web.Request) -> web.StreamResponse:
     """The line's current QR code as JSON, or as a PNG/SVG image (`?format=` or `Accept`)."""
     fmt = _qr_format(request)
     reply = await calls.get_status(
-        gateway_of(request).router, session_pb2.GetStatusRequest(session_id=_line_id(request))
+        gateway_of(request).router, session_pb2.GetStatusRequest(session_id=line_id(request))
     )
     status = STATUS_FROM_PROTO.get(reply.status, "starting")
     if fmt == "json":
@@ -97,7 +92,7 @@ def _render_qr(code: str, fmt: str) -> bytes:
 async def stream_line_events(request: web.Request) -> web.StreamResponse:
     """Server-sent events of the line (each new QR included) until the worker goes away."""
     gw = gateway_of(request)
-    session_id = _line_id(request)
+    session_id = line_id(request)
     types = [t for t in (query_param(request, "types") or "").split(",") if t]
     if await gw.router.resolve(session_id) is None:
         raise await gw.router.offline(session_id)
@@ -150,7 +145,7 @@ def _sse_frame(event: common_pb2.Event) -> bytes:
 async def logout_session(request: web.Request) -> web.StreamResponse:
     """Log the line out; its auth state is purged."""
     reply = await calls.logout(
-        gateway_of(request).router, session_pb2.LogoutRequest(session_id=_line_id(request))
+        gateway_of(request).router, session_pb2.LogoutRequest(session_id=line_id(request))
     )
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "logged_out")})
 
@@ -158,7 +153,7 @@ async def logout_session(request: web.Request) -> web.StreamResponse:
 async def restart_session(request: web.Request) -> web.StreamResponse:
     """Restart the line's engine (auth state kept)."""
     reply = await calls.restart(
-        gateway_of(request).router, session_pb2.RestartRequest(session_id=_line_id(request))
+        gateway_of(request).router, session_pb2.RestartRequest(session_id=line_id(request))
     )
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "starting")})
 

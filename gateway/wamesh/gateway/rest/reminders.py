@@ -9,6 +9,7 @@ from aiohttp import web
 from wamesh.gateway import schemas as s
 from wamesh.gateway.api import (
     BODY,
+    LIMIT_QUERY,
     Operation,
     Query,
     Response,
@@ -16,6 +17,7 @@ from wamesh.gateway.api import (
     query_int,
     query_param,
     query_time,
+    time_query,
 )
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response
@@ -118,13 +120,9 @@ OPERATIONS = [
                 "pending, sent, failed or cancelled",
                 {"type": "string", "enum": list(STATUSES)},
             ),
-            Query(
-                "due_from", "due at or after (ISO 8601)", {"type": "string", "format": "date-time"}
-            ),
-            Query("due_to", "due before (ISO 8601)", {"type": "string", "format": "date-time"}),
-            Query(
-                "limit", "1..1000 (default 100)", {"type": "integer", "minimum": 1, "maximum": 1000}
-            ),
+            time_query("due_from", "due at or after (ISO 8601)"),
+            time_query("due_to", "due before (ISO 8601)"),
+            LIMIT_QUERY,
         ),
         errors=(400, 404),
     ),

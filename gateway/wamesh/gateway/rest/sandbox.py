@@ -6,18 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from wamesh import lines
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
-from wamesh.gateway.api import BODY, Operation, Response
+from wamesh.gateway.api import BODY, Operation, Response, line_id
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, proto_time
 from wamesh.session.events import ACK_FROM_PROTO, STATUS_FROM_PROTO
 from wamesh.v1 import common_pb2, session_pb2
-
-
-def _line_id(request: web.Request) -> str:
-    return lines.parse_line_id(request.match_info["id"])
 
 
 def message_json(message: common_pb2.Message) -> dict[str, Any]:
@@ -37,7 +32,7 @@ def message_json(message: common_pb2.Message) -> dict[str, Any]:
 async def sandbox_scan(request: web.Request) -> web.StreamResponse:
     """Scan the line's QR code with the simulated phone."""
     reply = await calls.scan(
-        gateway_of(request).router, session_pb2.ScanRequest(session_id=_line_id(request))
+        gateway_of(request).router, session_pb2.ScanRequest(session_id=line_id(request))
     )
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "ready"), "me": reply.me})
 
@@ -46,7 +41,7 @@ async def sandbox_inbound(request: web.Request) -> web.StreamResponse:
     """A contact sends the line a message."""
     body = request[BODY]
     req = session_pb2.InjectInboundRequest(
-        session_id=_line_id(request), text=body["text"], **{"from": body["from"]}
+        session_id=line_id(request), text=body["text"], **{"from": body["from"]}
     )
     reply = await calls.inject_inbound(gateway_of(request).router, req)
     return json_response({"message": message_json(reply.message)}, 201)
@@ -56,7 +51,7 @@ async def sandbox_disconnect(request: web.Request) -> web.StreamResponse:
     """The phone drops the connection (it comes back) or, with `logout`, logs the line out."""
     body = request[BODY]
     req = session_pb2.PhoneDisconnectRequest(
-        session_id=_line_id(request), logout=bool(body.get("logout"))
+        session_id=line_id(request), logout=bool(body.get("logout"))
     )
     reply = await calls.phone_disconnect(gateway_of(request).router, req)
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "disconnected")})
@@ -65,7 +60,7 @@ async def sandbox_disconnect(request: web.Request) -> web.StreamResponse:
 async def sandbox_sent(request: web.Request) -> web.StreamResponse:
     """Every message the simulated WhatsApp server received from the line."""
     reply = await calls.list_sent(
-        gateway_of(request).router, session_pb2.ListSentRequest(session_id=_line_id(request))
+        gateway_of(request).router, session_pb2.ListSentRequest(session_id=line_id(request))
     )
     return json_response({"messages": [message_json(m) for m in reply.messages]})
 
