@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,20 @@ async def grpc_channel(gateway: RunningGateway) -> AsyncIterator[grpc.aio.Channe
 
 
 GRPC_AUTH = (("x-api-key", API_KEY),)
+
+
+async def wait_live(api: Api, line: str, wanted: str, timeout: float = 15) -> dict[str, Any]:
+    """Wait until the line's worker reports `wanted`; return the line."""
+    async with asyncio.timeout(timeout):
+        while True:
+            status, reply = await api.call("GET", f"/v1/sessions/{line}")
+            if status == 200 and reply["live_status"] == wanted:
+                return dict(reply)
+            await asyncio.sleep(0.05)
+
+
+async def scan(api: Api, line: str) -> None:
+    """Wait for the line's QR code and scan it with the sandbox phone."""
+    await wait_live(api, line, "qr")
+    status, reply = await api.call("POST", f"/v1/sessions/{line}/sandbox/scan")
+    assert (status, reply["status"]) == (200, "ready"), reply

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import grpc.aio
 import pytest
 
-from tests.gateway.conftest import GRPC_AUTH, Api
+from tests.gateway.conftest import GRPC_AUTH, Api, scan, wait_live
 from tests.support.workers import WorkerProcess
 from wamesh.v1 import session_pb2, session_pb2_grpc
 
@@ -19,22 +19,11 @@ async def _create_line(api: Api, **body: object) -> tuple[str, str]:
     return reply["session"]["id"], reply["webhook_secret"]
 
 
-async def _wait_live(api: Api, line: str, wanted: str, timeout: float = 15) -> dict[str, object]:
-    async with asyncio.timeout(timeout):
-        while True:
-            status, reply = await api.call("GET", f"/v1/sessions/{line}")
-            if status == 200 and reply["live_status"] == wanted:
-                return reply
-            await asyncio.sleep(0.05)
-
-
 async def _paired_line(api: Api, spawn: Callable[..., WorkerProcess]) -> tuple[str, WorkerProcess]:
     line, _ = await _create_line(api)
     worker = spawn(line)
     worker.wait_registered()
-    await _wait_live(api, line, "qr")
-    status, reply = await api.call("POST", f"/v1/sessions/{line}/sandbox/scan")
-    assert (status, reply["status"]) == (200, "ready"), reply
+    await scan(api, line)
     return line, worker
 
 
@@ -108,7 +97,7 @@ class TestOffline:
                 await asyncio.sleep(0.1)
         second = spawn(line)
         assert second.wait_registered() != worker.address
-        await _wait_live(api, line, "ready")
+        await wait_live(api, line, "ready")
         status, _ = await api.call(
             "POST", f"/v1/sessions/{line}/messages", {"to": "4915112345678", "text": "back"}
         )

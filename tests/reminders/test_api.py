@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from tests.gateway.conftest import Api
+from tests.gateway.conftest import Api, scan
 from tests.support.workers import WorkerProcess
 
 LINES = "/v1/sessions"
@@ -117,10 +117,7 @@ class TestRepeat:
         line = await _line(api, webhook_url="http://127.0.0.1:9/hook")
         worker = spawn(line)
         worker.wait_registered()
-        async with asyncio.timeout(15):
-            while (await api.call("GET", f"{LINES}/{line}"))[1]["live_status"] != "qr":
-                await asyncio.sleep(0.05)
-        await api.call("POST", f"{LINES}/{line}/sandbox/scan")
+        await scan(api, line)
         body = {
             "recipient": "15550001111",
             "text": "tick",
@@ -164,10 +161,7 @@ class TestRepeat:
     ) -> None:
         line = await _line(api)
         spawn(line).wait_registered()
-        async with asyncio.timeout(15):
-            while (await api.call("GET", f"{LINES}/{line}"))[1]["live_status"] != "qr":
-                await asyncio.sleep(0.05)
-        await api.call("POST", f"{LINES}/{line}/sandbox/scan")
+        await scan(api, line)
         until = (datetime.now(UTC) + timedelta(seconds=2.5)).isoformat()
         body = {
             "recipient": "15550001111",
@@ -189,10 +183,7 @@ class TestPromptness:
     ) -> None:
         line = await _line(api)
         spawn(line, REMINDER_POLL_MS="60000").wait_registered()
-        async with asyncio.timeout(15):
-            while (await api.call("GET", f"{LINES}/{line}"))[1]["live_status"] != "qr":
-                await asyncio.sleep(0.05)
-        await api.call("POST", f"{LINES}/{line}/sandbox/scan")
+        await scan(api, line)
         await asyncio.sleep(1)
         started = asyncio.get_running_loop().time()
         _, created = await api.call(
