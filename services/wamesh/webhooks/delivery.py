@@ -114,14 +114,45 @@ class Deliverer:
         self._claim_s = settings.webhook_timeout_ms / 1000 + 30
         self._cap = settings.webhook_per_session_inflight
         self._in_flight: defaultdict[str, int] = defaultdict(int)
+        self._concurrency = settings.webhook_concurrency
+        self._slots = asyncio.Semaphore(settings.webhook_concurrency)
+        self._claiming = asyncio.Lock()
+        self._running: set[asyncio.Task[None]] = set()
 
     async def deliver(self, delivery_ids: Sequence[str]) -> None:
-        """Claim the due rows among `delivery_ids` and attempt each (concurrently)."""
-        claimed = await self._claim(delivery_ids)
+        """Claim the due rows among `delivery_ids` once there is room for them, and start an
+        attempt of each in the background (WEBHOOK_CONCURRENCY attempts at most, in all)."""
+        ids = list(delivery_ids)
+        for start in range(0, len(ids), self._concurrency):
+            await self._deliver_chunk(ids[start : start + self._concurrency])
+
+    async def _deliver_chunk(self, ids: list[str]) -> None:
+        async with self._claiming:  # one chunk takes its slots at a time: no partial deadlock
+            for _ in ids:
+                await self._slots.acquire()
+        try:
+            claimed = await self._claim(ids)
+        except BaseException:
+            self._release(len(ids))
+            raise
         admitted, busy = self._admit(claimed)
+        self._release(len(ids) - len(admitted))
         if busy:
             await self._put_back(busy)
-        await asyncio.gather(*(self._attempt(c) for c in admitted))
+        for row in admitted:
+            task = asyncio.create_task(self._attempt(row))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait for attempts in flight (on shutdown); those cut short keep their claim, which
+        expires and is re-kicked by a reconciler."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout_s)
+
+    def _release(self, count: int) -> None:
+        for _ in range(count):
+            self._slots.release()
 
     async def _claim(self, delivery_ids: Sequence[str]) -> list[Claimed]:
         async with self._pool.connection() as conn:
@@ -155,8 +186,13 @@ class Deliverer:
                 return
             result = await self._post(claimed)
             await self._conclude(claimed, result)
+        except Exception:
+            _LOGGER.exception(
+                "attempt of delivery %s failed; its claim expires and it is retried", claimed.id
+            )
         finally:
             self._in_flight[claimed.session_id] -= 1
+            self._slots.release()
 
     async def _post(self, claimed: Claimed) -> AttemptResult:
         body = json.dumps(claimed.payload, separators=(",", ":")).encode()

@@ -89,6 +89,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
         _LOGGER.info("webhook worker started", extra={"concurrency": settings.webhook_concurrency})
         try:
             await receiver.listen(stop)
+            await deliverer.drain(SHUTDOWN_WAIT_S)
         finally:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
