@@ -24,6 +24,7 @@ import aiohttp
 from wamesh.db.pool import Pool
 from wamesh.settings import Settings
 from wamesh.webhooks import signing
+from wamesh.webhooks.outcomes import OutcomeWriter
 from wamesh.webhooks.policy import Backoff, Verdict, verdict
 from wamesh.webhooks.safety import guarded_socket
 
@@ -118,6 +119,7 @@ class Deliverer:
         self._slots = asyncio.Semaphore(settings.webhook_concurrency)
         self._claiming = asyncio.Lock()
         self._running: set[asyncio.Task[None]] = set()
+        self._outcomes = OutcomeWriter(pool, _OUTCOME)
 
     async def deliver(self, delivery_ids: Sequence[str]) -> None:
         """Claim the due rows among `delivery_ids` once there is room for them, and start an
@@ -149,6 +151,7 @@ class Deliverer:
         expires and is re-kicked by a reconciler."""
         if self._running:
             await asyncio.wait(set(self._running), timeout=timeout_s)
+        await self._outcomes.stop()
 
     def _release(self, count: int) -> None:
         for _ in range(count):
@@ -237,21 +240,19 @@ class Deliverer:
             error = "410 Gone: the line's webhook was disabled"
         elif outcome is Verdict.RETRY and claimed.attempts < self._settings.webhook_attempts:
             status, delay = "pending", self._backoff.delay(claimed.attempts, result.retry_after)
-        async with self._pool.connection() as conn:
-            await conn.execute(
-                _OUTCOME,
-                {
-                    "id": claimed.id,
-                    "attempt": claimed.attempts,
-                    "code": result.status,
-                    "latency": result.latency_ms,
-                    "attempt_error": result.error,
-                    "snippet": result.snippet,
-                    "status": status,
-                    "error": error,
-                    "delay": delay,
-                },
-            )
+        await self._outcomes.write(
+            {
+                "id": claimed.id,
+                "attempt": claimed.attempts,
+                "code": result.status,
+                "latency": result.latency_ms,
+                "attempt_error": result.error,
+                "snippet": result.snippet,
+                "status": status,
+                "error": error,
+                "delay": delay,
+            }
+        )
         if status == "pending":
             self._schedule([claimed.id], delay)
         elif status == "failed":

@@ -18,7 +18,7 @@ from wamesh.settings import Settings
 from wamesh.webhooks.broker import DELIVER_TASK, make_broker
 
 _LOGGER = logging.getLogger(__name__)
-KICK_BATCH = 20  # ids per stream message: one claim query and one XADD/XACK per batch
+KICK_BATCH = 50  # ids per stream message: one claim query and one XADD/XACK per batch
 
 
 class Producer:
