@@ -6,11 +6,13 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import redis.asyncio
 
 from tests.webhooks.conftest import Receiver, WorkerProc, add_events, statuses, wait_statuses
 from wamesh.db.pool import Pool
+from wamesh.dev.servers import RedisServer
 from wamesh.settings import Settings
 from wamesh.webhooks.producer import running_producer
 
@@ -147,3 +149,33 @@ class TestSafety:
 
         assert LINE_SECRET not in worker.output()
         assert LINE_SECRET.removeprefix("whsec_") not in worker.output()
+
+
+class TestRedisRestart:
+    """Redis going away and coming back empty: the worker reconnects and delivers everything."""
+
+    async def test_worker_survives_a_redis_restart(
+        self,
+        pool: Pool,
+        receiver: Receiver,
+        line_for: Callable[[str], str],
+        spawn_webhook_worker: Callable[..., WorkerProc],
+        database_url: str,
+        tmp_path: Path,
+    ) -> None:
+        own = RedisServer(tmp_path / "redis", durable=False)
+        await asyncio.to_thread(own.start)
+        try:
+            line = line_for(receiver.url)
+            worker = spawn_webhook_worker(REDIS_URL=own.url, WEBHOOK_TIMEOUT_MS="1000")
+            first = await add_events(pool, line, 5)
+            await wait_statuses(database_url, first, "delivered", timeout=30)
+            await asyncio.to_thread(own.stop)
+            later = await add_events(pool, line, 5)
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(own.start)
+            await wait_statuses(database_url, later, "delivered", timeout=60)
+            assert worker.proc.poll() is None, worker.output()
+            assert "reconnecting" in worker.output()
+        finally:
+            await asyncio.to_thread(own.stop)

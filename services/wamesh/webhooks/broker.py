@@ -18,6 +18,7 @@ CONSUMER_GROUP = "wamesh-webhooks"
 STREAM_MAXLEN = 200_000
 XREAD_COUNT = 10
 XREAD_BLOCK_MS = 2_000
+REDIS_CONNECT_TIMEOUT_S = 5.0
 
 
 def idle_timeout_ms(settings: Settings) -> int:
@@ -37,4 +38,8 @@ def make_broker(settings: Settings) -> RedisStreamBroker:
         maxlen=STREAM_MAXLEN,
         approximate=True,
         max_connection_pool_size=settings.webhook_concurrency + 20,
+        # A dead Redis must surface as an error, never as a call that waits forever.
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+        socket_timeout=XREAD_BLOCK_MS / 1000 + REDIS_CONNECT_TIMEOUT_S,
+        health_check_interval=REDIS_CONNECT_TIMEOUT_S,
     )

@@ -112,7 +112,7 @@ class Deliverer:
         self._backoff = Backoff(
             settings.webhook_backoff_ms / 1000, settings.webhook_max_backoff_ms / 1000
         )
-        self._claim_s = settings.webhook_timeout_ms / 1000 + 30
+        self._claim_s = settings.webhook_timeout_ms / 1000 * 2 + 5
         self._cap = settings.webhook_per_session_inflight
         self._in_flight: defaultdict[str, int] = defaultdict(int)
         self._concurrency = settings.webhook_concurrency
@@ -129,13 +129,15 @@ class Deliverer:
             await self._deliver_chunk(ids[start : start + self._concurrency])
 
     async def _deliver_chunk(self, ids: list[str]) -> None:
-        async with self._claiming:  # one chunk takes its slots at a time: no partial deadlock
-            for _ in ids:
-                await self._slots.acquire()
+        taken = 0
         try:
+            async with self._claiming:  # one chunk takes its slots at a time: no partial deadlock
+                for _ in ids:
+                    await self._slots.acquire()
+                    taken += 1
             claimed = await self._claim(ids)
-        except BaseException:
-            self._release(len(ids))
+        except BaseException:  # cancelled (e.g. the stream dropped): give the slots back
+            self._release(taken)
             raise
         admitted, busy = self._admit(claimed)
         self._release(len(ids) - len(admitted))

@@ -7,17 +7,20 @@ the reconciler kicks it again, so nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from redis.exceptions import RedisError
+from taskiq.exceptions import TaskiqError
 from taskiq.kicker import AsyncKicker
 
 from wamesh.settings import Settings
 from wamesh.webhooks.broker import DELIVER_TASK, make_broker
 
 _LOGGER = logging.getLogger(__name__)
+KICK_TIMEOUT_S = 10.0
 KICK_BATCH = 50  # ids per stream message: one claim query and one XADD/XACK per batch
 
 
@@ -52,8 +55,10 @@ class Producer:
                 self._started = True
             ids = list(delivery_ids)
             for start in range(0, len(ids), KICK_BATCH):
-                await self._kicker.kiq(ids[start : start + KICK_BATCH])
-        except (OSError, RedisError) as exc:
+                await asyncio.wait_for(
+                    self._kicker.kiq(ids[start : start + KICK_BATCH]), KICK_TIMEOUT_S
+                )
+        except (OSError, RedisError, TimeoutError, TaskiqError) as exc:
             _LOGGER.warning(
                 "could not kick %d deliveries (%s); the reconciler will",
                 len(delivery_ids),

@@ -58,4 +58,6 @@ async def reconcile_forever(pool: Pool, kicker: Kicker, interval_s: float, grace
                 pass
         except (psycopg.Error, PoolTimeout) as exc:
             _LOGGER.warning("reconciler: database unavailable (%s)", type(exc).__name__)
+        except Exception:  # the safety net must never die; say why and go on
+            _LOGGER.exception("reconciler round failed")
         await asyncio.sleep(interval_s)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 
+from redis.exceptions import RedisError
 from taskiq.receiver import Receiver
 
 from wamesh.db.pool import open_pool
@@ -26,6 +27,7 @@ from wamesh.webhooks.reconciler import reconcile_forever
 
 _LOGGER = logging.getLogger(__name__)
 SHUTDOWN_WAIT_S = 20.0
+RECONNECT_S = 1.0
 
 
 class RetryTimers:
@@ -55,7 +57,6 @@ class RetryTimers:
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
     """Deliver until `stop` is set."""
-    broker = make_broker(settings)
     async with (
         open_pool(
             settings.require("database_url"),
@@ -68,16 +69,6 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
         timers = RetryTimers(producer.kick)
         deliverer = Deliverer(settings, pool, http, timers.schedule)
 
-        async def deliver(delivery_ids: list[str]) -> None:
-            await deliverer.deliver(delivery_ids)
-
-        broker.register_task(deliver, task_name=DELIVER_TASK)
-        receiver = Receiver(
-            broker,
-            max_async_tasks=settings.webhook_concurrency,
-            wait_tasks_timeout=SHUTDOWN_WAIT_S,
-            propagate_exceptions=False,
-        )
         reconciler = asyncio.create_task(
             reconcile_forever(
                 pool,
@@ -88,16 +79,42 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
         )
         _LOGGER.info("webhook worker started", extra={"concurrency": settings.webhook_concurrency})
         try:
-            await receiver.listen(stop)
+            await _receive_until(stop, settings, deliverer)
             await deliverer.drain(SHUTDOWN_WAIT_S)
         finally:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
             timers.cancel()
-            await broker.shutdown()
     _LOGGER.info("webhook worker stopped")
     return 0
+
+
+async def _receive_until(stop: asyncio.Event, settings: Settings, deliverer: Deliverer) -> None:
+    """Take messages from the stream until `stop`; when Redis goes away, keep trying to come
+    back (attempts in flight go on; the reconciler re-kicks what Redis lost)."""
+
+    async def deliver(delivery_ids: list[str]) -> None:
+        await deliverer.deliver(delivery_ids)
+
+    while not stop.is_set():
+        broker = make_broker(settings)
+        broker.register_task(deliver, task_name=DELIVER_TASK)
+        receiver = Receiver(
+            broker,
+            max_async_tasks=settings.webhook_concurrency,
+            wait_tasks_timeout=SHUTDOWN_WAIT_S,
+            propagate_exceptions=False,
+        )
+        try:
+            await receiver.listen(stop)
+        except (OSError, RedisError, ExceptionGroup) as exc:
+            _LOGGER.warning("webhook stream unavailable (%s); reconnecting", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RECONNECT_S)
+        finally:
+            with contextlib.suppress(Exception):
+                await broker.shutdown()
 
 
 async def main(settings: Settings) -> int:
