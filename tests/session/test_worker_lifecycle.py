@@ -285,3 +285,25 @@ class TestShutdown:
         client = redis.asyncio.Redis.from_url(redis_url)
         assert not await client.exists(f"wamesh:worker:{line}")
         await client.aclose()
+
+
+class TestDeletedLine:
+    """A worker whose line is deleted stops, non-zero, naming the line."""
+
+    async def test_deleting_the_row_stops_the_worker(
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+    ) -> None:
+        line = make_line()
+        worker = spawn(
+            line, WAMESH_SANDBOX_QR_INTERVAL_S="0.3", WAMESH_SANDBOX_QR_MAX_ROTATIONS="100"
+        )
+        stubs = connect(worker.wait_registered())
+        await _wait_status(stubs, line, common_pb2.SESSION_STATUS_QR)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM sessions WHERE id = %s", (line,))
+        assert await asyncio.to_thread(worker.wait, 20) == 4
+        assert line in worker.output()
