@@ -17,6 +17,9 @@ STATUS: Schema = {"type": "string", "enum": list(STATUSES)}
 
 
 NO_NUL = r"^[^\u0000]*$"
+# What Python's str.isspace() calls whitespace, spelt out: `\s` means different things to
+# ECMA-262 (the dialect JSON Schema names, used by clients) and to Python's re (used here).
+SPACE = r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def text(min_length: int, max_length: int) -> Schema:
@@ -29,7 +32,7 @@ NAME: Schema = {
     "type": "string",
     "minLength": 1,
     "maxLength": MAX_NAME_LENGTH,
-    "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+    "pattern": r"^[^\u0000]*[^\u0000" + SPACE + r"][^\u0000]*$",
 }
 METADATA: Schema = {
     "type": "object",
@@ -96,10 +99,11 @@ SESSION = obj(
     closed=False,
 )
 
+_URL_PATH = r"(/[^\u0000-\u001f\u007f-\u009f" + SPACE + r"]*)?"
 WEBHOOK_URL: Schema = {
     "type": ["string", "null"],
     "maxLength": 2048,
-    "pattern": r"^https?://[A-Za-z0-9.-]+(:" + _PORT + r")?(/[^\s\u0000]*)?$",
+    "pattern": r"^https?://[A-Za-z0-9.-]+(:" + _PORT + r")?" + _URL_PATH + "$",
 }
 # Base64 of 24 to 50 bytes after the prefix (wamesh.lines.check_secret agrees).
 WEBHOOK_SECRET: Schema = {
