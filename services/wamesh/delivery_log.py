@@ -14,6 +14,7 @@ from typing import Any
 
 from wamesh.db.pool import Pool
 from wamesh.errors import Conflict, DeliveryNotFound, InvalidInput
+from wamesh.ids import as_uuid
 from wamesh.outbox import Kicker
 
 DELIVERY_STATUSES = ("pending", "delivering", "delivered", "failed")
@@ -87,10 +88,13 @@ async def list_deliveries(pool: Pool, session_id: str, where: DeliveryFilter) ->
 
 async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Delivery:
     """One delivery of a line, with every attempt."""
+    wanted = as_uuid(delivery_id)
+    if wanted is None:
+        raise DeliveryNotFound(f"no delivery {delivery_id} on session {session_id}")
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE session_id = %s AND id::text = %s",
-            (session_id, delivery_id),
+            f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE session_id = %s AND id = %s",
+            (session_id, wanted),
         )
         row = await cursor.fetchone()
         if row is None:
@@ -112,10 +116,13 @@ _REQUEUE = (
 
 async def redeliver(pool: Pool, kicker: Kicker | None, session_id: str, delivery_id: str) -> None:
     """Queue one delivery again (not while it is being delivered)."""
+    wanted = as_uuid(delivery_id)
+    if wanted is None:
+        raise DeliveryNotFound(f"no delivery {delivery_id} on session {session_id}")
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            _REQUEUE + "AND id::text = %s AND status <> 'delivering' RETURNING id::text",
-            (session_id, delivery_id),
+            _REQUEUE + "AND id = %s AND status <> 'delivering' RETURNING id::text",
+            (session_id, wanted),
         )
         row = await cursor.fetchone()
     if row is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +20,7 @@ from psycopg.types.json import Jsonb
 from wamesh.constants import ENGINES, EVENT_TYPES, MAX_NAME_LENGTH, WEBHOOK_SECRET_PREFIX
 from wamesh.db.pool import Pool
 from wamesh.errors import InvalidInput, SessionNotFound
+from wamesh.ids import as_uuid
 from wamesh.webhooks.signing import generate_secret
 
 _COLUMNS = (
@@ -74,10 +74,10 @@ class LinePatch:
 
 def parse_line_id(value: str) -> str:
     """The canonical id, or SessionNotFound for anything that is not a UUID."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise SessionNotFound(value) from None
+    line_id = as_uuid(value)
+    if line_id is None:
+        raise SessionNotFound(value)
+    return line_id
 
 
 def check_name(name: str) -> str:

@@ -27,7 +27,7 @@ from wamesh.outbox import record_event
 from wamesh.settings import Settings
 from wamesh.webhooks.producer import running_producer
 
-N = 3000
+N = int(os.environ.get("BENCH_N", "3000"))  # more events: BENCH_N=30000 make bench
 CONCURRENCY = 50
 LATENCY_EVENTS = 300
 LATENCY_RATE_PER_S = 100

@@ -16,6 +16,7 @@ import psycopg.errors
 from wamesh.constants import MAX_TEXT_LENGTH
 from wamesh.db.pool import Pool
 from wamesh.errors import Conflict, InvalidInput, ReminderNotFound, SessionNotFound
+from wamesh.ids import as_uuid
 from wamesh.jid import parse_recipient
 from wamesh.lines import parse_line_id
 from wamesh.reminders.model import COLUMNS, STATUSES, Reminder
@@ -189,11 +190,12 @@ async def _require_line(conn: psycopg.AsyncConnection[dict[str, object]], sessio
 async def get_reminder(pool: Pool, session_id: str, reminder_id: str) -> Reminder:
     """One reminder of a line."""
     session_id = parse_line_id(session_id)
+    wanted = as_uuid(reminder_id)
     async with pool.connection() as conn:
         await _require_line(conn, session_id)
         cursor = await conn.execute(
-            f"SELECT {COLUMNS} FROM reminders WHERE session_id = %s AND id::text = %s",
-            (session_id, reminder_id),
+            f"SELECT {COLUMNS} FROM reminders WHERE session_id = %s AND id = %s",
+            (session_id, wanted),
         )
         row = await cursor.fetchone()
     if row is None:

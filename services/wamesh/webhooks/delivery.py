@@ -15,18 +15,21 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from wamesh.db.pool import Pool
+from wamesh.ids import uuids
 from wamesh.settings import Settings
 from wamesh.webhooks import signing
+from wamesh.webhooks.intake import Intake
 from wamesh.webhooks.outcomes import OutcomeWriter
 from wamesh.webhooks.policy import Backoff, Verdict, verdict
 from wamesh.webhooks.safety import guarded_socket
+from wamesh.webhooks.slots import Slots
 
 _LOGGER = logging.getLogger(__name__)
 SNIPPET_CHARS = 500
@@ -37,33 +40,49 @@ _CLAIM = """
 UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,
     claimed_until = now() + make_interval(secs => %(claim_s)s), updated_at = now()
 FROM sessions s
-WHERE d.id::text = ANY(%(ids)s) AND s.id = d.session_id
+WHERE d.id = ANY(%(ids)s::uuid[]) AND s.id = d.session_id
   AND ((d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now()))
        OR (d.status = 'delivering' AND d.claimed_until < now()))
 RETURNING d.id::text AS id, d.session_id::text AS session_id, d.payload, d.attempts,
     s.webhook_url, s.webhook_secret, s.webhook_enabled
 """
 
-# One round trip per attempt: record it and move the row on.
+# One statement per batch of outcomes: record each attempt and move its row on.
+_OUTCOME_FIELDS = (
+    "id",
+    "attempt",
+    "code",
+    "latency",
+    "attempt_error",
+    "snippet",
+    "status",
+    "error",
+    "delay",
+)
 _OUTCOME = """
-WITH attempt AS (
+WITH o AS (
+    SELECT * FROM unnest(%(id)s::uuid[], %(attempt)s::int[], %(code)s::int[], %(latency)s::int[],
+        %(attempt_error)s::text[], %(snippet)s::text[], %(status)s::text[], %(error)s::text[],
+        %(delay)s::float8[])
+        AS o(id, attempt, code, latency, attempt_error, snippet, status, error, delay)
+), attempt AS (
     INSERT INTO webhook_attempts
         (delivery_id, attempt, status_code, latency_ms, error, response_snippet)
-    VALUES (%(id)s, %(attempt)s, %(code)s, %(latency)s, %(attempt_error)s, %(snippet)s)
+    SELECT id, attempt, code, latency, attempt_error, snippet FROM o
 )
-UPDATE webhook_deliveries SET status = %(status)s, last_status_code = %(code)s,
-    last_error = %(error)s, claimed_until = NULL, updated_at = now(),
-    delivered_at = CASE WHEN %(status)s = 'delivered' THEN now() ELSE delivered_at END,
-    next_attempt_at = CASE WHEN %(status)s = 'pending'
-        THEN now() + make_interval(secs => %(delay)s) ELSE next_attempt_at END,
-    kicked_at = CASE WHEN %(status)s = 'pending' THEN NULL ELSE kicked_at END
-WHERE id = %(id)s
+UPDATE webhook_deliveries d SET status = o.status, last_status_code = o.code,
+    last_error = o.error, claimed_until = NULL, updated_at = now(),
+    delivered_at = CASE WHEN o.status = 'delivered' THEN now() ELSE d.delivered_at END,
+    next_attempt_at = CASE WHEN o.status = 'pending'
+        THEN now() + make_interval(secs => o.delay) ELSE d.next_attempt_at END,
+    kicked_at = CASE WHEN o.status = 'pending' THEN NULL ELSE d.kicked_at END
+FROM o WHERE d.id = ANY(%(id)s::uuid[]) AND d.id = o.id  -- ANY: an index scan, not a full one
 """
 # Rows claimed beyond a line's in-flight cap go back, uncounted, a moment later.
 _PUT_BACK = """
 UPDATE webhook_deliveries SET status = 'pending', attempts = attempts - 1, claimed_until = NULL,
     kicked_at = NULL, next_attempt_at = now() + make_interval(secs => %(delay)s), updated_at = now()
-WHERE id::text = ANY(%(ids)s)
+WHERE id = ANY(%(ids)s::uuid[])
 """
 _NO_WEBHOOK = """
 UPDATE webhook_deliveries SET status = 'failed', last_error = %(error)s, claimed_until = NULL,
@@ -115,49 +134,36 @@ class Deliverer:
         self._claim_s = settings.webhook_timeout_ms / 1000 * 2 + 5
         self._cap = settings.webhook_per_session_inflight
         self._in_flight: defaultdict[str, int] = defaultdict(int)
-        self._concurrency = settings.webhook_concurrency
-        self._slots = asyncio.Semaphore(settings.webhook_concurrency)
-        self._claiming = asyncio.Lock()
+        self._slots = Slots(settings.webhook_concurrency)
+        self._intake = Intake(self._slots, self._claim, self._start)
         self._running: set[asyncio.Task[None]] = set()
-        self._outcomes = OutcomeWriter(pool, _OUTCOME)
+        self._outcomes = OutcomeWriter(pool, _OUTCOME, _OUTCOME_FIELDS)
 
     async def deliver(self, delivery_ids: Sequence[str]) -> None:
-        """Claim the due rows among `delivery_ids` once there is room for them, and start an
-        attempt of each in the background (WEBHOOK_CONCURRENCY attempts at most, in all)."""
-        ids = list(delivery_ids)
-        for start in range(0, len(ids), self._concurrency):
-            await self._deliver_chunk(ids[start : start + self._concurrency])
+        """Claim the due rows among `delivery_ids` as places free up, and start an attempt of
+        each in the background (WEBHOOK_CONCURRENCY attempts at most, in all)."""
+        await self._intake.submit(uuids(delivery_ids))
 
-    async def _deliver_chunk(self, ids: list[str]) -> None:
-        taken = 0
-        try:
-            async with self._claiming:  # one chunk takes its slots at a time: no partial deadlock
-                for _ in ids:
-                    await self._slots.acquire()
-                    taken += 1
-            claimed = await self._claim(ids)
-        except BaseException:  # cancelled (e.g. the stream dropped): give the slots back
-            self._release(taken)
-            raise
+    def _start(self, claimed: list[Claimed], places: int) -> None:
         admitted, busy = self._admit(claimed)
-        self._release(len(ids) - len(admitted))
+        self._slots.give(places - len(admitted))
         if busy:
-            await self._put_back(busy)
+            self._spawn(self._put_back(busy))
         for row in admitted:
-            task = asyncio.create_task(self._attempt(row))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._spawn(self._attempt(row))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for attempts in flight (on shutdown); those cut short keep their claim, which
         expires and is re-kicked by a reconciler."""
+        await self._intake.stop()
         if self._running:
             await asyncio.wait(set(self._running), timeout=timeout_s)
         await self._outcomes.stop()
-
-    def _release(self, count: int) -> None:
-        for _ in range(count):
-            self._slots.release()
 
     async def _claim(self, delivery_ids: Sequence[str]) -> list[Claimed]:
         async with self._pool.connection() as conn:
@@ -182,6 +188,9 @@ class Deliverer:
         self._schedule(ids, BUSY_RETRY_S)
 
     async def _attempt(self, claimed: Claimed) -> None:
+        """POST, give the place back, then record the outcome (so a slow commit never holds a
+        place that another POST could use)."""
+        held = True
         try:
             if not claimed.webhook_url or not claimed.webhook_enabled:
                 async with self._pool.connection() as conn:
@@ -190,14 +199,21 @@ class Deliverer:
                     )
                 return
             result = await self._post(claimed)
+            self._leave(claimed)
+            held = False
             await self._conclude(claimed, result)
         except Exception:
             _LOGGER.exception(
                 "attempt of delivery %s failed; its claim expires and it is retried", claimed.id
             )
         finally:
-            self._in_flight[claimed.session_id] -= 1
-            self._slots.release()
+            if held:
+                self._leave(claimed)
+
+    def _leave(self, claimed: Claimed) -> None:
+        """Give back the attempt's place and its line's share."""
+        self._in_flight[claimed.session_id] -= 1
+        self._slots.give()
 
     async def _post(self, claimed: Claimed) -> AttemptResult:
         body = json.dumps(claimed.payload, separators=(",", ":")).encode()
