@@ -13,7 +13,7 @@ import pytest
 from tests.webhooks.conftest import add_events
 from wamesh.db.pool import Pool
 from wamesh.ids import as_uuid, uuids
-from wamesh.webhooks import delivery
+from wamesh.webhooks import delivery, reconciler
 from wamesh.webhooks.intake import Intake
 from wamesh.webhooks.slots import Slots
 
@@ -136,3 +136,18 @@ async def test_claims_and_outcomes_find_rows_by_key_not_by_scanning(
     outcome |= {"id": ids[:count], "attempt": [1] * count, "latency": [1] * count}
     outcome |= {"status": ["delivered"] * count, "delay": [0.0] * count}
     assert "webhook_deliveries_pkey" in _plan(database_url, delivery._OUTCOME, outcome)
+
+
+async def test_the_reconciler_walks_unfinished_rows_only(
+    pool: Pool, line_for: Callable[[str], str], database_url: str
+) -> None:
+    line = line_for("http://127.0.0.1:9/hook")
+    ids = await add_events(pool, line, 3000)
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "UPDATE webhook_deliveries SET status = 'delivered' WHERE id <> ALL(%s::uuid[])",
+            (ids[:30],),
+        )
+    plan = _plan(database_url, reconciler._STRANDED, {"grace": 15, "batch": 500})
+    assert "webhook_deliveries_unfinished" in plan
+    assert "webhook_deliveries_pkey" in plan

@@ -34,8 +34,9 @@ WITH stranded AS (
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 )
-UPDATE webhook_deliveries d SET kicked_at = now() FROM stranded
-WHERE d.id = stranded.id RETURNING d.id::text AS id
+UPDATE webhook_deliveries d SET kicked_at = now()
+WHERE d.id = ANY(ARRAY(SELECT id FROM stranded))  -- by key; a join would scan the table
+RETURNING d.id::text AS id
 """
 
 
