@@ -3,10 +3,12 @@
     session worker --commit outbox row--> producer.kick(id) --XADD--> stream WEBHOOK_QUEUE_NAME
     webhook worker (wamesh worker): taskiq Receiver -> deliver(id) -> claim row -> POST -> record
 
-Modules: `signing` (Standard Webhooks), `broker` (the RedisStreamBroker and task name),
-`producer` (kick committed rows; used by session workers and replay), `policy` (which responses
-retry, back-off), `safety` (refuse non-public addresses at connect time), `delivery` (one
-attempt of one row), `reconciler` (re-kick rows nobody is working on), `worker` (the process).
+Modules: `signing` (Standard Webhooks), `stream` (task name, consumer group, limits), `broker`
+(the worker's taskiq RedisStreamBroker), `producer` (kick committed rows with a plain XADD; used
+by session workers and replay), `intake` and `slots` (batched claims within the concurrency),
+`outcomes` (batched outcome writes), `policy` (which responses retry, back-off), `safety`
+(refuse non-public addresses at connect time), `delivery` (one attempt of one row),
+`reconciler` (re-kick rows nobody is working on), `worker` (the process).
 Replay (redeliver one, or all failed since a time) lives in `wamesh.delivery_log`.
 
 One kick = one attempt. A failed attempt that may be retried puts the row back to `pending` with

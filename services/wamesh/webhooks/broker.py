@@ -1,4 +1,4 @@
-"""The taskiq broker on the Redis stream WEBHOOK_QUEUE_NAME, shared by producer and worker.
+"""The taskiq broker on the Redis stream WEBHOOK_QUEUE_NAME, from which the worker takes kicks.
 
 RedisStreamBroker is the only taskiq-redis broker that redelivers after a crash (consumer group,
 XACK, XAUTOCLAIM). Its stream is bounded (`maxlen`, approximate); every message is one attempt of
@@ -12,13 +12,10 @@ from __future__ import annotations
 from taskiq_redis import RedisStreamBroker
 
 from wamesh.settings import Settings
+from wamesh.webhooks.stream import CONSUMER_GROUP, REDIS_CONNECT_TIMEOUT_S, STREAM_MAXLEN
 
-DELIVER_TASK = "wamesh.webhooks.deliver"
-CONSUMER_GROUP = "wamesh-webhooks"
-STREAM_MAXLEN = 200_000
 XREAD_COUNT = 10
 XREAD_BLOCK_MS = 2_000
-REDIS_CONNECT_TIMEOUT_S = 5.0
 
 
 def idle_timeout_ms(settings: Settings) -> int:

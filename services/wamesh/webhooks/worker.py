@@ -20,10 +20,11 @@ from taskiq.receiver import Receiver
 from wamesh.db.pool import open_pool
 from wamesh.process import install_stop_signals
 from wamesh.settings import Settings
-from wamesh.webhooks.broker import DELIVER_TASK, make_broker
+from wamesh.webhooks.broker import make_broker
 from wamesh.webhooks.delivery import Deliverer, http_session
 from wamesh.webhooks.producer import running_producer
 from wamesh.webhooks.reconciler import reconcile_forever
+from wamesh.webhooks.stream import DELIVER_TASK
 
 _LOGGER = logging.getLogger(__name__)
 SHUTDOWN_WAIT_S = 20.0
