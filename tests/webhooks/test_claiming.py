@@ -14,7 +14,7 @@ from tests.webhooks.conftest import add_events
 from wamesh.db.pool import Pool
 from wamesh.ids import as_uuid, uuids
 from wamesh.webhooks import delivery, reconciler
-from wamesh.webhooks.intake import Intake
+from wamesh.webhooks.intake import CLAIMERS, Intake
 from wamesh.webhooks.slots import Slots
 
 
@@ -106,6 +106,31 @@ class TestIntake:
         await asyncio.wait_for(intake.submit(["good"]), 5)
         await intake.stop()
         assert started == ["good"]
+
+    async def test_a_claim_loop_that_died_is_replaced(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        slots = Slots(10)
+        started: list[str] = []
+
+        async def claim(ids: list[str]) -> list[str]:
+            return ids
+
+        def start(rows: list[str], places: int) -> None:
+            if "boom" in rows:
+                raise RuntimeError("a bug in start")
+            started.extend(rows)
+            slots.give(places)
+
+        intake: Intake[str] = Intake(slots, claim, start)
+        stuck = [asyncio.create_task(intake.submit(["boom"])) for _ in range(CLAIMERS)]
+        await asyncio.sleep(0.05)  # every claim loop has died on a "boom"
+        await asyncio.wait_for(intake.submit(["after"]), 5)
+        assert started == ["after"]
+        assert "a claim loop ended" in caplog.text
+        for task in stuck:
+            task.cancel()
+        await intake.stop()
 
 
 class TestIds:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -18,6 +19,7 @@ from typing import Generic, TypeVar
 from wamesh.webhooks.slots import Slots
 
 T = TypeVar("T")
+_LOGGER = logging.getLogger(__name__)
 CLAIMERS = 2  # one claim gathers its batch while the other runs
 
 
@@ -50,16 +52,22 @@ class Intake(Generic[T]):
         """Queue `ids` for claiming and wait until the claimer has taken them all."""
         if not ids:
             return
-        if not self._tasks:
-            self._tasks = [
-                asyncio.create_task(self._run(), name=f"webhook-claims-{n}")
-                for n in range(CLAIMERS)
-            ]
+        self._ensure_claimers()
         entry = _Entry(ids)
         self._backlog.append(entry)
         self._pending += len(ids)
         self._arrived.set()
         await asyncio.shield(entry.done)
+
+    def _ensure_claimers(self) -> None:
+        """Start the claim loops, and replace any that ended (a bug must not stall delivery)."""
+        alive = [task for task in self._tasks if not task.done()]
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                _LOGGER.error("a claim loop ended", exc_info=task.exception())
+        while len(alive) < CLAIMERS:
+            alive.append(asyncio.create_task(self._run(), name="webhook-claims"))
+        self._tasks = alive
 
     async def stop(self) -> None:
         """Stop claiming; callers still waiting get CancelledError."""
