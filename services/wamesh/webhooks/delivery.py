@@ -183,8 +183,12 @@ class Deliverer:
         return admitted, busy
 
     async def _put_back(self, ids: list[str]) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute(_PUT_BACK, {"ids": ids, "delay": BUSY_RETRY_S})
+        try:
+            async with self._pool.connection() as conn:
+                await conn.execute(_PUT_BACK, {"ids": ids, "delay": BUSY_RETRY_S})
+        except Exception:
+            _LOGGER.exception("could not put back %d deliveries; their claims expire", len(ids))
+            return
         self._schedule(ids, BUSY_RETRY_S)
 
     async def _attempt(self, claimed: Claimed) -> None:
