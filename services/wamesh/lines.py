@@ -56,7 +56,7 @@ class NewLine:
     name: str
     engine: str = "sandbox"
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     webhook_events: Sequence[str] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
 

@@ -9,6 +9,7 @@ value with the variable's name. The original Node service's names keep working (
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -119,10 +120,19 @@ def setting(
     *,
     secret: bool = False,
 ) -> Any:
-    """Declare a field read from the first set variable of `names`."""
+    """Declare a field read from the first set variable of `names`; a secret never shows in
+    `repr` or in an error, and no value shows a URL's password."""
     env = (names,) if isinstance(names, str) else names
     meta = {"env": env, "parse": parse, "doc": doc, "secret": secret}
-    return field(default=default, metadata=meta)
+    return field(default=default, metadata=meta, repr=not secret)
+
+
+def without_password(raw: str) -> str:
+    """`raw` with the password of a `scheme://user:password@host` URL masked."""
+    return _PASSWORD.sub(r"\1***@", raw)
+
+
+_PASSWORD = re.compile(r"(://[^/:@\s]*:)[^@/\s]*@")
 
 
 @dataclass(frozen=True)
@@ -344,6 +354,15 @@ class Settings:
         values = {f.name: _read(f, environ) for f in dataclasses.fields(cls)}
         return cls(**values)
 
+    def __repr__(self) -> str:
+        """Every value but the secrets, with URL passwords masked (safe to log)."""
+        shown = (
+            f"{f.name}={without_password(repr(getattr(self, f.name)))}"
+            for f in dataclasses.fields(self)
+            if f.repr
+        )
+        return f"Settings({', '.join(shown)})"
+
     def require(self, name: str) -> Any:
         """The value of field `name`, or ConfigError naming its variable when unset."""
         value = getattr(self, name)
@@ -365,7 +384,7 @@ def _read(f: dataclasses.Field[Any], environ: Mapping[str, str]) -> Any:
         try:
             return f.metadata["parse"](raw)
         except ValueError as exc:
-            shown = "(hidden)" if f.metadata["secret"] else repr(raw)
+            shown = "(hidden)" if f.metadata["secret"] else repr(without_password(raw))
             raise ConfigError(f"{env}={shown} is invalid: {exc}") from None
     return f.default
 

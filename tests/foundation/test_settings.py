@@ -71,6 +71,28 @@ class TestErrors:
             Settings.from_env({"WAMESH_API_KEY": "   "} | {"WEBHOOK_ATTEMPTS": "x"})
         assert "WEBHOOK_ATTEMPTS" in caught.value.message
 
+    def test_a_bad_url_is_shown_without_its_password(self) -> None:
+        with pytest.raises(ConfigError) as caught:
+            Settings.from_env({"DATABASE_URL": "mysql://app:hunter2@db.example:5432/x"})
+        assert "hunter2" not in caught.value.message
+        assert "mysql://app:***@db.example:5432/x" in caught.value.message
+
+    def test_repr_leaves_out_secrets_and_url_passwords(self) -> None:
+        settings = Settings.from_env(
+            {
+                "DATABASE_URL": "postgresql://app:hunter2@db.example:5432/wamesh",
+                "REDIS_URL": "redis://:redispass@cache.example:6379/0",
+                "WAMESH_API_KEY": "api-key-value",
+                "WAMESH_AUTH_KEY": "auth-key-value",
+                "WAMESH_MESH_TOKEN": "mesh-token-value",
+            }
+        )
+        shown = repr(settings)
+        for secret in ("hunter2", "redispass", "api-key-value", "auth-key-value", "mesh-token"):
+            assert secret not in shown
+        assert "postgresql://app:***@db.example:5432/wamesh" in shown
+        assert "webhook_attempts=5" in shown
+
     def test_supabase_pair_without_database_url_explains_what_to_use(self) -> None:
         env = {"SUPABASE_URL": "https://p.supabase.co", "SUPABASE_SERVICE_KEY": "k"}
         with pytest.raises(ConfigError) as caught:

@@ -13,6 +13,7 @@ import pytest
 from tests.webhooks.conftest import add_events
 from wamesh.db.pool import Pool
 from wamesh.ids import as_uuid, uuids
+from wamesh.lines import NewLine
 from wamesh.webhooks import delivery, reconciler
 from wamesh.webhooks.intake import CLAIMERS, Intake
 from wamesh.webhooks.slots import Slots
@@ -176,3 +177,17 @@ async def test_the_reconciler_walks_unfinished_rows_only(
     plan = _plan(database_url, reconciler._STRANDED, {"grace": 15, "batch": 500})
     assert "webhook_deliveries_unfinished" in plan
     assert "webhook_deliveries_pkey" in plan
+
+
+def test_a_claimed_row_or_a_new_line_never_shows_its_secret() -> None:
+    claimed = delivery.Claimed(
+        id="d",
+        session_id="s",
+        payload={},
+        attempts=1,
+        webhook_url="https://example.com/h",
+        webhook_secret="whsec_c2VjcmV0",
+        webhook_enabled=True,
+    )
+    assert "whsec_" not in repr(claimed)
+    assert "whsec_" not in repr(NewLine(name="shop", webhook_secret="whsec_c2VjcmV0"))

@@ -18,9 +18,9 @@ from pathlib import Path
 class DevState:
     """What `wamesh dev` keeps between runs."""
 
-    api_key: str = field(default_factory=lambda: "dev_" + secrets.token_urlsafe(24))
-    auth_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    mesh_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    api_key: str = field(repr=False, default_factory=lambda: "dev_" + secrets.token_urlsafe(24))
+    auth_key: str = field(repr=False, default_factory=lambda: secrets.token_urlsafe(32))
+    mesh_token: str = field(repr=False, default_factory=lambda: secrets.token_urlsafe(24))
     postgres_port: int = 0
     redis_port: int = 0
 

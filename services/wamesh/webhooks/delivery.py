@@ -16,7 +16,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -99,7 +99,7 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     webhook_url: str | None
-    webhook_secret: str
+    webhook_secret: str = field(repr=False)  # never in a log line or traceback
     webhook_enabled: bool
 
 
