@@ -85,6 +85,7 @@ class TestIntake:
         await intake.stop()
         assert sorted(started) == sorted(i for ids in callers for i in ids)
         assert max(len(b) for b in batches) <= 4
+        assert all(batches)  # no empty claim (a round trip for nothing)
         assert len(batches) < 35  # batched, not one claim per id
 
     async def test_a_failed_claim_fails_the_callers_in_its_batch_and_the_rest_go_on(self) -> None:

@@ -83,6 +83,9 @@ class Intake(Generic[T]):
             await self._arrived.wait()
             got = await self._slots.take(self._pending)
             batch, touched = self._pop(got)
+            if not batch:  # the other loop took them while this one waited
+                self._slots.give(got)
+                continue
             try:
                 claimed = await self._claim(batch)
             except Exception as exc:  # the callers whose ids were in the batch learn of it
