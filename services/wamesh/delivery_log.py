@@ -86,11 +86,17 @@ async def list_deliveries(pool: Pool, session_id: str, where: DeliveryFilter) ->
         return [Delivery(**row) for row in await cursor.fetchall()]
 
 
-async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Delivery:
-    """One delivery of a line, with every attempt."""
+def _delivery_key(session_id: str, delivery_id: str) -> str:
+    """`delivery_id` as a key, or DeliveryNotFound when it cannot be one."""
     wanted = as_uuid(delivery_id)
     if wanted is None:
         raise DeliveryNotFound(f"no delivery {delivery_id} on session {session_id}")
+    return wanted
+
+
+async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Delivery:
+    """One delivery of a line, with every attempt."""
+    wanted = _delivery_key(session_id, delivery_id)
     async with pool.connection() as conn:
         cursor = await conn.execute(
             f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE session_id = %s AND id = %s",
@@ -116,9 +122,7 @@ _REQUEUE = (
 
 async def redeliver(pool: Pool, kicker: Kicker | None, session_id: str, delivery_id: str) -> None:
     """Queue one delivery again (not while it is being delivered)."""
-    wanted = as_uuid(delivery_id)
-    if wanted is None:
-        raise DeliveryNotFound(f"no delivery {delivery_id} on session {session_id}")
+    wanted = _delivery_key(session_id, delivery_id)
     async with pool.connection() as conn:
         cursor = await conn.execute(
             _REQUEUE + "AND id = %s AND status <> 'delivering' RETURNING id::text",

@@ -1,8 +1,9 @@
 """Ids from outside (a URL, a stream message) made fit for a `uuid` column.
 
 Comparing `id::text = %s` would accept any string but hides the primary key from the planner (a
-claim of a few rows scanned the whole table: measured, a third of the webhook worker's time went
-there); so a value is parsed here first, and one that is not a UUID matches nothing.
+webhook claim of a few rows scanned the whole table, and the worker's rate fell from about 2,600
+to 1,700 deliveries/s as the table grew from 3,000 to 15,000 rows); so a value is parsed here
+first, and one that is not a UUID matches nothing.
 """
 
 from __future__ import annotations
