@@ -16,6 +16,7 @@
     ├── SessionOffline               session_offline  no worker serves the line (status attached)
     ├── LeaseLost                    lease_lost       the worker must stop at once
     ├── AuthStateError               auth_state_invalid  stored auth state cannot be decrypted
+    ├── NotSupported                 not_supported    this line's engine cannot do that
     ├── EngineError                  engine_error
     │   └── EngineIncompatible       engine_incompatible  WhatsApp Web changed; modules named
     └── Unavailable                  unavailable      a dependency is down; retry
@@ -147,6 +148,17 @@ class AuthStateError(WameshError):
     """Stored auth state cannot be decrypted or unpacked."""
 
     code = "auth_state_invalid"
+
+
+class NotSupported(WameshError):
+    """The line's engine does not offer the capability asked for."""
+
+    code = "not_supported"
+
+    def __init__(self, engine: str, capability: str) -> None:
+        super().__init__(f"the {engine} engine does not support {capability}")
+        self.engine = engine
+        self.capability = capability
 
 
 class EngineError(WameshError):

@@ -4,10 +4,10 @@ An engine drives one line. The worker starts it with the auth state it restored 
 its normalised events, asks it to send and to log out, and exports its auth state to save it.
 Engines never touch the database or Redis: persistence is the worker's.
 
-Event flow of a line: `Qr`* -> `Authenticated` -> `Ready` -> (`MessageIn` | `MessageOut` |
-`AckChanged`)* -> `Disconnected` | `LoggedOut` | `Failed`. An engine restored from good auth
-state goes straight to `Authenticated`/`Ready` without a `Qr`. The event stream ends when the
-engine stops.
+Event flow of a line: (`Qr` | `PairingCode`)* -> `Authenticated` -> `Ready` -> (`MessageIn` |
+`MessageOut` | `AckChanged`)* -> `Disconnected` | `LoggedOut` | `Failed`. An engine restored
+from good auth state goes straight to `Authenticated`/`Ready` without a `Qr`. The event stream
+ends when the engine stops.
 
 Message ids: the worker derives a message id from the client message id (`message_id_for`) and
 passes it to `send_text`; an engine that already sent a message with that id returns it again
@@ -56,6 +56,15 @@ class Qr:
     code: str
     expires_at: datetime
     rotation: int
+
+
+@dataclass(frozen=True)
+class PairingCode:
+    """A code to type on the phone (Linked devices > Link with phone number), e.g. `ABCD-EFGH`."""
+
+    code: str
+    phone: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,7 @@ class Failed:
 
 EngineEvent = (
     Qr
+    | PairingCode
     | Authenticated
     | Ready
     | MessageIn
@@ -130,9 +140,14 @@ EngineEvent = (
 
 
 def message_id_for(session_id: str, client_message_id: str) -> str:
-    """The deterministic WhatsApp-style message id of a client message id (uppercase hex)."""
+    """The deterministic message id of a client message id, in WhatsApp Web's own format.
+
+    WhatsApp Web's ids are "3EB0" and 18 uppercase hex digits (22 characters), e.g.
+    `3EB039583F48990846CB3E` in wwebjs/whatsapp-web.js#3251; ours are derived from the client
+    message id instead of drawn at random, which is what makes a resend find the first one.
+    """
     digest = hashlib.sha256(f"{session_id}\0{client_message_id}".encode()).hexdigest()
-    return "3EB0" + digest[:28].upper()
+    return "3EB0" + digest[:18].upper()
 
 
 class Engine(ABC):
@@ -163,3 +178,16 @@ class Engine(ABC):
     @abstractmethod
     async def export_auth_state(self) -> bytes | None:
         """The current auth state to persist (None when not paired)."""
+
+
+class PairsByCode(ABC):
+    """Capability: link the line by a code typed on the phone instead of scanning a QR.
+
+    An engine that offers it subclasses this too; the worker answers `not_supported` otherwise.
+    The code is valid until `expires_at`; while the line stays unpaired the engine may issue a
+    fresh one, reported as a `PairingCode` event.
+    """
+
+    @abstractmethod
+    async def request_pairing_code(self, phone: str) -> PairingCode:
+        """A pairing code for `phone` (digits with country code, no +)."""
