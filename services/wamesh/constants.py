@@ -39,6 +39,7 @@ WEBHOOK_SECRET_BYTES: Final = 32
 # Event types, as webhooks and StreamEvents name them.
 EVENT_SESSION_STATUS: Final = "session.status"
 EVENT_SESSION_QR: Final = "session.qr"
+EVENT_SESSION_PAIRING_CODE: Final = "session.pairing_code"
 EVENT_MESSAGE_RECEIVED: Final = "message.received"
 EVENT_MESSAGE_SENT: Final = "message.sent"
 EVENT_MESSAGE_ACK: Final = "message.ack"
@@ -47,6 +48,7 @@ EVENT_REMINDER_FAILED: Final = "reminder.failed"
 EVENT_TYPES: Final = (
     EVENT_SESSION_STATUS,
     EVENT_SESSION_QR,
+    EVENT_SESSION_PAIRING_CODE,
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_SENT,
     EVENT_MESSAGE_ACK,
@@ -61,3 +63,4 @@ ENGINES: Final = ("sandbox", "browser", "whatsmeow")
 # Limits.
 MAX_TEXT_LENGTH: Final = 4096
 MAX_NAME_LENGTH: Final = 200
+PHONE_DIGITS: Final = (7, 15)  # E.164: at most 15 digits with the country code

@@ -11,7 +11,8 @@
     │   └── DeliveryNotFound         delivery_not_found
     ├── Conflict                     conflict
     │   ├── LeaseHeld                lease_held       another worker serves the line
-    │   └── WrongSession             wrong_session    this worker serves another line
+    │   ├── WrongSession             wrong_session    this worker serves another line
+    │   └── AlreadyPaired            already_paired   the line is linked; log out to pair again
     ├── SessionNotReady              session_not_ready  wait for `ready` (status attached)
     ├── SessionOffline               session_offline  no worker serves the line (status attached)
     ├── LeaseLost                    lease_lost       the worker must stop at once
@@ -114,6 +115,19 @@ class WrongSession(Conflict):
 
     def __init__(self, requested: str, served: str) -> None:
         super().__init__(f"this worker serves session {served}, not {requested}")
+
+
+class AlreadyPaired(Conflict):
+    """The line is already linked to a phone, so there is nothing to pair (status attached)."""
+
+    code = "already_paired"
+
+    def __init__(self, session_id: str, status: str) -> None:
+        super().__init__(
+            f"session {session_id} is already paired (status: {status}); log it out to pair again"
+        )
+        self.session_id = session_id
+        self.status = status
 
 
 class SessionNotReady(WameshError):

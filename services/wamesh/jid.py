@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from wamesh.constants import PHONE_DIGITS
 from wamesh.errors import InvalidInput
 
 USER_SERVER = "s.whatsapp.net"
@@ -21,6 +22,7 @@ _CODE = "invalid_recipient"
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,30}$")
 _USER = re.compile(r"^[0-9]{6,20}(:[0-9]{1,3})?$")
 _GROUP = re.compile(r"^[0-9]{6,25}(-[0-9]{6,15})?$")
+_PHONE_SEPARATORS = re.compile(r"[ -]")
 
 
 def normalize_jid(value: str) -> str:
@@ -53,3 +55,24 @@ def parse_recipient(value: str, field: str = "to") -> str:
             f"{field}: a phone number has 7 to 15 digits, got {len(digits)}", field, _CODE
         )
     return f"{digits}@{USER_SERVER}"
+
+
+def parse_phone(value: str, field: str = "phone") -> str:
+    """A phone number in international form as digits: an optional leading +, spaces and dashes
+    are dropped; 7 to 15 digits, the first not 0 (a country code never starts with 0, and
+    whatsmeow refuses such numbers too)."""
+    digits = _PHONE_SEPARATORS.sub("", value.strip()).removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidInput(
+            f"{field}: expected a phone number with its country code (digits, an optional +, "
+            f"spaces and dashes), got {value!r}",
+            field,
+        )
+    low, high = PHONE_DIGITS
+    if not low <= len(digits) <= high:
+        raise InvalidInput(
+            f"{field}: a phone number has {low} to {high} digits, got {len(digits)}", field
+        )
+    if digits.startswith("0"):
+        raise InvalidInput(f"{field}: start with the country code, not 0", field)
+    return digits

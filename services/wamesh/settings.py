@@ -329,7 +329,13 @@ class Settings:
         "WAMESH_SANDBOX_QR_MAX_ROTATIONS",
         6,
         parse_int(1),
-        "Sandbox engine: QR codes shown before the line fails unscanned.",
+        "Sandbox engine: QR codes (or pairing codes) shown before the line fails unpaired.",
+    )
+    sandbox_pairing_code_ttl_s: float = setting(
+        "WAMESH_SANDBOX_PAIRING_CODE_TTL_S",
+        180.0,
+        parse_float(0.01),
+        "Sandbox engine: seconds a pairing code is valid before a fresh one replaces it.",
     )
     sandbox_ack_delay_ms: int = setting(
         "WAMESH_SANDBOX_ACK_DELAY_MS",

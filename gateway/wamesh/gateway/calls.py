@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from wamesh.gateway.routing import WorkerRouter
-from wamesh.jid import parse_recipient
+from wamesh.jid import parse_phone, parse_recipient
 from wamesh.session.line import check_text
 from wamesh.v1 import common_pb2, session_pb2
 from wamesh.v1.session_pb2_grpc import SandboxServiceStub, SessionServiceStub
@@ -69,6 +69,20 @@ async def restart(
     )
 
 
+async def request_pairing_code(
+    router: WorkerRouter, req: session_pb2.RequestPairingCodeRequest
+) -> session_pb2.RequestPairingCodeResponse:
+    """RequestPairingCode, the phone checked before routing (not retried: each call issues a
+    new code and voids the previous one)."""
+    parse_phone(req.phone)
+    return await router.call(
+        req.session_id,
+        "RequestPairingCode",
+        lambda ch, md, t: SessionServiceStub(ch).RequestPairingCode(req, metadata=md, timeout=t),
+        idempotent=False,
+    )
+
+
 def stream_qr(
     router: WorkerRouter, req: session_pb2.StreamQrRequest
 ) -> AsyncIterator[session_pb2.QrUpdate]:
@@ -97,6 +111,18 @@ async def scan(router: WorkerRouter, req: session_pb2.ScanRequest) -> session_pb
         req.session_id,
         "Scan",
         lambda ch, md, t: SandboxServiceStub(ch).Scan(req, metadata=md, timeout=t),
+        idempotent=False,
+    )
+
+
+async def enter_pairing_code(
+    router: WorkerRouter, req: session_pb2.EnterPairingCodeRequest
+) -> session_pb2.EnterPairingCodeResponse:
+    """Sandbox: the phone types the pairing code."""
+    return await router.call(
+        req.session_id,
+        "EnterPairingCode",
+        lambda ch, md, t: SandboxServiceStub(ch).EnterPairingCode(req, metadata=md, timeout=t),
         idempotent=False,
     )
 

@@ -84,6 +84,13 @@ class RoutedSessionService(session_pb2_grpc.SessionServiceServicer):
         """Routed Restart."""
         return await calls.restart(self._router, request)
 
+    @translate_errors
+    async def RequestPairingCode(
+        self, request: session_pb2.RequestPairingCodeRequest, context: Context
+    ) -> session_pb2.RequestPairingCodeResponse:
+        """Routed RequestPairingCode."""
+        return await calls.request_pairing_code(self._router, request)
+
 
 class RoutedSandboxService(session_pb2_grpc.SandboxServiceServicer):
     """SandboxService forwarded to the line's worker."""
@@ -97,6 +104,13 @@ class RoutedSandboxService(session_pb2_grpc.SandboxServiceServicer):
     ) -> session_pb2.ScanResponse:
         """Routed Scan."""
         return await calls.scan(self._router, request)
+
+    @translate_errors
+    async def EnterPairingCode(
+        self, request: session_pb2.EnterPairingCodeRequest, context: Context
+    ) -> session_pb2.EnterPairingCodeResponse:
+        """Routed EnterPairingCode."""
+        return await calls.enter_pairing_code(self._router, request)
 
     @translate_errors
     async def InjectInbound(

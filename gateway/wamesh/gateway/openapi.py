@@ -14,6 +14,7 @@ _ERROR_TEXT = {
     404: "Unknown line or resource",
     409: "The line is not in a state that allows this (e.g. session_not_ready)",
     413: "Body too large",
+    501: "The line's engine cannot do this (not_supported, naming the engine)",
     503: "No worker serves the line (session_offline, with its last status and Retry-After)",
 }
 

@@ -31,6 +31,7 @@ HTTP_STATUS: dict[type[errors.WameshError], int] = {
     errors.LeaseLost: 503,
     errors.EngineError: 502,
     errors.AuthStateError: 500,
+    errors.NotSupported: 501,
 }
 
 _AIOHTTP_CODES = {404: "route_not_found", 405: "method_not_allowed", 413: "body_too_large"}
@@ -70,6 +71,7 @@ def from_error(exc: errors.WameshError) -> web.Response:
         exc.message,
         field=getattr(exc, "field", None),
         session_status=getattr(exc, "status", None),
+        engine=getattr(exc, "engine", None),
     )
 
 
@@ -81,7 +83,7 @@ async def problem_middleware(
     try:
         return await handler(request)
     except errors.WameshError as exc:
-        if status_for(exc) >= 500:
+        if status_for(exc) >= 500 and not isinstance(exc, errors.NotSupported):
             _LOGGER.warning("request failed: %s: %s", exc.code, exc.message)
         return from_error(exc)
     except web.HTTPException as exc:

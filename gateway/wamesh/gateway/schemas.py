@@ -60,6 +60,7 @@ PROBLEM = obj(
         "code": {"type": "string"},
         "field": {"type": "string"},
         "session_status": {"type": "string"},
+        "engine": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object"}},
     },
     ("type", "title", "status", "detail", "code"),
@@ -180,6 +181,26 @@ MESSAGE = obj(
     },
     closed=False,
 )
+
+PAIRING_CODE_REQUEST = obj(
+    {
+        "phone": {
+            **text(1, 40),
+            "description": "The number of the WhatsApp account to link, with its country code: "
+            "digits, optionally a leading +, spaces and dashes (7 to 15 digits).",
+        }
+    },
+    ("phone",),
+)
+PAIRING_CODE = obj(
+    {
+        "code": {"type": "string", "description": "Eight characters shown as XXXX-XXXX"},
+        "phone": {"type": "string", "description": "The number as digits"},
+        "expires_at": TIMESTAMP,
+    },
+    ("code", "phone", "expires_at"),
+)
+PAIRING_CODE_ENTRY = obj({"code": text(1, 40)}, ("code",))
 
 SCAN_REPLY = obj({"status": STATUS, "me": {"type": "string"}}, ("status",))
 INBOUND = obj(

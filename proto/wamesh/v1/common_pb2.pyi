@@ -169,6 +169,35 @@ class QrCode(_message.Message):
 Global___QrCode: _TypeAlias = QrCode  # noqa: Y015
 
 @_typing.final
+class PairingCode(_message.Message):
+    """A code to type on the phone instead of scanning a QR (`XXXX-XXXX`), valid until `expires_at`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    phone: _builtins.str
+    """The number it was requested for, as digits."""
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "expires_at", b"expires_at", "phone", b"phone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PairingCode: _TypeAlias = PairingCode  # noqa: Y015
+
+@_typing.final
 class AckChanged(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -236,6 +265,7 @@ class Event(_message.Message):
     MESSAGE_FIELD_NUMBER: _builtins.int
     ACK_FIELD_NUMBER: _builtins.int
     REMINDER_FIELD_NUMBER: _builtins.int
+    PAIRING_CODE_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     session_id: _builtins.str
@@ -253,6 +283,8 @@ class Event(_message.Message):
     @_builtins.property
     def reminder(self) -> Global___ReminderOutcome: ...
     @_builtins.property
+    def pairing_code(self) -> Global___PairingCode: ...
+    @_builtins.property
     def data(self) -> _struct_pb2.Struct:
         """The same payload as the webhook's `data`, for clients that prefer JSON."""
 
@@ -268,13 +300,14 @@ class Event(_message.Message):
         message: Global___Message | None = ...,
         ack: Global___AckChanged | None = ...,
         reminder: Global___ReminderOutcome | None = ...,
+        pairing_code: Global___PairingCode | None = ...,
         data: _struct_pb2.Struct | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "message", b"message", "payload", b"payload", "qr", b"qr", "reminder", b"reminder", "status", b"status", "timestamp", b"timestamp"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "qr", b"qr", "reminder", b"reminder", "status", b"status", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "id", b"id", "message", b"message", "payload", b"payload", "qr", b"qr", "reminder", b"reminder", "session_id", b"session_id", "status", b"status", "timestamp", b"timestamp", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "id", b"id", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "qr", b"qr", "reminder", b"reminder", "session_id", b"session_id", "status", b"status", "timestamp", b"timestamp", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["status", "qr", "message", "ack", "reminder"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["status", "qr", "message", "ack", "reminder", "pairing_code"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from wamesh.v1 import common_pb2 as wamesh_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17wamesh/v1/session.proto\x12\twamesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16wamesh/v1/common.proto\"&\n\x10GetStatusRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x88\x02\n\x11GetStatusResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\n\n\x02me\x18\x03 \x01(\t\x12\n\n\x02qr\x18\x04 \x01(\t\x12\x31\n\rqr_expires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\x12\x16\n\x0eworker_address\x18\x08 \x01(\t\x12.\n\nstarted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x12SendMessageRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x19\n\x11\x63lient_message_id\x18\x04 \x01(\t\"\x97\x01\n\x13SendMessageResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x19\n\x11\x63lient_message_id\x18\x03 \x01(\t\x12\x11\n\tduplicate\x18\x04 \x01(\x08\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"%\n\x0fStreamQrRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"S\n\x08QrUpdate\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\x1d\n\x02qr\x18\x02 \x01(\x0b\x32\x11.wamesh.v1.QrCode\"8\n\x13StreamEventsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05types\x18\x02 \x03(\t\"#\n\rLogoutRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\":\n\x0eLogoutResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\"$\n\x0eRestartRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\";\n\x0fRestartResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\"!\n\x0bScanRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"D\n\x0cScanResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\n\n\x02me\x18\x02 \x01(\t\"F\n\x14InjectInboundRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04\x66rom\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"<\n\x15InjectInboundResponse\x12#\n\x07message\x18\x01 \x01(\x0b\x32\x12.wamesh.v1.Message\"W\n\x10InjectAckRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x1b\n\x03\x61\x63k\x18\x03 \x01(\x0e\x32\x0e.wamesh.v1.Ack\"\x13\n\x11InjectAckResponse\"<\n\x16PhoneDisconnectRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06logout\x18\x02 \x01(\x08\"C\n\x17PhoneDisconnectResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\"%\n\x0fListSentRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"8\n\x10ListSentResponse\x12$\n\x08messages\x18\x01 \x03(\x0b\x32\x12.wamesh.v1.Message2\xaa\x03\n\x0eSessionService\x12\x46\n\tGetStatus\x12\x1b.wamesh.v1.GetStatusRequest\x1a\x1c.wamesh.v1.GetStatusResponse\x12L\n\x0bSendMessage\x12\x1d.wamesh.v1.SendMessageRequest\x1a\x1e.wamesh.v1.SendMessageResponse\x12=\n\x08StreamQr\x12\x1a.wamesh.v1.StreamQrRequest\x1a\x13.wamesh.v1.QrUpdate0\x01\x12\x42\n\x0cStreamEvents\x12\x1e.wamesh.v1.StreamEventsRequest\x1a\x10.wamesh.v1.Event0\x01\x12=\n\x06Logout\x12\x18.wamesh.v1.LogoutRequest\x1a\x19.wamesh.v1.LogoutResponse\x12@\n\x07Restart\x12\x19.wamesh.v1.RestartRequest\x1a\x1a.wamesh.v1.RestartResponse2\x84\x03\n\x0eSandboxService\x12\x37\n\x04Scan\x12\x16.wamesh.v1.ScanRequest\x1a\x17.wamesh.v1.ScanResponse\x12R\n\rInjectInbound\x12\x1f.wamesh.v1.InjectInboundRequest\x1a .wamesh.v1.InjectInboundResponse\x12\x46\n\tInjectAck\x12\x1b.wamesh.v1.InjectAckRequest\x1a\x1c.wamesh.v1.InjectAckResponse\x12X\n\x0fPhoneDisconnect\x12!.wamesh.v1.PhoneDisconnectRequest\x1a\".wamesh.v1.PhoneDisconnectResponse\x12\x43\n\x08ListSent\x12\x1a.wamesh.v1.ListSentRequest\x1a\x1b.wamesh.v1.ListSentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17wamesh/v1/session.proto\x12\twamesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16wamesh/v1/common.proto\"&\n\x10GetStatusRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x88\x02\n\x11GetStatusResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\n\n\x02me\x18\x03 \x01(\t\x12\n\n\x02qr\x18\x04 \x01(\t\x12\x31\n\rqr_expires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x0e\n\x06\x65ngine\x18\x07 \x01(\t\x12\x16\n\x0eworker_address\x18\x08 \x01(\t\x12.\n\nstarted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"]\n\x12SendMessageRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\n\n\x02to\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x19\n\x11\x63lient_message_id\x18\x04 \x01(\t\"\x97\x01\n\x13SendMessageResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x19\n\x11\x63lient_message_id\x18\x03 \x01(\t\x12\x11\n\tduplicate\x18\x04 \x01(\x08\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"%\n\x0fStreamQrRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"S\n\x08QrUpdate\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\x1d\n\x02qr\x18\x02 \x01(\x0b\x32\x11.wamesh.v1.QrCode\"8\n\x13StreamEventsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05types\x18\x02 \x03(\t\"#\n\rLogoutRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\":\n\x0eLogoutResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\"$\n\x0eRestartRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\";\n\x0fRestartResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\">\n\x19RequestPairingCodeRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\"i\n\x1aRequestPairingCodeResponse\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05phone\x18\x03 \x01(\t\"!\n\x0bScanRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"D\n\x0cScanResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\n\n\x02me\x18\x02 \x01(\t\"F\n\x14InjectInboundRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04\x66rom\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"<\n\x15InjectInboundResponse\x12#\n\x07message\x18\x01 \x01(\x0b\x32\x12.wamesh.v1.Message\"W\n\x10InjectAckRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x1b\n\x03\x61\x63k\x18\x03 \x01(\x0e\x32\x0e.wamesh.v1.Ack\"\x13\n\x11InjectAckResponse\"<\n\x16PhoneDisconnectRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06logout\x18\x02 \x01(\x08\"C\n\x17PhoneDisconnectResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\"%\n\x0fListSentRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"8\n\x10ListSentResponse\x12$\n\x08messages\x18\x01 \x03(\x0b\x32\x12.wamesh.v1.Message\";\n\x17\x45nterPairingCodeRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"P\n\x18\x45nterPairingCodeResponse\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\n\n\x02me\x18\x02 \x01(\t2\x8d\x04\n\x0eSessionService\x12\x46\n\tGetStatus\x12\x1b.wamesh.v1.GetStatusRequest\x1a\x1c.wamesh.v1.GetStatusResponse\x12L\n\x0bSendMessage\x12\x1d.wamesh.v1.SendMessageRequest\x1a\x1e.wamesh.v1.SendMessageResponse\x12=\n\x08StreamQr\x12\x1a.wamesh.v1.StreamQrRequest\x1a\x13.wamesh.v1.QrUpdate0\x01\x12\x42\n\x0cStreamEvents\x12\x1e.wamesh.v1.StreamEventsRequest\x1a\x10.wamesh.v1.Event0\x01\x12=\n\x06Logout\x12\x18.wamesh.v1.LogoutRequest\x1a\x19.wamesh.v1.LogoutResponse\x12@\n\x07Restart\x12\x19.wamesh.v1.RestartRequest\x1a\x1a.wamesh.v1.RestartResponse\x12\x61\n\x12RequestPairingCode\x12$.wamesh.v1.RequestPairingCodeRequest\x1a%.wamesh.v1.RequestPairingCodeResponse2\xe1\x03\n\x0eSandboxService\x12\x37\n\x04Scan\x12\x16.wamesh.v1.ScanRequest\x1a\x17.wamesh.v1.ScanResponse\x12R\n\rInjectInbound\x12\x1f.wamesh.v1.InjectInboundRequest\x1a .wamesh.v1.InjectInboundResponse\x12\x46\n\tInjectAck\x12\x1b.wamesh.v1.InjectAckRequest\x1a\x1c.wamesh.v1.InjectAckResponse\x12X\n\x0fPhoneDisconnect\x12!.wamesh.v1.PhoneDisconnectRequest\x1a\".wamesh.v1.PhoneDisconnectResponse\x12\x43\n\x08ListSent\x12\x1a.wamesh.v1.ListSentRequest\x1a\x1b.wamesh.v1.ListSentResponse\x12[\n\x10\x45nterPairingCode\x12\".wamesh.v1.EnterPairingCodeRequest\x1a#.wamesh.v1.EnterPairingCodeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -55,28 +55,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESTARTREQUEST']._serialized_end=966
   _globals['_RESTARTRESPONSE']._serialized_start=968
   _globals['_RESTARTRESPONSE']._serialized_end=1027
-  _globals['_SCANREQUEST']._serialized_start=1029
-  _globals['_SCANREQUEST']._serialized_end=1062
-  _globals['_SCANRESPONSE']._serialized_start=1064
-  _globals['_SCANRESPONSE']._serialized_end=1132
-  _globals['_INJECTINBOUNDREQUEST']._serialized_start=1134
-  _globals['_INJECTINBOUNDREQUEST']._serialized_end=1204
-  _globals['_INJECTINBOUNDRESPONSE']._serialized_start=1206
-  _globals['_INJECTINBOUNDRESPONSE']._serialized_end=1266
-  _globals['_INJECTACKREQUEST']._serialized_start=1268
-  _globals['_INJECTACKREQUEST']._serialized_end=1355
-  _globals['_INJECTACKRESPONSE']._serialized_start=1357
-  _globals['_INJECTACKRESPONSE']._serialized_end=1376
-  _globals['_PHONEDISCONNECTREQUEST']._serialized_start=1378
-  _globals['_PHONEDISCONNECTREQUEST']._serialized_end=1438
-  _globals['_PHONEDISCONNECTRESPONSE']._serialized_start=1440
-  _globals['_PHONEDISCONNECTRESPONSE']._serialized_end=1507
-  _globals['_LISTSENTREQUEST']._serialized_start=1509
-  _globals['_LISTSENTREQUEST']._serialized_end=1546
-  _globals['_LISTSENTRESPONSE']._serialized_start=1548
-  _globals['_LISTSENTRESPONSE']._serialized_end=1604
-  _globals['_SESSIONSERVICE']._serialized_start=1607
-  _globals['_SESSIONSERVICE']._serialized_end=2033
-  _globals['_SANDBOXSERVICE']._serialized_start=2036
-  _globals['_SANDBOXSERVICE']._serialized_end=2424
+  _globals['_REQUESTPAIRINGCODEREQUEST']._serialized_start=1029
+  _globals['_REQUESTPAIRINGCODEREQUEST']._serialized_end=1091
+  _globals['_REQUESTPAIRINGCODERESPONSE']._serialized_start=1093
+  _globals['_REQUESTPAIRINGCODERESPONSE']._serialized_end=1198
+  _globals['_SCANREQUEST']._serialized_start=1200
+  _globals['_SCANREQUEST']._serialized_end=1233
+  _globals['_SCANRESPONSE']._serialized_start=1235
+  _globals['_SCANRESPONSE']._serialized_end=1303
+  _globals['_INJECTINBOUNDREQUEST']._serialized_start=1305
+  _globals['_INJECTINBOUNDREQUEST']._serialized_end=1375
+  _globals['_INJECTINBOUNDRESPONSE']._serialized_start=1377
+  _globals['_INJECTINBOUNDRESPONSE']._serialized_end=1437
+  _globals['_INJECTACKREQUEST']._serialized_start=1439
+  _globals['_INJECTACKREQUEST']._serialized_end=1526
+  _globals['_INJECTACKRESPONSE']._serialized_start=1528
+  _globals['_INJECTACKRESPONSE']._serialized_end=1547
+  _globals['_PHONEDISCONNECTREQUEST']._serialized_start=1549
+  _globals['_PHONEDISCONNECTREQUEST']._serialized_end=1609
+  _globals['_PHONEDISCONNECTRESPONSE']._serialized_start=1611
+  _globals['_PHONEDISCONNECTRESPONSE']._serialized_end=1678
+  _globals['_LISTSENTREQUEST']._serialized_start=1680
+  _globals['_LISTSENTREQUEST']._serialized_end=1717
+  _globals['_LISTSENTRESPONSE']._serialized_start=1719
+  _globals['_LISTSENTRESPONSE']._serialized_end=1775
+  _globals['_ENTERPAIRINGCODEREQUEST']._serialized_start=1777
+  _globals['_ENTERPAIRINGCODEREQUEST']._serialized_end=1836
+  _globals['_ENTERPAIRINGCODERESPONSE']._serialized_start=1838
+  _globals['_ENTERPAIRINGCODERESPONSE']._serialized_end=1918
+  _globals['_SESSIONSERVICE']._serialized_start=1921
+  _globals['_SESSIONSERVICE']._serialized_end=2446
+  _globals['_SANDBOXSERVICE']._serialized_start=2449
+  _globals['_SANDBOXSERVICE']._serialized_end=2930
 # @@protoc_insertion_point(module_scope)

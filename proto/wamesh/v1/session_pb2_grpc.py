@@ -65,6 +65,11 @@ class SessionServiceStub:
                 request_serializer=wamesh_dot_v1_dot_session__pb2.RestartRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.RestartResponse.FromString,
                 _registered_method=True)
+        self.RequestPairingCode = channel.unary_unary(
+                '/wamesh.v1.SessionService/RequestPairingCode',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.RequestPairingCodeRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.RequestPairingCodeResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -108,6 +113,15 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestPairingCode(self, request, context):
+        """A code to type on the phone (Linked devices > Link with phone number) instead of scanning
+        the QR. Only while the line waits for pairing; the engine may issue fresh codes later, as
+        `session.pairing_code` events. UNIMPLEMENTED (`not_supported`) when the engine cannot.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -140,6 +154,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.Restart,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.RestartRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.RestartResponse.SerializeToString,
+            ),
+            'RequestPairingCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPairingCode,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.RequestPairingCodeRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.RequestPairingCodeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +333,33 @@ class SessionService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def RequestPairingCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/RequestPairingCode',
+            wamesh_dot_v1_dot_session__pb2.RequestPairingCodeRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.RequestPairingCodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SandboxServiceStub:
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`.
@@ -349,6 +395,11 @@ class SandboxServiceStub:
                 '/wamesh.v1.SandboxService/ListSent',
                 request_serializer=wamesh_dot_v1_dot_session__pb2.ListSentRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.ListSentResponse.FromString,
+                _registered_method=True)
+        self.EnterPairingCode = channel.unary_unary(
+                '/wamesh.v1.SandboxService/EnterPairingCode',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.EnterPairingCodeRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.EnterPairingCodeResponse.FromString,
                 _registered_method=True)
 
 
@@ -386,6 +437,13 @@ class SandboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EnterPairingCode(self, request, context):
+        """The phone types the pairing code; a wrong or expired code is INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SandboxServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -413,6 +471,11 @@ def add_SandboxServiceServicer_to_server(servicer, server):
                     servicer.ListSent,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.ListSentRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.ListSentResponse.SerializeToString,
+            ),
+            'EnterPairingCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnterPairingCode,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.EnterPairingCodeRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.EnterPairingCodeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -551,6 +614,33 @@ class SandboxService:
             '/wamesh.v1.SandboxService/ListSent',
             wamesh_dot_v1_dot_session__pb2.ListSentRequest.SerializeToString,
             wamesh_dot_v1_dot_session__pb2.ListSentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnterPairingCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/EnterPairingCode',
+            wamesh_dot_v1_dot_session__pb2.EnterPairingCodeRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.EnterPairingCodeResponse.FromString,
             options,
             channel_credentials,
             insecure,

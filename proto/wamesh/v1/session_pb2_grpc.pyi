@@ -42,6 +42,11 @@ class SessionServiceStub:
     StreamEvents: _grpc.UnaryStreamMultiCallable[_session_pb2.StreamEventsRequest, _common_pb2.Event]
     Logout: _grpc.UnaryUnaryMultiCallable[_session_pb2.LogoutRequest, _session_pb2.LogoutResponse]
     Restart: _grpc.UnaryUnaryMultiCallable[_session_pb2.RestartRequest, _session_pb2.RestartResponse]
+    RequestPairingCode: _grpc.UnaryUnaryMultiCallable[_session_pb2.RequestPairingCodeRequest, _session_pb2.RequestPairingCodeResponse]
+    """A code to type on the phone (Linked devices > Link with phone number) instead of scanning
+    the QR. Only while the line waits for pairing; the engine may issue fresh codes later, as
+    `session.pairing_code` events. UNIMPLEMENTED (`not_supported`) when the engine cannot.
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -54,6 +59,11 @@ class SessionServiceAsyncStub(SessionServiceStub):
     StreamEvents: _aio.UnaryStreamMultiCallable[_session_pb2.StreamEventsRequest, _common_pb2.Event]  # type: ignore[assignment]
     Logout: _aio.UnaryUnaryMultiCallable[_session_pb2.LogoutRequest, _session_pb2.LogoutResponse]  # type: ignore[assignment]
     Restart: _aio.UnaryUnaryMultiCallable[_session_pb2.RestartRequest, _session_pb2.RestartResponse]  # type: ignore[assignment]
+    RequestPairingCode: _aio.UnaryUnaryMultiCallable[_session_pb2.RequestPairingCodeRequest, _session_pb2.RequestPairingCodeResponse]  # type: ignore[assignment]
+    """A code to type on the phone (Linked devices > Link with phone number) instead of scanning
+    the QR. Only while the line waits for pairing; the engine may issue fresh codes later, as
+    `session.pairing_code` events. UNIMPLEMENTED (`not_supported`) when the engine cannot.
+    """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -100,6 +110,17 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_pb2.RestartResponse, _abc.Awaitable[_session_pb2.RestartResponse]]: ...
 
+    @_abc_1.abstractmethod
+    def RequestPairingCode(
+        self,
+        request: _session_pb2.RequestPairingCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.RequestPairingCodeResponse, _abc.Awaitable[_session_pb2.RequestPairingCodeResponse]]:
+        """A code to type on the phone (Linked devices > Link with phone number) instead of scanning
+        the QR. Only while the line waits for pairing; the engine may issue fresh codes later, as
+        `session.pairing_code` events. UNIMPLEMENTED (`not_supported`) when the engine cannot.
+        """
+
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class SandboxServiceStub:
@@ -114,6 +135,8 @@ class SandboxServiceStub:
     InjectAck: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectAckRequest, _session_pb2.InjectAckResponse]
     PhoneDisconnect: _grpc.UnaryUnaryMultiCallable[_session_pb2.PhoneDisconnectRequest, _session_pb2.PhoneDisconnectResponse]
     ListSent: _grpc.UnaryUnaryMultiCallable[_session_pb2.ListSentRequest, _session_pb2.ListSentResponse]
+    EnterPairingCode: _grpc.UnaryUnaryMultiCallable[_session_pb2.EnterPairingCodeRequest, _session_pb2.EnterPairingCodeResponse]
+    """The phone types the pairing code; a wrong or expired code is INVALID_ARGUMENT."""
 
 @_typing.type_check_only
 class SandboxServiceAsyncStub(SandboxServiceStub):
@@ -125,6 +148,8 @@ class SandboxServiceAsyncStub(SandboxServiceStub):
     InjectAck: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectAckRequest, _session_pb2.InjectAckResponse]  # type: ignore[assignment]
     PhoneDisconnect: _aio.UnaryUnaryMultiCallable[_session_pb2.PhoneDisconnectRequest, _session_pb2.PhoneDisconnectResponse]  # type: ignore[assignment]
     ListSent: _aio.UnaryUnaryMultiCallable[_session_pb2.ListSentRequest, _session_pb2.ListSentResponse]  # type: ignore[assignment]
+    EnterPairingCode: _aio.UnaryUnaryMultiCallable[_session_pb2.EnterPairingCodeRequest, _session_pb2.EnterPairingCodeResponse]  # type: ignore[assignment]
+    """The phone types the pairing code; a wrong or expired code is INVALID_ARGUMENT."""
 
 class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`."""
@@ -163,5 +188,13 @@ class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_pb2.ListSentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_pb2.ListSentResponse, _abc.Awaitable[_session_pb2.ListSentResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def EnterPairingCode(
+        self,
+        request: _session_pb2.EnterPairingCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.EnterPairingCodeResponse, _abc.Awaitable[_session_pb2.EnterPairingCodeResponse]]:
+        """The phone types the pairing code; a wrong or expired code is INVALID_ARGUMENT."""
 
 def add_SandboxServiceServicer_to_server(servicer: SandboxServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

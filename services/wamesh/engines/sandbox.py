@@ -5,6 +5,15 @@ after `qr_max_rotations` unscanned codes), a `scan()` that pairs it, a fake own 
 recorded with their ack progression (server, device, read), injectable inbound messages, acks,
 phone-side disconnects and logouts, and auth state that, restored, goes straight to ready.
 
+Pairing by phone number (`PairsByCode`): `request_pairing_code` stops the QR codes and shows an
+8-character code of WhatsApp's pairing alphabet as `XXXX-XXXX` (whatsmeow's pair-code.go: five
+random bytes in base32 over "123456789ABCDEFGHJKLMNPQRSTVWXYZ"), valid `pairing_code_ttl_s`
+(180 s: whatsapp-web.js asks for a fresh code every 180000 ms). While the line stays unpaired a
+fresh code replaces it at expiry, up to `qr_max_rotations` codes, then the line fails as it does
+unscanned; asking again starts over with a new code. The simulated phone enters the code with
+`enter_pairing_code()`: the right, unexpired code pairs the line exactly like a scan, whatever
+number it was requested for.
+
 What the simulated WhatsApp server received is appended to `<sandbox_dir>/<session_id>/sent.jsonl`
 (flushed and fsynced per message), so it survives a worker crash exactly as a real server would:
 a message id it already has is returned again, never sent twice.
@@ -35,6 +44,8 @@ from wamesh.engines.base import (
     Message,
     MessageIn,
     MessageOut,
+    PairingCode,
+    PairsByCode,
     Qr,
     Ready,
 )
@@ -44,6 +55,8 @@ from wamesh.settings import Settings
 
 _ACK_STEPS = (Ack.SERVER, Ack.DEVICE, Ack.READ)
 RECONNECT_DELAY_S = 1.0
+PAIRING_CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+PAIRING_CODE_TTL_S = 180.0
 
 
 @dataclass(frozen=True)
@@ -56,12 +69,24 @@ class SandboxConfig:
     qr_max_rotations: int = 6
     ack_delay_s: float = 0.3
     reconnect_delay_s: float = RECONNECT_DELAY_S
+    pairing_code_ttl_s: float = PAIRING_CODE_TTL_S
 
 
 def fake_own_jid(session_id: str) -> str:
     """A stable fake phone number for the line: 1555 plus digits derived from its id."""
     digits = str(int(hashlib.sha256(session_id.encode()).hexdigest(), 16))[:7]
     return f"1555{digits}@{USER_SERVER}"
+
+
+def new_pairing_code() -> str:
+    """Eight random characters of WhatsApp's pairing alphabet (40 bits), shown as `XXXX-XXXX`."""
+    code = "".join(secrets.choice(PAIRING_CODE_ALPHABET) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def _typed_code(code: str) -> bytes:
+    """A code as typed, compared without case, spaces or the dash."""
+    return code.strip().upper().replace("-", "").replace(" ", "").encode()
 
 
 class SentLog:
@@ -119,7 +144,7 @@ def _message_from_json(data: dict[str, object]) -> Message:
     return Message(**fields)  # type: ignore[arg-type]
 
 
-class SandboxEngine(Engine):
+class SandboxEngine(Engine, PairsByCode):
     """A line on a simulated phone."""
 
     kind = "sandbox"
@@ -129,6 +154,8 @@ class SandboxEngine(Engine):
         self._queue: asyncio.Queue[EngineEvent | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._qr_task: asyncio.Task[None] | None = None
+        self._code_task: asyncio.Task[None] | None = None
+        self._pairing: PairingCode | None = None
         self._token: str | None = None
         self._me = fake_own_jid(config.session_id)
         self._ready = False
@@ -145,6 +172,7 @@ class SandboxEngine(Engine):
                 qr_interval_s=settings.sandbox_qr_interval_s,
                 qr_max_rotations=settings.sandbox_qr_max_rotations,
                 ack_delay_s=settings.sandbox_ack_delay_ms / 1000,
+                pairing_code_ttl_s=settings.sandbox_pairing_code_ttl_s,
             )
         )
 
@@ -165,7 +193,8 @@ class SandboxEngine(Engine):
             return
         self._running = False
         self._ready = False
-        for task in [*self._tasks, *([self._qr_task] if self._qr_task else [])]:
+        showing = [t for t in (self._qr_task, self._code_task) if t is not None]
+        for task in [*self._tasks, *showing]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -210,18 +239,41 @@ class SandboxEngine(Engine):
             {"v": 1, "session_id": self._config.session_id, "token": self._token}
         ).encode()
 
+    async def request_pairing_code(self, phone: str) -> PairingCode:
+        """Show a pairing code for `phone` instead of QR codes (see the module docstring)."""
+        if self._ready or self._token is not None:
+            raise InvalidInput("the line is already paired")
+        if not (_running(self._qr_task) or _running(self._code_task)):
+            raise InvalidInput("the line is not waiting to be paired")
+        self._stop_showing()
+        pairing = self._show_code(phone)
+        self._code_task = asyncio.create_task(self._rotate_codes(phone), name="sandbox-code")
+        return pairing
+
     # The simulated phone ----------------------------------------------------------------------
 
     def scan(self) -> str:
         """Scan the current QR code with the phone; returns the line's own JID."""
         if self._ready or self._token is not None:
             raise InvalidInput("the line is already paired; nothing to scan")
-        if self._qr_task is None or self._qr_task.done():
+        if self._pairing is not None:
+            raise InvalidInput("the line shows a pairing code, not a QR code")
+        if not _running(self._qr_task):
             raise InvalidInput("the line is not showing a QR code")
-        self._qr_task.cancel()
-        self._token = secrets.token_hex(16)
-        self._connect()
-        return self._me
+        return self._pair()
+
+    def enter_pairing_code(self, code: str) -> str:
+        """Type the pairing code on the phone; the right one pairs the line like a scan."""
+        if self._ready or self._token is not None:
+            raise InvalidInput("the line is already paired; nothing to enter")
+        pending = self._pairing
+        if (
+            pending is None
+            or datetime.now(UTC) >= pending.expires_at
+            or not secrets.compare_digest(_typed_code(code), _typed_code(pending.code))
+        ):
+            raise InvalidInput("wrong or expired pairing code", "code")
+        return self._pair()
 
     def receive(self, sender: str, text: str) -> Message:
         """A contact sends the line a message."""
@@ -283,6 +335,25 @@ class SandboxEngine(Engine):
         if not self._ready:
             raise SessionNotReady(self._config.session_id, "not connected")
 
+    def _pair(self) -> str:
+        self._stop_showing()
+        self._token = secrets.token_hex(16)
+        self._connect()
+        return self._me
+
+    def _stop_showing(self) -> None:
+        for task in (self._qr_task, self._code_task):
+            if task is not None:
+                task.cancel()
+        self._pairing = None
+
+    def _show_code(self, phone: str) -> PairingCode:
+        expires = datetime.now(UTC) + timedelta(seconds=self._config.pairing_code_ttl_s)
+        expires = expires.replace(microsecond=expires.microsecond // 1000 * 1000)  # as events say
+        self._pairing = PairingCode(new_pairing_code(), phone, expires)
+        self._emit(self._pairing)
+        return self._pairing
+
     def _connect(self) -> None:
         self._ready = True
         self._emit(Authenticated())
@@ -303,6 +374,15 @@ class SandboxEngine(Engine):
         rotations = self._config.qr_max_rotations
         self._emit(Failed(f"QR code not scanned after {rotations} rotations", "qr_timeout"))
 
+    async def _rotate_codes(self, phone: str) -> None:
+        codes = self._config.qr_max_rotations
+        for _ in range(codes - 1):
+            await asyncio.sleep(self._config.pairing_code_ttl_s)
+            self._show_code(phone)
+        await asyncio.sleep(self._config.pairing_code_ttl_s)
+        self._pairing = None
+        self._emit(Failed(f"pairing code not entered after {codes} codes", "qr_timeout"))
+
     async def _progress_acks(self, message: Message) -> None:
         for ack in _ACK_STEPS:
             await asyncio.sleep(self._config.ack_delay_s)
@@ -312,6 +392,10 @@ class SandboxEngine(Engine):
         await asyncio.sleep(self._config.reconnect_delay_s)
         if self._running and self._token is not None:
             self._connect()
+
+
+def _running(task: asyncio.Task[None] | None) -> bool:
+    return task is not None and not task.done()
 
 
 def _parse_auth(auth_state: bytes | None, session_id: str) -> str | None:

@@ -1,7 +1,8 @@
 """Domain errors <-> gRPC status, in one table each way.
 
 A server aborts with the status of the error's class and puts the stable `code` (and, for line
-state errors, the line's status) in trailing metadata; a client turns such an RpcError back into
+state errors, the line's status; for bad input, the field; for `not_supported`, the engine and
+the capability) in trailing metadata; a client turns such an RpcError back into
 the same domain error with `from_rpc_error`, so the gateway can re-raise what the worker raised.
 """
 
@@ -21,6 +22,15 @@ from wamesh.rpc.auth import metadata_value
 
 CODE_METADATA = "wamesh-error-code"
 STATUS_METADATA = "wamesh-session-status"
+FIELD_METADATA = "wamesh-error-field"
+ENGINE_METADATA = "wamesh-engine"
+CAPABILITY_METADATA = "wamesh-capability"
+_ATTRIBUTE_METADATA = {
+    "status": STATUS_METADATA,
+    "field": FIELD_METADATA,
+    "engine": ENGINE_METADATA,
+    "capability": CAPABILITY_METADATA,
+}
 
 GRPC_STATUS: dict[type[errors.WameshError], grpc.StatusCode] = {
     errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
@@ -28,6 +38,7 @@ GRPC_STATUS: dict[type[errors.WameshError], grpc.StatusCode] = {
     errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.NotFound: grpc.StatusCode.NOT_FOUND,
     errors.WrongSession: grpc.StatusCode.PERMISSION_DENIED,
+    errors.AlreadyPaired: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Conflict: grpc.StatusCode.ALREADY_EXISTS,
     errors.SessionNotReady: grpc.StatusCode.FAILED_PRECONDITION,
     errors.SessionOffline: grpc.StatusCode.UNAVAILABLE,
@@ -35,6 +46,7 @@ GRPC_STATUS: dict[type[errors.WameshError], grpc.StatusCode] = {
     errors.LeaseLost: grpc.StatusCode.UNAVAILABLE,
     errors.EngineError: grpc.StatusCode.INTERNAL,
     errors.AuthStateError: grpc.StatusCode.INTERNAL,
+    errors.NotSupported: grpc.StatusCode.UNIMPLEMENTED,
 }
 
 _BY_CODE: dict[str, type[errors.WameshError]] = {
@@ -55,9 +67,10 @@ def status_for(exc: errors.WameshError) -> grpc.StatusCode:
 def trailers_for(exc: errors.WameshError) -> tuple[tuple[str, str], ...]:
     """Trailing metadata that lets a client rebuild the error."""
     items = [(CODE_METADATA, exc.code)]
-    status = getattr(exc, "status", None)
-    if isinstance(status, str):
-        items.append((STATUS_METADATA, status))
+    for attribute, key in _ATTRIBUTE_METADATA.items():
+        value = getattr(exc, attribute, None)
+        if isinstance(value, str) and value.isascii():  # metadata values must be ASCII
+            items.append((key, value))
     return tuple(items)
 
 
@@ -95,10 +108,16 @@ def from_rpc_error(exc: grpc.aio.AioRpcError, session_id: str = "") -> errors.Wa
     message = exc.details() or exc.code().name
     status = trailers.get(STATUS_METADATA, "unknown")
     if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-        return errors.InvalidInput(message, code=code or None)
+        return errors.InvalidInput(message, trailers.get(FIELD_METADATA), code or None)
     cls = _BY_CODE.get(code)
     if cls is errors.SessionNotReady:
         return errors.SessionNotReady(session_id, status)
+    if cls is errors.AlreadyPaired:
+        return errors.AlreadyPaired(session_id, status)
+    if cls is errors.NotSupported:
+        return errors.NotSupported(
+            trailers.get(ENGINE_METADATA, "line's"), trailers.get(CAPABILITY_METADATA, "this")
+        )
     if cls is errors.SessionOffline:
         return errors.SessionOffline(session_id, status)
     if cls is errors.SessionNotFound:

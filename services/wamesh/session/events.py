@@ -43,6 +43,14 @@ def qr_event(code: str, expires_at: datetime, rotation: int) -> LineEvent:
     )
 
 
+def pairing_code_event(code: str, phone: str, expires_at: datetime) -> LineEvent:
+    """`session.pairing_code`: the code to type on the phone (a credential until it expires)."""
+    return LineEvent(
+        c.EVENT_SESSION_PAIRING_CODE,
+        {"code": code, "phone": phone, "expires_at": iso(expires_at)},
+    )
+
+
 def message_data(message: Message) -> dict[str, Any]:
     """A message as webhook data."""
     return {
@@ -92,6 +100,10 @@ ACK_TO_PROTO: dict[str, common_pb2.Ack.ValueType] = {
 ACK_FROM_PROTO = {v: k for k, v in ACK_TO_PROTO.items()}
 
 
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
     """A protobuf Timestamp, or None."""
     if moment is None:
@@ -139,9 +151,15 @@ def _fill_payload(proto: common_pb2.Event, event: LineEvent) -> None:
             )
         )
     elif event.type == c.EVENT_SESSION_QR:
-        expires = datetime.fromisoformat(d["expires_at"].replace("Z", "+00:00"))
+        expires = _parse_iso(d["expires_at"])
         proto.qr.CopyFrom(
             common_pb2.QrCode(code=d["qr"], expires_at=timestamp(expires), rotation=d["rotation"])
+        )
+    elif event.type == c.EVENT_SESSION_PAIRING_CODE:
+        proto.pairing_code.CopyFrom(
+            common_pb2.PairingCode(
+                code=d["code"], phone=d["phone"], expires_at=timestamp(_parse_iso(d["expires_at"]))
+            )
         )
     elif event.type in (c.EVENT_MESSAGE_SENT, c.EVENT_MESSAGE_RECEIVED):
         proto.message.CopyFrom(

@@ -5,6 +5,13 @@ the `sessions` row together with its outbox rows in one transaction, the rows ar
 webhook queue after the commit, and the event is published to in-process subscribers. Sends are
 idempotent by client message id (`sent_messages` plus the engine's own record of message ids).
 Auth state is saved after pairing, again after a settling delay, periodically, and on stop.
+
+Pairing: a line waiting for it (status `qr`) pairs by scanning its QR or by a code typed on the
+phone (`request_pairing_code`, engines that are `PairsByCode`). A pairing code replaces the QR in
+the `sessions` row (the column is cleared: the engine stops showing QRs) and goes out as a
+`session.pairing_code` event only; it is a credential until it expires, so it is never logged.
+A request while the line is still `starting` waits for the engine to show it is unpaired; a
+paired line (`ready`, `disconnected`) answers `already_paired`.
 """
 
 from __future__ import annotations
@@ -33,14 +40,29 @@ from wamesh.engines.base import (
     LoggedOut,
     MessageIn,
     MessageOut,
+    PairingCode,
+    PairsByCode,
     Qr,
     Ready,
     message_id_for,
 )
-from wamesh.errors import InvalidInput, SessionNotFound, SessionNotReady
-from wamesh.jid import parse_recipient
+from wamesh.errors import (
+    AlreadyPaired,
+    InvalidInput,
+    NotSupported,
+    SessionNotFound,
+    SessionNotReady,
+)
+from wamesh.jid import parse_phone, parse_recipient
 from wamesh.outbox import Kicker
-from wamesh.session.events import LineEvent, ack_event, message_event, qr_event, status_event
+from wamesh.session.events import (
+    LineEvent,
+    ack_event,
+    message_event,
+    pairing_code_event,
+    qr_event,
+    status_event,
+)
 from wamesh.session.hub import Hub
 from wamesh.session.store import LineStore, StatusChange
 
@@ -50,6 +72,7 @@ AUTH_SAVE_INTERVAL_S = 600.0
 PAIRED_STATUSES = frozenset({"ready", "disconnected"})
 FINAL_STATUSES = frozenset({"logged_out", "failed", "stopped"})
 DB_RETRIES = 30
+PAIRING_START_WAIT_S = 10.0  # under the gateway's 15 s deadline
 
 
 @dataclass(frozen=True)
@@ -154,6 +177,22 @@ class Line:
         stored = await self._store.remember_sent(cmid, message)
         return SendResult(stored.message_id, stored.chat_id, cmid, False, stored.sent_at)
 
+    async def request_pairing_code(self, phone: str) -> PairingCode:
+        """A code to type on the phone for `phone`; only while the line waits for pairing."""
+        digits = parse_phone(phone)
+        if self.engine is not None:
+            _pairs_by_code(self.engine)  # an engine that cannot answers at once, not after a wait
+        if self.status == "starting":
+            with contextlib.suppress(TimeoutError):
+                waited = {"qr", *PAIRED_STATUSES, *FINAL_STATUSES}
+                await self.wait_for(waited, limit_s=PAIRING_START_WAIT_S)
+        engine = self.engine
+        if self.status in PAIRED_STATUSES:
+            raise AlreadyPaired(self.session_id, self.status)
+        if engine is None or self.status != "qr":
+            raise SessionNotReady(self.session_id, self.status)
+        return await _pairs_by_code(engine).request_pairing_code(digits)
+
     async def logout(self) -> str:
         """Log the line out and wait for `logged_out`."""
         engine = self.engine
@@ -219,6 +258,8 @@ class Line:
         match event:
             case Qr():
                 await self._on_qr(event)
+            case PairingCode():
+                await self._on_pairing_code(event)
             case Authenticated():
                 _LOGGER.info("authenticated")
             case Ready(me=me):
@@ -246,6 +287,18 @@ class Line:
         if self.status != "qr":
             events.insert(0, status_event("qr"))
         await self._change(StatusChange("qr", qr=qr.code, qr_expires_at=qr.expires_at), events)
+
+    async def _on_pairing_code(self, pairing: PairingCode) -> None:
+        _LOGGER.info(  # never the code itself: it links the phone until it expires
+            "pairing code issued for a number ending in %s, valid until %s",
+            pairing.phone[-4:],
+            pairing.expires_at.isoformat(timespec="seconds"),
+        )
+        self.qr = None  # the engine shows the code instead of a QR
+        events = [pairing_code_event(pairing.code, pairing.phone, pairing.expires_at)]
+        if self.status != "qr":
+            events.insert(0, status_event("qr"))
+        await self._change(StatusChange("qr"), events)
 
     async def _on_logged_out(self, reason: str) -> None:
         await self._auth.purge()
@@ -311,6 +364,12 @@ def check_text(text: str) -> None:
         raise InvalidInput(
             f"text is longer than {MAX_TEXT_LENGTH} characters", "text", "text_too_long"
         )
+
+
+def _pairs_by_code(engine: Engine) -> PairsByCode:
+    if not isinstance(engine, PairsByCode):
+        raise NotSupported(engine.kind, "pairing codes")
+    return engine
 
 
 def _digest(state: bytes | None) -> bytes | None:

@@ -106,6 +106,17 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         await self._line.restart()
         return session_pb2.RestartResponse(status=STATUS_TO_PROTO[self._line.status])
 
+    @translate_errors
+    async def RequestPairingCode(
+        self, request: session_pb2.RequestPairingCodeRequest, context: Context
+    ) -> session_pb2.RequestPairingCodeResponse:
+        """A code to type on the phone instead of scanning the QR."""
+        _check_line(self._line, request.session_id)
+        pairing = await self._line.request_pairing_code(request.phone)
+        return session_pb2.RequestPairingCodeResponse(
+            code=pairing.code, phone=pairing.phone, expires_at=timestamp(pairing.expires_at)
+        )
+
 
 def status_response(
     line: Line, address: str, engine: str, started_at: datetime
@@ -180,6 +191,17 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
         me = self._sandbox(request.session_id).scan()
         await self._line.wait_for({"ready", *FINAL_STATUSES}, limit_s=10)
         return session_pb2.ScanResponse(status=STATUS_TO_PROTO[self._line.status], me=me)
+
+    @translate_errors
+    async def EnterPairingCode(
+        self, request: session_pb2.EnterPairingCodeRequest, context: Context
+    ) -> session_pb2.EnterPairingCodeResponse:
+        """Type the pairing code on the simulated phone and wait for ready."""
+        me = self._sandbox(request.session_id).enter_pairing_code(request.code)
+        await self._line.wait_for({"ready", *FINAL_STATUSES}, limit_s=10)
+        return session_pb2.EnterPairingCodeResponse(
+            status=STATUS_TO_PROTO[self._line.status], me=me
+        )
 
     @translate_errors
     async def InjectInbound(

@@ -1,4 +1,4 @@
-"""A line's live calls: send, QR (JSON, PNG, SVG), events (SSE), logout, restart."""
+"""A line's live calls: send, QR (JSON, PNG, SVG), pairing code, events (SSE), logout, restart."""
 
 from __future__ import annotations
 
@@ -87,6 +87,19 @@ def _render_qr(code: str, fmt: str) -> bytes:
     out = io.BytesIO()
     segno.make_qr(code, error="l").save(out, kind=fmt, scale=6, border=2)
     return out.getvalue()
+
+
+async def request_pairing_code(request: web.Request) -> web.StreamResponse:
+    """A code to type on the phone (Linked devices > Link with phone number) instead of the QR."""
+    reply = await calls.request_pairing_code(
+        gateway_of(request).router,
+        session_pb2.RequestPairingCodeRequest(
+            session_id=line_id(request), phone=request[BODY]["phone"]
+        ),
+    )
+    return json_response(
+        {"code": reply.code, "phone": reply.phone, "expires_at": proto_time(reply.expires_at)}
+    )
 
 
 async def stream_line_events(request: web.Request) -> web.StreamResponse:
@@ -189,6 +202,18 @@ OPERATIONS = [
             ),
         ),
         errors=(400, *_LIVE),
+    ),
+    Operation(
+        "POST",
+        _LINE + "/pairing-code",
+        request_pairing_code,
+        "Link by phone number: a pairing code instead of the QR",
+        _TAG,
+        response=Response(
+            "The code to type on the phone, and until when it is valid", s.PAIRING_CODE
+        ),
+        body=s.PAIRING_CODE_REQUEST,
+        errors=(400, *_LIVE, 501),
     ),
     Operation(
         "GET",

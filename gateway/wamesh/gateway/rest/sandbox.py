@@ -37,6 +37,17 @@ async def sandbox_scan(request: web.Request) -> web.StreamResponse:
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "ready"), "me": reply.me})
 
 
+async def sandbox_enter_pairing_code(request: web.Request) -> web.StreamResponse:
+    """Type the line's pairing code on the simulated phone."""
+    reply = await calls.enter_pairing_code(
+        gateway_of(request).router,
+        session_pb2.EnterPairingCodeRequest(
+            session_id=line_id(request), code=request[BODY]["code"]
+        ),
+    )
+    return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "ready"), "me": reply.me})
+
+
 async def sandbox_inbound(request: web.Request) -> web.StreamResponse:
     """A contact sends the line a message."""
     body = request[BODY]
@@ -76,6 +87,16 @@ OPERATIONS = [
         "Sandbox: scan the QR code",
         _TAG,
         response=Response("Paired", s.SCAN_REPLY),
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/pairing-code",
+        sandbox_enter_pairing_code,
+        "Sandbox: enter the pairing code on the phone",
+        _TAG,
+        response=Response("Paired", s.SCAN_REPLY),
+        body=s.PAIRING_CODE_ENTRY,
         errors=_ERRORS,
     ),
     Operation(
