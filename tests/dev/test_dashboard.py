@@ -3,6 +3,8 @@ delivery arrive in the dev inbox, verified. A screenshot is saved under test-out
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -41,5 +43,42 @@ async def test_dashboard_end_to_end(dev_mesh: DevMesh) -> None:
                 "delivered", timeout=20_000
             )
             await page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
+        finally:
+            await browser.close()
+
+
+@pytest.mark.browser
+async def test_dashboard_links_a_line_with_a_pairing_code(dev_mesh: DevMesh) -> None:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{dev_mesh.base}/#key={dev_mesh.api_key}")
+            await page.get_by_label("Name").fill("pairing line")
+            await page.get_by_role("button", name="Create line").click()
+            qr = page.get_by_role("img", name="QR code to scan with WhatsApp")
+            await expect(qr).to_be_visible(timeout=20_000)
+            await page.get_by_label("Phone number (with country code)").fill("+1 555 000 1111")
+            await page.get_by_role("button", name="Get pairing code").click()
+            code = page.locator("#pairing-code")
+            await expect(code).to_have_text(
+                re.compile(r"^[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}$"), timeout=10_000
+            )
+            await expect(qr).to_be_hidden(timeout=10_000)  # the code replaced the QR
+            await expect(page.locator("#notice")).to_have_text("Pairing code for +15550001111")
+            # a code issued elsewhere (here: another API client) shows up live, from the events
+            _, listed = await asyncio.to_thread(dev_mesh.call, "GET", "/v1/sessions")
+            [line] = [s["id"] for s in listed["sessions"] if s["name"] == "pairing line"]
+            status, fresh = await asyncio.to_thread(
+                dev_mesh.call, "POST", f"/v1/sessions/{line}/pairing-code", {"phone": "15550002222"}
+            )
+            assert status == 200, fresh
+            await expect(code).to_have_text(fresh["code"], timeout=10_000)
+            await page.screenshot(path=str(OUTPUT / "dashboard-pairing-code.png"), full_page=True)
+            await page.get_by_role("button", name="Enter code (sandbox phone)").click()
+            await expect(page.locator("#detail-status")).to_have_text("ready", timeout=20_000)
+            await expect(page.locator("#pairing")).to_be_hidden()
         finally:
             await browser.close()

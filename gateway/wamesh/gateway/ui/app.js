@@ -1,7 +1,7 @@
 // wamesh dashboard: plain JavaScript over the REST API (no framework, no CDN).
 "use strict";
 
-const state = { key: "", selected: null, timer: null };
+const state = { key: "", selected: null, engine: null, timer: null, pairing: null, watch: null };
 const $ = (id) => document.getElementById(id);
 
 function readKey() {
@@ -72,6 +72,7 @@ async function refreshDetail(line) {
   $("detail-status").textContent = line.status;
   $("detail-status").className = "status-" + line.status;
   $("detail-me").textContent = line.me ? "(" + line.me + ")" : "";
+  state.engine = line.engine;
   await refreshQr(line);
   await refreshDeliveries(line.id);
   await refreshInbox(line.id);
@@ -79,7 +80,11 @@ async function refreshDetail(line) {
 
 async function refreshQr(line) {
   const img = $("qr");
-  const showing = line.status === "qr";
+  const waiting = line.status === "qr";
+  $("pair-form").hidden = !waiting;
+  if (waiting) watchPairingCodes(line.id); else { stopWatching(); showPairing(null); }
+  // A pending pairing code replaces the QR: the line's qr is then empty.
+  const showing = waiting && Boolean(line.qr);
   $("scan").hidden = !(showing && line.engine === "sandbox");
   if (!showing) { img.hidden = true; img.dataset.code = ""; return; }
   if (img.dataset.code === line.qr) return;
@@ -87,6 +92,69 @@ async function refreshQr(line) {
   img.src = URL.createObjectURL(blob);
   img.dataset.code = line.qr || "";
   img.hidden = false;
+}
+
+function showPairing(pairing) {
+  state.pairing = pairing;
+  $("pairing").hidden = !pairing;
+  if (!pairing) return;
+  $("pairing-code").textContent = pairing.code;
+  $("pairing-expiry").textContent = "Valid until " + new Date(pairing.expires_at).toLocaleTimeString();
+  $("enter-code").hidden = state.engine !== "sandbox";
+}
+
+// The line's server-sent events through fetch (EventSource cannot send the API key header).
+async function readEvents(id, type, signal, onEvent) {
+  const resp = await fetch("/v1/sessions/" + id + "/events?types=" + type, { headers: { "X-Api-Key": state.key }, signal });
+  if (!resp.ok || !resp.body) return;
+  const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+      if (!data) continue;
+      const event = JSON.parse(data);
+      if (event.type === type) onEvent(event);
+    }
+  }
+}
+
+// Fresh pairing codes (the engine replaces an expired one) appear as they are issued.
+function watchPairingCodes(id) {
+  if (state.watch && state.watch.id === id) return;
+  stopWatching();
+  const ctrl = new AbortController();
+  state.watch = { id, ctrl };
+  readEvents(id, "session.pairing_code", ctrl.signal, (event) => {
+    if (state.selected === id) showPairing({ ...event.data, line: id });
+  }).catch(() => {}).finally(() => {
+    if (state.watch && state.watch.ctrl === ctrl) state.watch = null;
+  });
+}
+
+function stopWatching() {
+  if (state.watch) state.watch.ctrl.abort();
+  state.watch = null;
+}
+
+async function requestPairingCode(event) {
+  event.preventDefault();
+  const id = state.selected;
+  const reply = await call("POST", "/v1/sessions/" + id + "/pairing-code", { phone: $("pair-phone").value });
+  showPairing({ ...reply, line: id });
+  notice("Pairing code for +" + reply.phone);
+}
+
+async function enterPairingCode() {
+  await call("POST", "/v1/sessions/" + state.selected + "/sandbox/pairing-code", { code: state.pairing.code });
+  notice("Code entered");
+  await refreshLines();
 }
 
 async function refreshDeliveries(id) {
@@ -132,6 +200,8 @@ async function refreshInbox(id) {
 
 function select(id) {
   state.selected = id;
+  stopWatching();
+  showPairing(null);
   $("qr").dataset.code = "";
   refreshLines().catch((e) => notice(e.message, true));
 }
@@ -183,6 +253,8 @@ function start() {
   });
   $("create-form").addEventListener("submit", guard(createLine));
   $("scan").addEventListener("click", guard(scan));
+  $("pair-form").addEventListener("submit", guard(requestPairingCode));
+  $("enter-code").addEventListener("click", guard(enterPairingCode));
   $("send-form").addEventListener("submit", guard(send));
   guard(refreshLines)();
   state.timer = setInterval(guard(refreshLines), 2000);
