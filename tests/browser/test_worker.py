@@ -140,6 +140,10 @@ class TestBrowserLine:
         stubs = connect(spawn(line, **_browser_env(standin)).wait_registered(timeout=60))
         await _status(stubs, line, common_pb2.SESSION_STATUS_QR)
         await standin.control("breakModule", "WAWebSendMsgChatAction")
+        await asyncio.sleep(3)  # loaded lazily by WhatsApp Web: only missed once logged in
+        reply = await stubs.session.GetStatus(session_pb2.GetStatusRequest(session_id=line))
+        assert reply.status == common_pb2.SESSION_STATUS_QR
+        await standin.control("scan")
         failed = await _status(stubs, line, common_pb2.SESSION_STATUS_FAILED)
         assert "engine_incompatible" in failed.last_error
         assert "WAWebSendMsgChatAction" in failed.last_error

@@ -131,10 +131,15 @@ class Line:
         await engine.start(state)
 
     async def stop(self, *, write_status: bool = True) -> None:
-        """Save auth state, stop the engine and, unless told not to, write `stopped`."""
+        """Save auth state, stop the engine and, unless told not to, write `stopped`.
+
+        Saved twice: before (in case stopping hangs) and after the engine closed, when what it
+        keeps on disk is consistent (Chromium writes Local Storage and IndexedDB lazily)."""
+        engine = self.engine
         await self.save_auth()
         await self._halt_engine()
-        await self.save_auth()
+        if engine is not None:
+            await self.save_auth(engine)
         if write_status:
             await self._change(StatusChange("stopped"), [status_event("stopped")])
 
@@ -211,9 +216,9 @@ class Line:
             while self.status not in wanted:
                 await self._changed.wait()
 
-    async def save_auth(self) -> None:
-        """Export the engine's auth state and store it when it changed."""
-        engine = self.engine
+    async def save_auth(self, stopped: Engine | None = None) -> None:
+        """Export the engine's (or a just stopped engine's) auth state; store it if it changed."""
+        engine = stopped or self.engine
         if engine is None:
             return
         try:
@@ -266,6 +271,8 @@ class Line:
                 self.me = me
                 await self.save_auth()  # before `ready` shows: a crash just after keeps the pairing
                 await self._change(StatusChange("ready", me=me), [status_event("ready", me=me)])
+                if self._saver_task is not None:  # ready again after a reconnect
+                    self._saver_task.cancel()
                 self._saver_task = asyncio.create_task(self._keep_saving(), name="auth-saver")
             case MessageIn(message=m) | MessageOut(message=m):
                 await self._record([message_event(m)])

@@ -1,134 +1,387 @@
 // wamesh bridge: the one script injected into WhatsApp Web (top frame, once per document).
 // It reaches WhatsApp Web's own modules through window.require, reports events to Python through
 // the binding window.__wameshEmit, and takes commands as window.__wamesh.<command>(...).
-// No DOM scraping. Every module name it uses is in MODULES; a missing one is reported as
+// No DOM scraping. Every module it uses is in BOOT, READY or OPTIONAL below, resolved in the phase
+// WhatsApp Web loads it in; every member it touches is listed in surface.json with its kind
+// (sync or async) and the whatsapp-web.js line it was read from. A missing module is reported as
 // "incompatible" with the WhatsApp Web version instead of hanging.
 (() => {
   "use strict";
   if (window.top !== window || window.__wamesh) return;
 
-  const MODULES = {
+  // Loaded before login: QR, pairing code, connection state.
+  const BOOT = {
     socket: "WAWebSocketModel",
     conn: "WAWebConnModel",
-    collections: "WAWebCollections",
     cmd: "WAWebCmd",
-    widFactory: "WAWebWidFactory",
-    findChat: "WAWebFindChatAction",
-    sendMsg: "WAWebSendMsgChatAction",
-    msgKey: "WAWebMsgKey",
-    meUser: "WAWebUserPrefsMeUser",
     noiseInfo: "WAWebUserPrefsInfoStore",
     signalStore: "WAWebSignalStoreApi",
     multiDevice: "WAWebUserPrefsMultiDevice",
     platform: "WAWebCompanionRegClientUtils",
     base64: "WABase64",
   };
+  // Loaded lazily by WhatsApp Web; resolved once the line has synced (as whatsapp-web.js loads
+  // its utils on `change:hasSynced`).
+  const READY = {
+    meUser: "WAWebUserPrefsMeUser",
+    collections: "WAWebCollections",
+    widFactory: "WAWebWidFactory",
+    findChat: "WAWebFindChatAction",
+    sendMsg: "WAWebSendMsgChatAction",
+    msgKey: "WAWebMsgKey",
+    ephemeral: "WAWebGetEphemeralFieldsMsgActionsUtils",
+    queryExists: "WAWebQueryExistsJob",
+  };
+  // Resolved when first needed; pairing by code needs it only while unpaired.
+  const ON_DEMAND = { altLinking: "WAWebAltDeviceLinkingApi" };
+  // Nice to have: placeholder resend for messages that arrive undecrypted.
+  const OPTIONAL = {
+    gating: "WAWebSyncGatingUtils",
+    resend: "WAWebNonMessageDataRequestPlaceholderMessageResendUtils",
+  };
+
+  const OPTIONS = Object.assign(
+    { takeover: false, transientGraceMs: 30000, pairingCodeRefreshMs: 180000 },
+    window.__wameshOptions || {},
+  );
   const BOOT_TIMEOUT_MS = 60000;
+  const MODULE_WAIT_MS = { boot: 15000, ready: 30000, onDemand: 10000 };
+  const CIPHERTEXT_WAIT_MS = 15000;
+  const RESEND_BATCH_MS = 5000;
   const UNPAIRED = ["UNPAIRED", "UNPAIRED_IDLE"];
+  const TRANSIENT = ["OPENING", "PAIRING", "TIMEOUT", "UNLAUNCHED"];
+  const ENDING = ["TOS_BLOCK", "SMB_TOS_BLOCK", "PROXYBLOCK", "DEPRECATED_VERSION"];
+  const TEXT_TYPES = ["chat"];
+
   const emit = (type, data) => {
     try { window.__wameshEmit(JSON.stringify(Object.assign({ type }, data || {}))); } catch (e) { /* page closing */ }
   };
-  const state = { m: null, readySent: false, qrListening: false };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const m = {};
+  const state = {
+    paired: false, readySent: false, away: false, qrListening: false, qrSeq: 0, qrParts: null,
+    codeTimer: null, codePhone: null, graceTimer: null, messagingAttached: false, known: new Map(),
+  };
 
-  function resolveModules() {
-    const found = {}; const missing = [];
-    for (const [key, name] of Object.entries(MODULES)) {
-      let mod = null;
-      try { mod = window.require(name); } catch (e) { mod = null; }
-      if (mod) found[key] = mod; else missing.push(name);
+  // Modules ---------------------------------------------------------------------------------
+
+  function tryRequire(name) {
+    try { return window.require(name) || null; } catch (e) { return null; }
+  }
+
+  async function resolve(table, waitMs) {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const missing = [];
+      for (const [key, name] of Object.entries(table)) {
+        if (!m[key]) m[key] = tryRequire(name);
+        if (!m[key]) missing.push(name);
+      }
+      if (!missing.length || Date.now() > deadline) return missing;
+      await sleep(200);
     }
-    return { found, missing };
   }
 
-  function serializeMsg(m) {
-    const wid = (w) => (w && (w._serialized || String(w))) || "";
-    const fromMe = !!m.id.fromMe;
-    return { id: m.id.id, chat: wid(m.id.remote), from: wid(m.from), to: wid(m.to), fromMe,
-             body: m.body || "", t: m.t || 0, ack: m.ack || 0 };
+  async function need(phase, table, waitMs) {
+    const missing = await resolve(table, waitMs);
+    if (missing.length) emit("incompatible", { missing, phase, version: window.Debug.VERSION });
+    return !missing.length;
   }
 
-  function qrCode() {
-    const { conn, noiseInfo, signalStore, multiDevice, platform, base64 } = state.m;
-    const ref = conn.Conn.ref;
-    if (!ref) return null;
-    const staticKey = base64.encodeB64(noiseInfo.waNoiseInfo.get().staticKeyPair.pubKey);
-    const identityKey = base64.encodeB64(signalStore.waSignalStore.getRegistrationInfo().identityKeyPair.pubKey);
-    return [ref, staticKey, identityKey, multiDevice.getADVSecretKey(), platform.DEVICE_PLATFORM].join(",");
+  // Values ----------------------------------------------------------------------------------
+
+  // A Wid's or MsgKey's string: `_serialized`, `$1` on WhatsApp Web >= 2.3000.1042401057
+  // (wppconnect-team/wa-js#3484), else its own toString().
+  function ser(value) {
+    if (value === null || value === undefined) return "";
+    if (typeof value === "string") return value;
+    const text = value._serialized || value.$1 || String(value);
+    return text.startsWith("[object") ? "" : text;
+  }
+  const isGroup = (wid) => (typeof wid.isGroup === "function" ? wid.isGroup() : wid.server === "g.us");
+  const isLid = (wid) => (typeof wid.isLid === "function" ? wid.isLid() : wid.server === "lid");
+
+  function serializeMsg(msg, me) {
+    const fromMe = !!msg.id.fromMe;
+    const from = ser(msg.from);
+    return {
+      id: msg.id.id, chat: ser(msg.id.remote), fromMe, type: msg.type || "chat",
+      from: fromMe && me ? me : from, author: ser(msg.author), to: ser(msg.to),
+      body: msg.body || "", t: msg.t || 0, ack: msg.ack || 0,
+    };
   }
 
-  function sendQr() {
-    const code = qrCode();
-    if (code) emit("qr", { code });
+  // Own user as WhatsApp Web knows it: a phone-number Wid, a LID Wid, or (new accounts) only a LID.
+  function meWids() {
+    return { pn: m.meUser.getMaybeMePnUser() || null, lid: m.meUser.getMaybeMeLidUser() || null };
   }
+  function meIds() {
+    const { pn, lid } = meWids();
+    return { me: ser(pn) || ser(lid), pn: ser(pn), lid: ser(lid) };
+  }
+
+  // QR and pairing code ---------------------------------------------------------------------
+
+  // The registration and noise keys are read once per unpaired spell (both async in WhatsApp
+  // Web); the ADV secret on every code, because a pairing-code attempt replaces it.
+  async function qrParts() {
+    const registration = await m.signalStore.waSignalStore.getRegistrationInfo();
+    const noise = await m.noiseInfo.waNoiseInfo.get();
+    return [
+      m.base64.encodeB64(noise.staticKeyPair.pubKey),
+      m.base64.encodeB64(registration.identityKeyPair.pubKey),
+    ];
+  }
+
+  async function sendQr() {
+    const seq = ++state.qrSeq;
+    const ref = m.conn.Conn.ref;
+    if (!ref || state.codePhone || !UNPAIRED.includes(m.socket.Socket.state)) return;
+    try {
+      state.qrParts = state.qrParts || qrParts();
+      const [staticKey, identityKey] = await state.qrParts;
+      const adv = await m.multiDevice.getADVSecretKey();
+      if (seq !== state.qrSeq || !UNPAIRED.includes(m.socket.Socket.state)) return;
+      emit("qr", { code: [ref, staticKey, identityKey, adv, m.platform.DEVICE_PLATFORM].join(",") });
+    } catch (e) {
+      state.qrParts = null;
+      emit("error", { where: "qr", message: String(e && e.message || e) });
+    }
+  }
+
+  async function requestPairingCode(phone, showNotification) {
+    if (!UNPAIRED.includes(m.socket.Socket.state)) throw new Error("not waiting for pairing");
+    const missing = await resolve(ON_DEMAND, MODULE_WAIT_MS.onDemand);
+    if (missing.length) throw new Error("WhatsApp Web lacks the module " + missing.join(", "));
+    const linking = m.altLinking;
+    const issue = async () => {
+      linking.setPairingType("ALT_DEVICE_LINKING");
+      await linking.initializeAltDeviceLinking();
+      const code = String(await linking.startAltLinkingFlow(phone, showNotification !== false));
+      emit("pairing_code", { code, phone });
+      return code;
+    };
+    clearInterval(state.codeTimer);
+    state.codePhone = phone;
+    state.codeTimer = setInterval(() => {
+      if (!UNPAIRED.includes(m.socket.Socket.state)) { clearInterval(state.codeTimer); return; }
+      issue().catch((e) => emit("error", { where: "pairing_code", message: String(e && e.message || e) }));
+    }, OPTIONS.pairingCodeRefreshMs);
+    return issue();
+  }
+
+  // Connection state ------------------------------------------------------------------------
 
   function onState() {
-    const socket = state.m.socket.Socket;
-    if (UNPAIRED.includes(socket.state)) {
-      if (!state.qrListening) {
-        state.qrListening = true;
-        state.m.conn.Conn.on("change:ref", sendQr);
-      }
-      sendQr();
-    } else if (socket.state === "CONFLICT") {
-      if (window.__wameshTakeover) socket.takeover(); else emit("disconnected", { reason: "conflict: opened elsewhere" });
-    } else if (["TIMEOUT", "PROXYBLOCK", "TOS_BLOCK", "SMB_TOS_BLOCK", "DEPRECATED_VERSION"].includes(socket.state)) {
-      emit("disconnected", { reason: socket.state });
+    const now = m.socket.Socket.state;
+    emit("state", { state: now });
+    if (UNPAIRED.includes(now)) return onUnpaired(now);
+    if (now === "CONNECTED") return onConnected();
+    if (TRANSIENT.includes(now)) return onTransient(now);
+    if (now === "CONFLICT") return onConflict();
+    if (ENDING.includes(now)) emit("failed", { state: now });
+  }
+
+  function onUnpaired(now) {
+    if (state.paired) {
+      state.paired = false;
+      emit("logged_out", { reason: "WhatsApp Web is " + now + ": this device was unlinked" });
+      return;
+    }
+    if (!state.qrListening) {
+      state.qrListening = true;
+      m.conn.Conn.on("change:ref", () => { sendQr(); });
+    }
+    if (now === "UNPAIRED_IDLE" && !state.codePhone) m.cmd.Cmd.refreshQR();
+    sendQr();
+  }
+
+  function onConnected() {
+    clearTimeout(state.graceTimer);
+    state.graceTimer = null;
+    clearInterval(state.codeTimer);
+    state.codePhone = null;
+    if (state.away && state.readySent) {
+      state.away = false;
+      emit("ready", meIds());
     }
     onSynced();
   }
 
-  function onSynced() {
-    const socket = state.m.socket.Socket;
-    if (state.readySent || !socket.hasSynced || socket.state !== "CONNECTED") return;
-    const me = state.m.meUser.getMaybeMePnUser();
-    if (!me) return;
-    state.readySent = true;
-    emit("ready", { me: me._serialized });
+  // OPENING, PAIRING and TIMEOUT are WhatsApp Web reconnecting (whatsapp-web.js accepts them);
+  // only one that lasts longer than the grace period is reported as a disconnection.
+  function onTransient(now) {
+    if (!state.readySent || state.graceTimer) return;
+    state.graceTimer = setTimeout(() => {
+      state.graceTimer = null;
+      if (m.socket.Socket.state === "CONNECTED") return;
+      state.away = true;
+      emit("disconnected", { reason: "WhatsApp Web is " + m.socket.Socket.state + " (reconnecting)" });
+    }, OPTIONS.transientGraceMs);
   }
 
-  function attach() {
-    const { socket, collections, cmd } = state.m;
-    socket.Socket.on("change:state", onState);
-    socket.Socket.on("change:hasSynced", onSynced);
-    collections.Msg.on("add", (m) => { if (m.isNewMsg) emit("message", { message: serializeMsg(m) }); });
-    collections.Msg.on("change:ack", (m, ack) => emit("ack", { id: m.id.id, chat: (m.id.remote && m.id.remote._serialized) || "", ack }));
-    cmd.Cmd.on("logout", () => emit("logged_out", { reason: "logged out from the phone" }));
-    onState();
+  function onConflict() {
+    if (OPTIONS.takeover) { m.socket.Socket.takeover(); return; }
+    state.away = true;
+    emit("disconnected", { reason: "conflict: WhatsApp Web was opened on another computer (CONFLICT)" });
+  }
+
+  async function onSynced() {
+    const socket = m.socket.Socket;
+    if (state.readySent || !socket.hasSynced) return;
+    state.readySent = true;
+    if (!(await need("ready", READY, MODULE_WAIT_MS.ready))) return;
+    let ids = meIds();
+    for (let i = 0; !ids.me && i < 50; i++) { await sleep(200); ids = meIds(); }
+    state.paired = true;
+    attachMessaging();
+    emit("ready", ids);
+  }
+
+  function onLogout(source) {
+    if (!state.paired && !state.readySent) return;
+    state.paired = false;
+    emit("logged_out", { reason: "logged out (" + source + ")" });
+  }
+
+  // Messages --------------------------------------------------------------------------------
+
+  function attachMessaging() {
+    if (state.messagingAttached) return;
+    state.messagingAttached = true;
+    resolve(OPTIONAL, 0).then(() => {
+      if (m.gating) m.gating.isPlaceholderMessageResendEnabled = () => true;
+    });
+    const { Msg } = m.collections;
+    Msg.on("add", (msg) => {
+      if (!msg.isNewMsg) return;
+      if (msg.type === "ciphertext") awaitDecryption(msg); else deliver(msg);
+    });
+    Msg.on("change:ack", (msg, ack) => emit("ack", { id: msg.id.id, chat: ser(msg.id.remote), ack }));
+  }
+
+  function deliver(msg) {
+    const me = meIds().me;
+    if (!TEXT_TYPES.includes(msg.type)) {
+      emit("skipped", { id: msg.id.id, chat: ser(msg.id.remote), msgType: msg.type, subtype: msg.subtype || "" });
+      return;
+    }
+    emit("message", { message: serializeMsg(msg, me) });
+  }
+
+  // An undecrypted message arrives as type "ciphertext" and changes type once WhatsApp Web
+  // decrypts it (whatsapp-web.js Client.js, Msg 'add' listener). Only then is it delivered.
+  const pendingResend = new Set();
+  let resendTimer = null;
+  function awaitDecryption(msg) {
+    emit("waiting", { id: msg.id.id, chat: ser(msg.id.remote) });
+    const onType = (changed) => {
+      clearTimeout(failTimer);
+      pendingResend.delete(changed);
+      if (changed.type !== "revoked") deliver(changed);
+    };
+    const failTimer = setTimeout(() => {
+      if (msg.type === "ciphertext") emit("undecryptable", { id: msg.id.id, chat: ser(msg.id.remote) });
+    }, CIPHERTEXT_WAIT_MS);
+    msg.once("change:type", onType);
+    if (!(msg.subtype && String(msg.subtype).endsWith("_unavailable_fanout"))) askResend(msg);
+  }
+
+  function askResend(msg) {
+    if (!m.resend) return;
+    pendingResend.add(msg);
+    if (resendTimer) return;
+    resendTimer = setTimeout(() => {
+      resendTimer = null;
+      const msgs = [...pendingResend];
+      pendingResend.clear();
+      if (msgs.length) Promise.resolve(m.resend.handlePlaceholderMsgsSeen(msgs, true)).catch(() => {});
+    }, RESEND_BATCH_MS);
+  }
+
+  // Sending ---------------------------------------------------------------------------------
+
+  // A phone number must be on WhatsApp; a chat that exists already proves it.
+  async function exists(wid) {
+    const key = ser(wid);
+    if (state.known.has(key)) return state.known.get(key);
+    const result = await m.queryExists.queryWidExists(wid);
+    const found = !!(result && result.wid);
+    if (found) state.known.set(key, true);
+    return found;
+  }
+
+  async function chatFor(chatId) {
+    const wid = m.widFactory.createWid(chatId);
+    const open = m.collections.Chat.get(wid);
+    if (open) return open;
+    if (!isGroup(wid) && !isLid(wid) && !(await exists(wid))) return null;
+    const found = await m.findChat.findOrCreateLatestChat(wid);
+    return found && found.chat;
+  }
+
+  // Own id and participant as whatsapp-web.js Utils.js sendMessage sets them: the LID in LID
+  // chats and LID-addressed groups, the phone-number user elsewhere (the LID when that is all).
+  function sender(chat) {
+    const { pn, lid } = meWids();
+    if (isGroup(chat.id)) {
+      const from = (chat.groupMetadata && chat.groupMetadata.isLidAddressingMode ? lid : pn) || pn || lid;
+      return { from, participant: m.widFactory.asUserWidOrThrow(from) };
+    }
+    return { from: (isLid(chat.id) ? lid : pn) || pn || lid, participant: undefined };
+  }
+
+  async function findMsg(serialized) {
+    const { Msg } = m.collections;
+    const loaded = Msg.get(serialized);
+    if (loaded || typeof Msg.getMessagesById !== "function") return loaded || null;
+    const found = await Msg.getMessagesById([serialized]);
+    return (found && found.messages && found.messages[0]) || null;
   }
 
   async function send(chatId, text, id) {
-    const { collections, widFactory, findChat, sendMsg, msgKey, meUser } = state.m;
-    const existing = collections.Msg.getModelsArray().find((m) => m.id.id === id);
-    if (existing) return serializeMsg(existing);
-    const wid = widFactory.createWid(chatId);
-    const chat = collections.Chat.get(wid) || (await findChat.findOrCreateLatestChat(wid)).chat;
-    const me = meUser.getMaybeMePnUser();
-    const key = new msgKey({ from: me, to: chat.id, id, selfDir: "out" });
-    const message = { id: key, ack: 0, body: text, from: me, to: chat.id, local: true, self: "out",
-                      t: Math.floor(Date.now() / 1000), isNewMsg: true, type: "chat" };
-    const [sent] = sendMsg.addAndSendMsgToChat(chat, message);
+    const chat = await chatFor(chatId);
+    if (!chat) return { error: "not_on_whatsapp" };
+    const { from, participant } = sender(chat);
+    const key = new m.msgKey({ from, to: chat.id, id, participant, selfDir: "out" });
+    const me = meIds().me;
+    const known = await findMsg(ser(key));
+    if (known) return { message: serializeMsg(known, me) };
+    const message = Object.assign(
+      { id: key, ack: 0, body: text, from, to: chat.id, local: true, self: "out",
+        t: Math.floor(Date.now() / 1000), isNewMsg: true, type: "chat" },
+      m.ephemeral.getEphemeralFields(chat),
+    );
+    const [sent] = m.sendMsg.addAndSendMsgToChat(chat, message);
     await sent;
-    return serializeMsg(collections.Msg.get(key._serialized) || message);
+    return { message: serializeMsg(m.collections.Msg.get(ser(key)) || message, me) };
   }
+
+  // Boot ------------------------------------------------------------------------------------
 
   async function boot() {
     const started = Date.now();
     while (!(window.Debug && window.Debug.VERSION)) {
       if (Date.now() - started > BOOT_TIMEOUT_MS) { emit("boot_timeout", {}); return; }
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
-    const { found, missing } = resolveModules();
-    if (missing.length) { emit("incompatible", { missing, version: window.Debug.VERSION }); return; }
-    state.m = found;
-    emit("modules", { version: window.Debug.VERSION, resolved: Object.values(MODULES) });
-    attach();
+    if (location.search.includes("post_logout=1")) emit("logged_out", { reason: "logged out (WhatsApp Web reloaded after a logout)" });
+    if (!(await need("boot", BOOT, MODULE_WAIT_MS.boot))) return;
+    emit("modules", { version: window.Debug.VERSION, resolved: Object.values(BOOT) });
+    const { Socket } = m.socket;
+    Socket.on("change:state", onState);
+    Socket.on("change:hasSynced", () => { onSynced(); });
+    m.cmd.Cmd.on("logout", () => onLogout("logout"));
+    m.cmd.Cmd.on("logout_from_bridge", () => onLogout("logout_from_bridge"));
+    onState();
   }
 
   window.__wamesh = {
-    modules: MODULES,
+    modules: { boot: BOOT, ready: READY, onDemand: ON_DEMAND, optional: OPTIONAL },
     send,
-    logout: () => state.m.socket.Socket.logout(),
-    ping: () => (state.m ? state.m.socket.Socket.state : "BOOTING"),
+    requestPairingCode,
+    logout: async () => { await m.socket.Socket.logout(); },
+    ping: () => (m.socket ? m.socket.Socket.state : "BOOTING"),
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot); else boot();
 })();

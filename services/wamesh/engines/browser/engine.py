@@ -27,10 +27,17 @@ from typing import Any
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from wamesh.engines.base import Disconnected, Engine, EngineEvent, Message
+from wamesh.engines.base import (
+    Disconnected,
+    Engine,
+    EngineEvent,
+    Message,
+    PairingCode,
+    PairsByCode,
+)
 from wamesh.engines.browser import profile
-from wamesh.engines.browser.events import Translator, message_from
-from wamesh.errors import EngineError
+from wamesh.engines.browser.events import Translator, message_from, pairing_code_from
+from wamesh.errors import EngineError, InvalidInput
 from wamesh.jid import LEGACY_USER_SERVER, USER_SERVER
 from wamesh.settings import Settings
 
@@ -71,9 +78,19 @@ class BrowserConfig:
     takeover_on_conflict: bool = False
     command_timeout_s: float = 30.0
     watchdog_interval_s: float = 5.0
+    # How long OPENING / PAIRING / TIMEOUT may last after ready before it counts as disconnected.
+    transient_grace_s: float = 30.0
+
+    def bridge_options(self) -> str:
+        """The bridge's options, as the script line that sets them before it runs."""
+        options = {
+            "takeover": self.takeover_on_conflict,
+            "transientGraceMs": int(self.transient_grace_s * 1000),
+        }
+        return f"window.__wameshOptions = {json.dumps(options)};\n"
 
 
-class BrowserEngine(Engine):
+class BrowserEngine(Engine, PairsByCode):
     """A line on WhatsApp Web."""
 
     kind = "browser"
@@ -137,11 +154,22 @@ class BrowserEngine(Engine):
             yield event
 
     async def send_text(self, chat_id: str, text: str, message_id: str) -> Message:
-        """Send through WhatsApp Web's own send action (a known message id is returned again)."""
+        """Send through WhatsApp Web's own send action (a known message id is returned again).
+
+        A phone number that is not on WhatsApp is refused as `invalid_recipient`."""
         data = await self._command(
             "([c, t, i]) => window.__wamesh.send(c, t, i)", [_to_web(chat_id), text, message_id]
         )
-        return message_from(data)
+        if data.get("error") == "not_on_whatsapp":
+            user = chat_id.partition("@")[0]
+            raise InvalidInput(f"to: {user} is not on WhatsApp", "to", "invalid_recipient")
+        return message_from(data["message"])
+
+    async def request_pairing_code(self, phone: str) -> PairingCode:
+        """A code to type on the phone, through WhatsApp Web's alternative device linking;
+        WhatsApp Web issues a fresh one every 3 minutes while the line stays unpaired."""
+        code = await self._command("([p]) => window.__wamesh.requestPairingCode(p, true)", [phone])
+        return pairing_code_from({"code": code, "phone": phone})
 
     async def logout(self) -> None:
         """Log out through WhatsApp Web; a LoggedOut event follows."""
@@ -181,8 +209,7 @@ class BrowserEngine(Engine):
             proxy={"server": cfg.proxy} if cfg.proxy else None,
         )
         await context.expose_binding(BINDING, self._on_emit)
-        takeover = "window.__wameshTakeover = true;\n" if cfg.takeover_on_conflict else ""
-        await context.add_init_script(script=takeover + bridge_script())
+        await context.add_init_script(script=cfg.bridge_options() + bridge_script())
         context.on("close", lambda _: self._broken.set())
         page = context.pages[0] if context.pages else await context.new_page()
         page.on("crash", lambda _: self._broken.set())
@@ -192,8 +219,6 @@ class BrowserEngine(Engine):
 
     def _on_emit(self, source: dict[str, Any], payload: str) -> None:
         data = json.loads(payload)
-        if data.get("type") == "modules":
-            _LOGGER.info("WhatsApp Web %s: bridge modules resolved", data.get("version"))
         for event in self._translator.translate(data):
             self._queue.put_nowait(event)
 

@@ -1,7 +1,23 @@
-"""Bridge messages (JSON from bridge.js) as normalised engine events."""
+"""Bridge messages (JSON from bridge.js) as normalised engine events.
+
+What the bridge reports and what it becomes:
+    qr, pairing_code             Qr (numbered rotations), PairingCode (`ABCD-EFGH`)
+    ready                        Authenticated (first time only) and Ready (own id: the phone
+                                 number's JID, or the LID when the account has only that)
+    message, ack                 MessageIn / MessageOut, AckChanged
+    disconnected                 Disconnected (conflict, or a reconnect outlasting its grace)
+    logged_out                   LoggedOut, once, whichever of WhatsApp Web's signals came first
+    failed, incompatible,        Failed: the line cannot go on (blocked, outdated, modules missing)
+    boot_timeout
+    state, modules, waiting,     nothing: logged (a message waiting to be decrypted is delivered
+    skipped, undecryptable,      once it is; a message type not handled yet is named in the log)
+    error
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,21 +32,34 @@ from wamesh.engines.base import (
     Message,
     MessageIn,
     MessageOut,
+    PairingCode,
     Qr,
     Ready,
 )
 from wamesh.jid import normalize_jid
 
+_LOGGER = logging.getLogger(__name__)
 QR_LIFETIME_S = 20
+# whatsapp-web.js requests a fresh pairing code every 180000 ms (Client.js requestPairingCode).
+PAIRING_CODE_LIFETIME_S = 180
 ACKS = {-1: Ack.ERROR, 0: Ack.PENDING, 1: Ack.SERVER, 2: Ack.DEVICE, 3: Ack.READ, 4: Ack.PLAYED}
+ENDING_STATES = {
+    "TOS_BLOCK": ("WhatsApp blocked this number (TOS_BLOCK)", "engine_error"),
+    "SMB_TOS_BLOCK": ("WhatsApp blocked this business number (SMB_TOS_BLOCK)", "engine_error"),
+    "PROXYBLOCK": ("WhatsApp refused the connection's address (PROXYBLOCK)", "engine_error"),
+    "DEPRECATED_VERSION": (
+        "WhatsApp Web says this version is deprecated (DEPRECATED_VERSION)",
+        "engine_incompatible",
+    ),
+}
 
 
 def message_from(data: dict[str, Any]) -> Message:
-    """A bridge message object as a Message."""
+    """A bridge message object as a Message; in groups the sender is the author."""
     return Message(
         id=str(data["id"]),
         chat_id=normalize_jid(str(data["chat"])),
-        sender=normalize_jid(str(data["from"])),
+        sender=normalize_jid(str(data.get("author") or data["from"])),
         recipient=normalize_jid(str(data["to"])),
         from_me=bool(data["fromMe"]),
         text=str(data.get("body") or ""),
@@ -39,41 +68,94 @@ def message_from(data: dict[str, Any]) -> Message:
     )
 
 
+def pairing_code_text(code: str) -> str:
+    """WhatsApp's 8-character code as it is shown on screen: `ABCD-EFGH`."""
+    plain = code.replace("-", "").strip().upper()
+    return f"{plain[:4]}-{plain[4:]}" if len(plain) == 8 else plain
+
+
+def pairing_code_from(data: dict[str, Any]) -> PairingCode:
+    """A bridge `pairing_code` message as a PairingCode."""
+    expires = datetime.now(UTC) + timedelta(seconds=PAIRING_CODE_LIFETIME_S)
+    return PairingCode(pairing_code_text(str(data["code"])), str(data.get("phone") or ""), expires)
+
+
 class Translator:
     """Turns bridge messages into engine events, numbering QR rotations."""
 
     def __init__(self) -> None:
         self._rotation = 0
+        self._authenticated = False
+        self._logged_out = False
+        self._handlers: dict[str, Callable[[dict[str, Any]], list[EngineEvent]]] = {
+            "qr": self._qr,
+            "pairing_code": lambda d: [pairing_code_from(d)],
+            "ready": self._ready,
+            "message": self._message,
+            "ack": self._ack,
+            "logged_out": self._logged_out_event,
+            "disconnected": lambda d: [Disconnected(str(d.get("reason") or "disconnected"))],
+            "failed": self._failed,
+            "incompatible": self._incompatible,
+            "boot_timeout": lambda d: [
+                Failed("WhatsApp Web did not start (no Debug.VERSION)", "engine_error")
+            ],
+        }
 
     def translate(self, data: dict[str, Any]) -> list[EngineEvent]:
         """Zero or more events for one bridge message."""
-        kind = data.get("type")
-        if kind == "qr":
-            self._rotation += 1
-            expires = datetime.now(UTC) + timedelta(seconds=QR_LIFETIME_S)
-            return [Qr(str(data["code"]), expires, self._rotation)]
-        if kind == "ready":
-            return [Authenticated(), Ready(normalize_jid(str(data["me"])))]
-        if kind == "message":
-            message = message_from(data["message"])
-            return [MessageOut(message) if message.from_me else MessageIn(message)]
-        if kind == "ack":
-            return [
-                AckChanged(
-                    str(data["id"]),
-                    normalize_jid(str(data["chat"])),
-                    ACKS.get(int(data["ack"]), Ack.PENDING),
-                )
-            ]
-        if kind == "logged_out":
-            return [LoggedOut(str(data.get("reason") or "logged out from the phone"))]
-        if kind == "disconnected":
-            return [Disconnected(str(data.get("reason") or "disconnected"))]
-        if kind == "incompatible":
-            missing = ", ".join(data.get("missing") or [])
-            version = str(data.get("version") or "unknown")
-            reason = f"WhatsApp Web {version} lacks the modules {missing}"
-            return [Failed(reason, "engine_incompatible", {"missing": missing, "version": version})]
-        if kind == "boot_timeout":
-            return [Failed("WhatsApp Web did not start (no Debug.VERSION)", "engine_error")]
-        return []
+        kind = str(data.get("type"))
+        handler = self._handlers.get(kind)
+        if handler is None:
+            _log_only(kind, data)
+            return []
+        return handler(data)
+
+    def _qr(self, data: dict[str, Any]) -> list[EngineEvent]:
+        self._rotation += 1
+        expires = datetime.now(UTC) + timedelta(seconds=QR_LIFETIME_S)
+        return [Qr(str(data["code"]), expires, self._rotation)]
+
+    def _ready(self, data: dict[str, Any]) -> list[EngineEvent]:
+        events: list[EngineEvent] = [] if self._authenticated else [Authenticated()]
+        self._authenticated = True
+        return [*events, Ready(normalize_jid(str(data["me"])))]
+
+    def _message(self, data: dict[str, Any]) -> list[EngineEvent]:
+        message = message_from(data["message"])
+        return [MessageOut(message) if message.from_me else MessageIn(message)]
+
+    def _ack(self, data: dict[str, Any]) -> list[EngineEvent]:
+        ack = ACKS.get(int(data["ack"]), Ack.PENDING)
+        return [AckChanged(str(data["id"]), normalize_jid(str(data["chat"])), ack)]
+
+    def _logged_out_event(self, data: dict[str, Any]) -> list[EngineEvent]:
+        if self._logged_out:
+            return []
+        self._logged_out = True
+        return [LoggedOut(str(data.get("reason") or "logged out from the phone"))]
+
+    def _failed(self, data: dict[str, Any]) -> list[EngineEvent]:
+        state = str(data.get("state") or "")
+        reason, code = ENDING_STATES.get(state, (f"WhatsApp Web is {state}", "engine_error"))
+        return [Failed(reason, code, {"state": state})]
+
+    def _incompatible(self, data: dict[str, Any]) -> list[EngineEvent]:
+        missing = ", ".join(data.get("missing") or [])
+        version = str(data.get("version") or "unknown")
+        reason = f"WhatsApp Web {version} lacks the modules {missing}"
+        return [Failed(reason, "engine_incompatible", {"missing": missing, "version": version})]
+
+
+def _log_only(kind: str, data: dict[str, Any]) -> None:
+    if kind == "modules":
+        _LOGGER.info("WhatsApp Web %s: bridge modules resolved", data.get("version"))
+    elif kind == "skipped":
+        kind_of = data.get("msgType")
+        _LOGGER.info("message %s of type %s is not delivered yet", data.get("id"), kind_of)
+    elif kind == "undecryptable":
+        _LOGGER.warning("message %s could not be decrypted within 15 s", data.get("id"))
+    elif kind == "error":
+        _LOGGER.warning("bridge error in %s: %s", data.get("where"), data.get("message"))
+    else:
+        _LOGGER.debug("bridge %s: %s", kind, data.get("state") or data.get("id") or "")
