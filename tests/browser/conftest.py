@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from playwright.async_api import Page, async_playwright
 
-from tests.support.browser import chromium_path
+from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from wamesh.engines.base import EngineEvent
 from wamesh.engines.browser.engine import BrowserConfig, BrowserEngine
 
@@ -68,6 +69,36 @@ async def standin() -> AsyncIterator[Standin]:
 def standin_url(standin: Standin) -> str:
     """The stand-in page's URL."""
     return standin.url
+
+
+PageSetup = Callable[[Page], Awaitable[None]]
+
+
+@pytest.fixture
+async def standin_pages(standin: Standin) -> AsyncIterator[Callable[..., Awaitable[Page]]]:
+    """`await standin_pages(query, setup=None)`: a plain Playwright page on the stand-in.
+
+    Each page gets its own fresh browser context (an empty profile); `query` replaces the
+    stand-in URL's query string; `setup(page)` runs before the page loads the stand-in.
+    """
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+
+        async def open_page(query: str = "", setup: PageSetup | None = None) -> Page:
+            context = await browser.new_context()
+            page = await context.new_page()
+            if setup is not None:
+                await setup(page)
+            base = standin.url.split("?", 1)[0]
+            await page.goto(f"{base}?{query}" if query else standin.url)
+            return page
+
+        try:
+            yield open_page
+        finally:
+            await browser.close()
 
 
 class EngineRun:

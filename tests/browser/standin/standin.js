@@ -1,98 +1,338 @@
-// A faithful-enough stand-in for WhatsApp Web, served on loopback for wamesh's browser tests.
-// It offers the same window.require module names and event-emitting models the bridge uses,
-// Debug.VERSION, a rotating QR ref, a real non-extractable CryptoKey in IndexedDB written on scan
-// (so only a real profile restore reconnects), and a test-only control API: window.__standin.
+// Stand-in for WhatsApp Web, served on loopback for wamesh's browser tests.
+//
+// Derived from services/wamesh/engines/browser/surface.json (the WA Web module surface, with a
+// source for every entry) and from whatsapp-web.js at commit 2dc9466fa (src/Client.js,
+// src/util/Injected/Utils.js), wppconnect-team/wa-js at 6972a8454 and the issues cited there.
+// It is never derived from wamesh's own bridge: it must behave like WA Web, not like the bridge
+// expects. Kinds match WA Web (an async function there is async here, a sync one is sync),
+// event names and listener arguments match, models are Backbone-like emitters whose events
+// bubble to their collection, and network-driven changes happen in later tasks, as in WA Web.
+//
+// Boot: window.require exists at once but every module is unknown until window.Debug.VERSION
+// appears (boot_ms); then the boot-phase modules resolve and the socket goes UNLAUNCHED ->
+// OPENING -> UNPAIRED (QR, Conn.ref rotating every ref_ms through a batch of `refs` refs) ->
+// UNPAIRED_IDLE (ref stopped until Cmd.refreshQR()). Scan: PAIRING -> CONNECTED -> the
+// ready-phase modules load -> hasSynced. A profile whose stored non-extractable AES key still
+// works (IndexedDB wawc_db_enc/keys) and whose Local Storage still names the account boots
+// straight to CONNECTED: like WA Web, the session needs both (whatsapp-web.js RemoteAuth backs
+// up IndexedDB and Local Storage). Sent and received messages are kept in Local Storage, so
+// Msg.getMessagesById finds them after a reload while Msg.get (this page's loaded messages)
+// does not. Logout (Socket.logout: Cmd 'logout'; from the phone: Cmd 'logout_from_bridge')
+// clears that storage and navigates to /?post_logout=1, which boots unpaired.
+//
+// Query parameters (kept in sessionStorage, since WA's post-logout navigation drops them):
+//   ref_ms (1500), refs (6), boot_ms (150), sync_ms (200), ack_ms (100),
+//   serial=$1 (MsgKey exposes $1 instead of _serialized, as WA Web >= 2.3000.1042401057),
+//   wid_serial=$1 (Wid too: stricter than any WA Web build seen), phone_logout_event=logout
+//   (older builds; default logout_from_bridge), absent=ModA,ModB (modules missing entirely).
+//
+// Test control: window.__standin (page.evaluate), or remotely through /__control/next:
+//   scan() -> bool, enterPairingCode(code) -> bool, pairingCodes(), refreshCount(),
+//   receive(from, text) / receiveGroup(group, author, text) / receiveCiphertext(from, text,
+//   decryptAfterMs; < 0 never) / receiveSystem(from, type, subtype?) -> message id,
+//   setAck(id, ack) -> bool, sent() -> [{id, serialized, to, from, participant, body, type,
+//   ephemeralDuration, ephemeralSettingTimestamp, disappearingModeInitiator, ack, error,
+//   duplicate}], phoneLogout(), breakModule(name), repair(), conflict(), setState(name),
+//   idle(), meLidOnly(bool), notOnWhatsApp(phone), lidAddressedGroup(group, bool),
+//   setEphemeral(jid, seconds), state(), modules(), errors(), resendRequests(), resetControl().
 (() => {
   "use strict";
-  const VERSION = "2.3000.0-standin";
-  const ME = "15550009999@c.us";
-  const REF_MS = Number(new URLSearchParams(location.search).get("ref_ms") || 1500);
-  const broken = localStorage.getItem("standin:broken");
 
-  class Emitter {
-    constructor() { this._handlers = {}; }
-    on(event, fn) { (this._handlers[event] = this._handlers[event] || []).push(fn); }
-    off(event, fn) { this._handlers[event] = (this._handlers[event] || []).filter((h) => h !== fn); }
-    trigger(event, ...args) { for (const fn of this._handlers[event] || []) fn(...args); }
+  // ---------------------------------------------------------------- configuration
+  const CONFIG_KEYS = ["ref_ms", "refs", "boot_ms", "sync_ms", "ack_ms", "serial", "wid_serial",
+    "phone_logout_event", "absent"];
+  const query = new URLSearchParams(location.search);
+  let cfg = {};
+  if (CONFIG_KEYS.some((k) => query.has(k))) {
+    for (const k of CONFIG_KEYS) if (query.has(k)) cfg[k] = query.get(k);
+    sessionStorage.setItem("standin:config", JSON.stringify(cfg));
+  } else {
+    try { cfg = JSON.parse(sessionStorage.getItem("standin:config") || "{}"); } catch (e) { cfg = {}; }
   }
-  class Model extends Emitter {
-    constructor(attrs) { super(); Object.assign(this, attrs); }
-    set(key, value) {
-      const old = this[key];
-      this[key] = value;
-      if (old !== value) {
-        this.trigger("change:" + key, this, value);
-        if (this._collection) this._collection.trigger("change:" + key, this, value);
+  const num = (k, d) => (cfg[k] !== undefined && cfg[k] !== "" && !Number.isNaN(Number(cfg[k])) ? Number(cfg[k]) : d);
+  const REF_MS = num("ref_ms", 1500);
+  const REFS = Math.max(1, num("refs", 6));
+  const BOOT_MS = num("boot_ms", 150);
+  const SYNC_MS = num("sync_ms", 200);
+  const ACK_MS = num("ack_ms", 100);
+  const KEY_SERIAL = cfg.serial === "$1" ? "$1" : "_serialized";
+  const WID_SERIAL = cfg.wid_serial === "$1" ? "$1" : "_serialized";
+  const PHONE_LOGOUT_EVENT = cfg.phone_logout_event === "logout" ? "logout" : "logout_from_bridge";
+  const ABSENT = String(cfg.absent || "").split(",").filter(Boolean);
+
+  const VERSION = "2.3000.0-standin";
+  const ME_PN = "15550009999";
+  const ME_LID = "210000009999";
+  const STATES = ["CONFLICT", "CONNECTED", "DEPRECATED_VERSION", "OPENING", "PAIRING", "PROXYBLOCK",
+    "SMB_TOS_BLOCK", "TIMEOUT", "TOS_BLOCK", "UNLAUNCHED", "UNPAIRED", "UNPAIRED_IDLE"];
+  const MSG_ATTRS = ["id", "type", "subtype", "body", "caption", "from", "to", "author", "t", "ack", "isNewMsg"];
+
+  // ---------------------------------------------------------------- storage
+  // "standin:wa:*" is WA Web's own state (cleared on logout); "standin:ctl:*" is test control
+  // (kept across logout and reload).
+  const WA = "standin:wa:";
+  const CTL = "standin:ctl:";
+  const load = (k, d) => {
+    try { const v = localStorage.getItem(k); return v === null ? d : JSON.parse(v); } catch (e) { return d; }
+  };
+  const wa = { get: (k, d) => load(WA + k, d), set: (k, v) => localStorage.setItem(WA + k, JSON.stringify(v)) };
+  const ctl = { get: (k, d) => load(CTL + k, d), set: (k, v) => localStorage.setItem(CTL + k, JSON.stringify(v)) };
+  const broken = ctl.get("broken", null);
+
+  // ---------------------------------------------------------------- errors and timers
+  const errors = [];
+  function report(where, e) {
+    errors.push({ where, message: String((e && e.message) || e), stack: e && e.stack ? String(e.stack) : null });
+    console.error("[standin]", where, e);
+  }
+  // Run `fn` in a later task (WA Web's network-driven changes), reporting what a listener throws.
+  function later(fn, ms = 0, where = "timer") {
+    return setTimeout(() => {
+      try {
+        const r = fn();
+        if (r && typeof r.catch === "function") r.catch((e) => report(where, e));
+      } catch (e) { report(where, e); }
+    }, ms);
+  }
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const now = () => Math.floor(Date.now() / 1000);
+
+  // ---------------------------------------------------------------- bytes
+  function toBytes(x) {
+    if (x instanceof ArrayBuffer) return new Uint8Array(x);
+    if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+    if (Array.isArray(x)) return Uint8Array.from(x);
+    throw new TypeError("encodeB64: expected an ArrayBuffer or a typed array");
+  }
+  function encodeB64(data) {
+    let s = "";
+    for (const b of toBytes(data)) s += String.fromCharCode(b);
+    return btoa(s);
+  }
+  const decodeB64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+  const random = (n) => crypto.getRandomValues(new Uint8Array(n));
+  const hex = (n) => Array.from(random(n), (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
+  // A key's bytes, made once and kept until logout (WA keeps its keys in its own storage).
+  function keyB64(name) {
+    let v = wa.get(name, null);
+    if (!v) { v = encodeB64(random(32)); wa.set(name, v); }
+    return v;
+  }
+  const keyBuffer = (name) => decodeB64(keyB64(name)).buffer;
+  const CROCKFORD = "123456789ABCDEFGHJKLMNPQRSTVWXYZ";
+  function pairingCode() {
+    let bits = 0n;
+    for (const b of random(5)) bits = (bits << 8n) | BigInt(b);
+    let code = "";
+    for (let i = 7; i >= 0; i--) code += CROCKFORD[Number((bits >> BigInt(i * 5)) & 31n)];
+    return code;
+  }
+
+  // ---------------------------------------------------------------- Backbone-like emitters
+  const splitNames = (names) => String(names).split(/\s+/).filter(Boolean);
+  class Emitter {
+    constructor() { Object.defineProperty(this, "_ev", { value: new Map() }); }
+    on(names, fn, ctx) { return this._add(names, fn, ctx, false); }
+    once(names, fn, ctx) { return this._add(names, fn, ctx, true); }
+    _add(names, fn, ctx, once) {
+      if (typeof fn !== "function") return this;
+      for (const n of splitNames(names)) {
+        if (!this._ev.has(n)) this._ev.set(n, []);
+        this._ev.get(n).push({ fn, ctx, once });
+      }
+      return this;
+    }
+    off(names, fn, ctx) {
+      const which = names == null ? [...this._ev.keys()] : splitNames(names);
+      for (const n of which) {
+        const list = this._ev.get(n);
+        if (!list) continue;
+        const keep = list.filter((h) => (fn && h.fn !== fn) || (ctx && h.ctx !== ctx));
+        if (keep.length) this._ev.set(n, keep); else this._ev.delete(n);
+      }
+      return this;
+    }
+    trigger(names, ...args) {
+      for (const n of splitNames(names)) {
+        this._fire(n, args);
+        if (n !== "all") this._fire("all", [n, ...args]);
+      }
+      return this;
+    }
+    _fire(n, args) {
+      const list = this._ev.get(n);
+      if (!list) return;
+      for (const h of [...list]) {
+        if (h.once) {
+          const cur = this._ev.get(n) || [];
+          const i = cur.indexOf(h);
+          if (i < 0) continue;
+          cur.splice(i, 1);
+        }
+        h.fn.apply(h.ctx || this, args);
       }
     }
   }
-  class Collection extends Emitter {
-    constructor(keyOf) { super(); this._models = new Map(); this._keyOf = keyOf; }
-    add(model) { model._collection = this; this._models.set(this._keyOf(model), model); this.trigger("add", model); return model; }
-    get(key) { return this._models.get(typeof key === "string" ? key : key && key._serialized); }
-    getModelsArray() { return [...this._models.values()]; }
-  }
 
-  const wid = (s) => { const [user, server] = s.split("@"); return { user, server, _serialized: s, toString: () => s }; };
-  class MsgKey {
-    constructor({ from, to, id, selfDir }) {
-      this.fromMe = selfDir === "out"; this.remote = to; this.id = id;
-      this._serialized = `${this.fromMe}_${to._serialized}_${id}`;
+  const RESERVED = new Set(["on", "off", "once", "trigger", "get", "set", "serialize", "toJSON", "collection", "_ev", "_attrs"]);
+  class Model extends Emitter {
+    constructor(attrs = {}, declared = []) {
+      super();
+      Object.defineProperty(this, "_attrs", { value: {} });
+      Object.defineProperty(this, "collection", { value: undefined, writable: true });
+      for (const k of declared) this._declare(k);
+      for (const [k, v] of Object.entries(attrs)) { this._declare(k); this._attrs[k] = v; }
     }
-    static newId() { return "3EB0" + Array.from(crypto.getRandomValues(new Uint8Array(14)), (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase(); }
-  }
-
-  const Socket = new Model({ state: "OPENING", hasSynced: false });
-  const Conn = new Model({ ref: null });
-  const Cmd = new Emitter();
-  const Msg = new Collection((m) => m.id._serialized);
-  const Chat = new Collection((c) => c.id._serialized);
-  const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
-  const noiseKey = crypto.getRandomValues(new Uint8Array(32));
-  const identityKey = crypto.getRandomValues(new Uint8Array(32));
-  const advSecret = b64(crypto.getRandomValues(new Uint8Array(32)));
-  let paired = false;
-
-  const findChat = (w) => Chat.get(w) || Chat.add(new Model({ id: w }));
-  function persistMessage(m) {
-    const all = JSON.parse(localStorage.getItem("standin:msgs") || "[]");
-    all.push({ id: m.id.id, to: m.to._serialized, body: m.body, t: m.t, ack: m.ack });
-    localStorage.setItem("standin:msgs", JSON.stringify(all));
-  }
-  function restoreMessages() {
-    for (const m of JSON.parse(localStorage.getItem("standin:msgs") || "[]")) {
-      const to = wid(m.to);
-      const key = new MsgKey({ from: wid(ME), to, id: m.id, selfDir: "out" });
-      Msg.add(new Model({ id: key, from: wid(ME), to, body: m.body, t: m.t, ack: m.ack, isNewMsg: false }));
+    _declare(k) {
+      if (RESERVED.has(k) || Object.prototype.hasOwnProperty.call(this, k)) return;
+      Object.defineProperty(this, k, {
+        get: () => this._attrs[k], set: (v) => this.set(k, v), enumerable: true, configurable: true,
+      });
+    }
+    get(k) { return this._attrs[k]; }
+    // WA Web's models trigger change:<attr> with (model, value, previous), then change.
+    set(key, value) {
+      const changes = typeof key === "object" && key !== null ? key : { [key]: value };
+      const changed = [];
+      for (const [k, v] of Object.entries(changes)) {
+        this._declare(k);
+        const prev = this._attrs[k];
+        if (prev !== v) { this._attrs[k] = v; changed.push([k, v, prev]); }
+      }
+      for (const [k, v, prev] of changed) this.trigger("change:" + k, this, v, prev);
+      if (changed.length) this.trigger("change", this);
+      return this;
+    }
+    serialize() { return Object.assign({}, this._attrs); }
+    toJSON() { return this.serialize(); }
+    trigger(names, ...args) {
+      super.trigger(names, ...args);
+      if (this.collection) this.collection.trigger(names, ...args);
+      return this;
     }
   }
-  function addAndSendMsgToChat(chat, msg) {
-    const model = Msg.add(new Model(Object.assign({}, msg, { isNewMsg: true })));
-    persistMessage(model);
-    const sent = new Promise((resolve) => setTimeout(() => { model.set("ack", 1); resolve("OK"); }, 30));
-    setTimeout(() => model.set("ack", 2), 80);
-    return [sent, sent];
-  }
 
-  const modules = {
-    WAWebSocketModel: { Socket },
-    WAWebConnModel: { Conn },
-    WAWebCollections: { Msg, Chat },
-    WAWebCmd: { Cmd },
-    WAWebWidFactory: { createWid: wid },
-    WAWebFindChatAction: { findOrCreateLatestChat: async (w) => ({ chat: findChat(w) }) },
-    WAWebSendMsgChatAction: { addAndSendMsgToChat },
-    WAWebMsgKey: MsgKey,
-    WAWebUserPrefsMeUser: { getMaybeMePnUser: () => (paired ? wid(ME) : null) },
-    WAWebUserPrefsInfoStore: { waNoiseInfo: { get: () => ({ staticKeyPair: { pubKey: noiseKey } }) } },
-    WAWebSignalStoreApi: { waSignalStore: { getRegistrationInfo: () => ({ identityKeyPair: { pubKey: identityKey } }) } },
-    WAWebUserPrefsMultiDevice: { getADVSecretKey: () => advSecret },
-    WAWebCompanionRegClientUtils: { DEVICE_PLATFORM: "chrome" },
-    WABase64: { encodeB64: b64 },
+  const keyOf = (k) => {
+    if (typeof k === "string") return k;
+    if (k instanceof Model) return keyOf(k.id);
+    if (k && typeof k === "object") { const s = String(k); return s === "[object Object]" ? undefined : s; }
+    return undefined;
   };
-  if (broken) delete modules[broken];
-  window.require = (name) => { if (!(name in modules)) throw new Error(`Requiring unknown module "${name}"`); return modules[name]; };
+  class Collection extends Emitter {
+    constructor() { super(); Object.defineProperty(this, "_models", { value: new Map() }); }
+    get(k) { const key = keyOf(k); return key === undefined ? undefined : this._models.get(key); }
+    add(model) {
+      const key = keyOf(model.id);
+      if (this._models.has(key)) return this._models.get(key);
+      model.collection = this;
+      this._models.set(key, model);
+      model.trigger("add", model, this);
+      return model;
+    }
+    remove(model) {
+      const key = keyOf(model);
+      const found = this._models.get(key);
+      if (!found) return undefined;
+      this._models.delete(key);
+      found.trigger("remove", found, this);
+      found.collection = undefined;
+      return found;
+    }
+    getModelsArray() { return [...this._models.values()]; }
+    toArray() { return this.getModelsArray(); }
+    filter(fn) { return this.getModelsArray().filter(fn); }
+    find(fn) { return this.getModelsArray().find(fn); }
+    get length() { return this._models.size; }
+  }
 
+  // ---------------------------------------------------------------- Wid and MsgKey
+  const invalidWid = () => new Error("wid error: invalid wid");
+  const USER_RE = /^[0-9]{1,20}$/;
+  class Wid {
+    constructor(serialized) {
+      if (typeof serialized !== "string") throw invalidWid();
+      const at = serialized.lastIndexOf("@");
+      if (at <= 0) throw invalidWid();
+      const user = serialized.slice(0, at);
+      const server = serialized.slice(at + 1);
+      const ok = {
+        "c.us": USER_RE, lid: USER_RE, "g.us": /^[0-9]{1,20}(-[0-9]{1,12})?$/,
+        broadcast: /^(status|[0-9]{1,20})$/, newsletter: USER_RE,
+      }[server];
+      if (!ok || !ok.test(user)) throw invalidWid();
+      this.server = server;
+      this.user = user;
+      this[WID_SERIAL] = user + "@" + server;
+    }
+    toString() { return this[WID_SERIAL]; }
+    toJSON() { return this.toString(); }
+    toJid() { return this.server === "c.us" ? this.user + "@s.whatsapp.net" : this.toString(); }
+    isLid() { return this.server === "lid"; }
+    isGroup() { return this.server === "g.us"; }
+    isUser() { return this.server === "c.us" || this.server === "lid"; }
+    isBroadcast() { return this.server === "broadcast"; }
+    isStatus() { return this.toString() === "status@broadcast"; }
+    isNewsletter() { return this.server === "newsletter"; }
+    equals(other) { return other != null && String(other) === this.toString(); }
+  }
+  function createWid(w) {
+    if (w instanceof Wid) return new Wid(w.toString());
+    return new Wid(w);
+  }
+  function asUserWidOrThrow(w) {
+    if (w instanceof Wid && w.isUser()) return w;
+    throw new Error("asUserWidOrThrow: " + String(w) + " is not a user wid");
+  }
+
+  class MsgKey {
+    constructor(obj) {
+      if (obj == null) throw new Error("MsgKey error: obj is null/undefined");
+      let fromMe;
+      let remote;
+      if ("selfDir" in obj) {
+        if (obj.selfDir !== "in" && obj.selfDir !== "out") throw new Error("MsgKey error: selfDir must be 'in' or 'out'");
+        fromMe = obj.selfDir === "out";
+        remote = fromMe ? obj.to : obj.from;
+      } else {
+        fromMe = !!obj.fromMe;
+        remote = obj.remote;
+      }
+      if (!(remote instanceof Wid)) throw new Error("MsgKey error: remote is not a wid");
+      if (typeof obj.id !== "string" || !obj.id) throw new Error("MsgKey error: id is not a string");
+      if (obj.participant != null && !(obj.participant instanceof Wid)) throw new Error("MsgKey error: participant is not a wid");
+      this.fromMe = fromMe;
+      this.remote = remote;
+      this.id = obj.id;
+      this.participant = obj.participant == null ? undefined : obj.participant;
+      const parts = [String(fromMe), remote.toString(), obj.id];
+      if (this.participant) parts.push(this.participant.toString());
+      this[KEY_SERIAL] = parts.join("_");
+    }
+    toString() { return this[KEY_SERIAL]; }
+    toJSON() { return this.toString(); }
+    clone() { return new MsgKey({ fromMe: this.fromMe, remote: this.remote, id: this.id, participant: this.participant }); }
+    equals(other) { return other != null && String(other) === this.toString(); }
+    static fromString(s) {
+      const [fromMe, remote, id, participant] = String(s).split("_");
+      return new MsgKey({ fromMe: fromMe === "true", remote: new Wid(remote), id, participant: participant ? new Wid(participant) : undefined });
+    }
+    static async newId() { return "3EB0" + hex(9); }
+  }
+  const phoneMsgId = () => "3A" + hex(9);
+
+  // ---------------------------------------------------------------- models
+  const Socket = new Model({ state: "UNLAUNCHED", hasSynced: false });
+  const Conn = new Model({ ref: undefined, platform: "web" });
+  const Cmd = new Emitter();
+  const Msg = new Collection();
+  const Chat = new Collection();
+
+  function me() { return wa.get("me", null); }
+  const isPaired = () => me() !== null;
+  function mePn() { const m = me(); return m && !ctl.get("meLidOnly", false) ? new Wid(m.pn + "@c.us") : null; }
+  function meLid() { const m = me(); return m ? new Wid(m.lid + "@lid") : null; }
+
+  // ---------------------------------------------------------------- IndexedDB session key
   function openKeys() {
     return new Promise((resolve, reject) => {
       const req = indexedDB.open("wawc_db_enc", 1);
@@ -103,66 +343,446 @@
   }
   async function keyStore(mode, fn) {
     const db = await openKeys();
-    return new Promise((resolve, reject) => {
-      const tx = db.transaction("keys", mode);
-      const req = fn(tx.objectStore("keys"));
-      tx.oncomplete = () => resolve(req && req.result);
-      tx.onerror = () => reject(tx.error);
-    });
+    try {
+      return await new Promise((resolve, reject) => {
+        const tx = db.transaction("keys", mode);
+        const req = fn(tx.objectStore("keys"));
+        tx.oncomplete = () => resolve(req && req.result);
+        tx.onerror = () => reject(tx.error);
+      });
+    } finally { db.close(); }
   }
   async function storedKeyWorks() {
-    const key = await keyStore("readonly", (s) => s.get("wamesh"));
-    if (!key || key.extractable !== false) return false;
-    const iv = new Uint8Array(12);
-    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new TextEncoder().encode("ping"));
-    const opened = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, sealed);
-    return new TextDecoder().decode(opened) === "ping";
+    try {
+      const key = await keyStore("readonly", (s) => s.get("wamesh"));
+      if (!key || key.extractable !== false) return false;
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new TextEncoder().encode("ping"));
+      const opened = await crypto.subtle.decrypt({ name: "AES-GCM", iv }, key, sealed);
+      return new TextDecoder().decode(opened) === "ping";
+    } catch (e) { return false; }
+  }
+  async function clearWaStorage() {
+    try { await keyStore("readwrite", (s) => s.delete("wamesh")); } catch (e) { report("logout", e); }
+    for (const k of Object.keys(localStorage)) if (!k.startsWith(CTL)) localStorage.removeItem(k);
   }
 
+  // ---------------------------------------------------------------- socket state machine
   let rotation = null;
-  function showQr() {
+  let refsLeft = 0;
+  let synced = false;
+  let pairing = false;
+  let altLinking = false;
+  let pairingType = "QR";
+  let lastCode = null;
+  let codePhone = null;
+  let loggingOut = false;
+  const registered = new Set();
+
+  const newRef = () => "2@" + encodeB64(random(36));
+  function stopQr() { clearTimeout(rotation); rotation = null; refsLeft = 0; }
+  function startQrBatch() {
+    stopQr();
+    altLinking = false;
+    refsLeft = REFS - 1;
+    rotation = later(tick, REF_MS, "qr");
+    Conn.set("ref", newRef());
     Socket.set("state", "UNPAIRED");
-    const rotate = () => Conn.set("ref", "2@" + b64(crypto.getRandomValues(new Uint8Array(18))));
-    rotate();
-    rotation = setInterval(rotate, REF_MS);
+  }
+  function tick() {
+    rotation = null;
+    if (Socket.state !== "UNPAIRED" || altLinking || pairing) return;
+    if (refsLeft <= 0) { Socket.set("state", "UNPAIRED_IDLE"); return; }
+    refsLeft -= 1;
+    rotation = later(tick, REF_MS, "qr");
+    Conn.set("ref", newRef());
   }
   function connect() {
-    paired = true;
-    clearInterval(rotation);
-    restoreMessages();
+    stopQr();
+    altLinking = false;
+    pairing = false;
     Socket.set("state", "CONNECTED");
-    setTimeout(() => Socket.set("hasSynced", true), 50);
+    if (!synced) later(sync, SYNC_MS, "sync");
   }
-  async function unpair() {
-    paired = false;
-    await keyStore("readwrite", (s) => s.delete("wamesh"));
-    localStorage.removeItem("standin:msgs");
-    Cmd.trigger("logout");
-    showQr();
+  function sync() {
+    if (synced || !isPaired()) return;
+    for (const n of READY_MODULES) registered.add(n);
+    for (const id of wa.get("chats", [])) chatFor(new Wid(id));
+    synced = true;
+    Socket.set("hasSynced", true);
   }
-  Socket.logout = () => unpair();
-  Socket.takeover = () => Socket.set("state", "CONNECTED");
+  async function pair(pn) {
+    if (pairing) return false;
+    pairing = true;
+    stopQr();
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+    await keyStore("readwrite", (s) => s.put(key, "wamesh"));
+    wa.set("me", { pn, lid: ME_LID });
+    later(() => Socket.set("state", "PAIRING"), 0, "pairing");
+    later(connect, 150, "pairing");
+    return true;
+  }
+  async function logoutFlow(event) {
+    if (loggingOut) return;
+    loggingOut = true;
+    stopQr();
+    try { Cmd.trigger(event); } catch (e) { report("Cmd " + event + " listener", e); }
+    await clearWaStorage();
+    await sleep(150);
+    location.replace("/?post_logout=1");
+  }
+  Socket.logout = function logout() { later(() => logoutFlow("logout"), 0, "logout"); };
+  Socket.takeover = function takeover() {
+    if (Socket.state === "CONFLICT" && isPaired()) later(() => Socket.set("state", "CONNECTED"), 50, "takeover");
+  };
+  Cmd.refreshQR = function refreshQR() {
+    ctl.set("refreshCount", ctl.get("refreshCount", 0) + 1);
+    if (!isPaired() && (Socket.state === "UNPAIRED" || Socket.state === "UNPAIRED_IDLE")) later(startQrBatch, 50, "refreshQR");
+  };
 
+  // ---------------------------------------------------------------- chats and messages
+  function chatFor(w) {
+    let chat = Chat.get(w);
+    if (chat) return chat;
+    chat = new Model({ id: w, t: now(), unreadCount: 0 });
+    if (w.isGroup()) {
+      chat.set("groupMetadata", new Model({ id: w, isLidAddressingMode: !!ctl.get("lidGroups", {})[w.toString()] }));
+    }
+    Chat.add(chat);
+    const ids = wa.get("chats", []);
+    if (!ids.includes(w.toString())) { ids.push(w.toString()); wa.set("chats", ids); }
+    return chat;
+  }
+
+  // Messages are kept (as WA keeps them in IndexedDB) so getMessagesById finds them after a
+  // reload; Msg itself starts empty on every page, like WA Web's lazily loaded collection.
+  function recordOf(m) {
+    const r = {};
+    for (const [k, v] of Object.entries(m.serialize())) {
+      if (k === "id") {
+        r.key = { fromMe: v.fromMe, remote: String(v.remote), id: v.id, participant: v.participant ? String(v.participant) : null };
+      } else if (v instanceof Wid) {
+        r[k] = { wid: String(v) };
+      } else if (v === undefined || typeof v === "function" || (typeof v === "object" && v !== null && !Array.isArray(v))) {
+        continue;
+      } else {
+        r[k] = v;
+      }
+    }
+    return r;
+  }
+  function modelOf(r) {
+    const attrs = {};
+    for (const [k, v] of Object.entries(r)) {
+      if (k === "key") {
+        attrs.id = new MsgKey({ fromMe: v.fromMe, remote: new Wid(v.remote), id: v.id, participant: v.participant ? new Wid(v.participant) : undefined });
+      } else if (v && typeof v === "object" && typeof v.wid === "string") {
+        attrs[k] = new Wid(v.wid);
+      } else {
+        attrs[k] = v;
+      }
+    }
+    attrs.isNewMsg = false;
+    return new Model(attrs, MSG_ATTRS);
+  }
+  function storeMsg(m) {
+    const all = wa.get("msgs", {});
+    all[String(m.id)] = recordOf(m);
+    wa.set("msgs", all);
+  }
+  function noteSentAck(m) {
+    const sent = ctl.get("sent", []);
+    for (const s of sent) if (s.serialized === String(m.id) && !s.duplicate) s.ack = m.ack;
+    ctl.set("sent", sent);
+  }
+  function setAckNow(m, ack) {
+    m.set("ack", ack);
+    storeMsg(m);
+    noteSentAck(m);
+  }
+
+  Msg.getMessagesById = async function getMessagesById(ids) {
+    await sleep(10);
+    if (!Array.isArray(ids)) throw new TypeError("getMessagesById: expected an array of message ids");
+    const all = wa.get("msgs", {});
+    const messages = [];
+    for (const raw of ids) {
+      const key = keyOf(raw);
+      let m = key === undefined ? undefined : Msg.get(key);
+      if (!m && key !== undefined && all[key]) m = Msg.add(modelOf(all[key]));
+      if (m) messages.push(m);
+    }
+    return { messages };
+  };
+
+  // What the stand-in's server would refuse: the addressing whatsapp-web.js uses (Utils.js:419-471).
+  function addressingProblem(chat, msg) {
+    const key = msg.id;
+    if (!key.fromMe) return "key.fromMe is not true";
+    if (!key.remote.equals(chat.id)) return "key.remote " + key.remote + " is not the chat " + chat.id;
+    if (!(msg.to instanceof Wid) || !msg.to.equals(chat.id)) return "to is not the chat's Wid";
+    const lidSender = chat.id.isGroup() ? !!(chat.groupMetadata && chat.groupMetadata.isLidAddressingMode) : chat.id.isLid();
+    const expected = lidSender ? meLid() : mePn();
+    if (!expected) return "the own " + (lidSender ? "LID" : "phone number") + " is unknown";
+    if (!(msg.from instanceof Wid) || !msg.from.equals(expected)) return "from " + String(msg.from) + " should be " + expected;
+    if (chat.id.isGroup()) {
+      if (!key.participant || !key.participant.equals(expected)) return "group key.participant " + String(key.participant) + " should be " + expected;
+    } else if (key.participant) {
+      return "key.participant set outside a group";
+    }
+    if (msg.type === "chat" && (typeof msg.body !== "string" || !msg.body)) return "a 'chat' message needs a non-empty string body";
+    if (typeof msg.type !== "string") return "no message type";
+    return null;
+  }
+
+  function addAndSendMsgToChat(chat, msg) {
+    if (!(chat instanceof Model) || !(chat.id instanceof Wid) || Chat.get(chat.id) !== chat) {
+      throw new TypeError("addAndSendMsgToChat: chat is not a chat model of the Chat collection");
+    }
+    if (!msg || !(msg.id instanceof MsgKey)) throw new TypeError("addAndSendMsgToChat: msg.id is not a MsgKey");
+    let settle;
+    const sendResult = new Promise((resolve) => { settle = resolve; });
+    const added = new Promise((resolve) => later(() => {
+      const existing = Msg.get(msg.id);
+      const eph = { ephemeralDuration: msg.ephemeralDuration, ephemeralSettingTimestamp: msg.ephemeralSettingTimestamp, disappearingModeInitiator: msg.disappearingModeInitiator };
+      const record = {
+        id: msg.id.id, serialized: String(msg.id), to: msg.to == null ? null : String(msg.to),
+        from: msg.from == null ? null : String(msg.from), participant: msg.id.participant ? String(msg.id.participant) : null,
+        body: msg.body === undefined ? null : msg.body, type: msg.type === undefined ? null : msg.type, ...eph,
+        ack: existing ? existing.ack : msg.ack, error: null, duplicate: !!existing,
+      };
+      if (existing) {
+        // WA keeps one message per key: a second add with the same key is not sent again.
+        ctl.set("sent", [...ctl.get("sent", []), record]);
+        resolve(existing);
+        settle({ messageSendResult: "OK", t: existing.t });
+        return;
+      }
+      const model = new Model(Object.assign({}, msg, { isNewMsg: msg.isNewMsg === undefined ? true : msg.isNewMsg }), MSG_ATTRS);
+      const problem = addressingProblem(chat, msg) ||
+        (chat.id.isUser() && ctl.get("notOnWhatsApp", []).includes(chat.id.user) ? "recipient is not on WhatsApp" : null);
+      record.error = problem;
+      record.ack = model.ack;
+      ctl.set("sent", [...ctl.get("sent", []), record]);
+      storeMsg(model);
+      Msg.add(model);
+      resolve(model);
+      later(() => {
+        if (problem) { setAckNow(model, -1); settle({ messageSendResult: "ERROR_UNKNOWN" }); return; }
+        settle({ messageSendResult: "OK", t: now() });
+        setAckNow(model, 1);
+        later(() => setAckNow(model, 2), ACK_MS, "ack");
+      }, ACK_MS, "ack");
+    }, 0, "addAndSendMsgToChat"));
+    return [added, sendResult];
+  }
+
+  async function findOrCreateLatestChat(w) {
+    await sleep(5);
+    if (!(w instanceof Wid)) throw new TypeError("findOrCreateLatestChat: expected a Wid, got " + typeof w);
+    if (!w.isUser() && !w.isGroup()) throw new Error("findOrCreateLatestChat: no chat for " + w);
+    const existing = Chat.get(w);
+    return { chat: existing || chatFor(w), created: !existing };
+  }
+  function getEphemeralFields(chat) {
+    if (!(chat instanceof Model) || !(chat.id instanceof Wid)) throw new TypeError("getEphemeralFields: expected a chat model");
+    const e = ctl.get("ephemeral", {})[chat.id.toString()];
+    return e ? { ephemeralDuration: e.duration, ephemeralSettingTimestamp: e.t } : {};
+  }
+  async function queryWidExists(w) {
+    await sleep(30);
+    if (!(w instanceof Wid)) throw new TypeError("queryWidExists: expected a Wid");
+    if (!w.isUser()) return null;
+    if (ctl.get("notOnWhatsApp", []).includes(w.user)) return null;
+    return { wid: new Wid(w.toString()), biz: false };
+  }
+
+  // Inbound messages: what the phone's network delivers, added in a later task.
+  function inbound({ from, author, type, subtype, body, then }) {
+    if (!synced) throw new Error("the line is not connected and synced");
+    const chatWid = new Wid(from);
+    const authorWid = author ? new Wid(author) : undefined;
+    if (chatWid.isGroup() && !authorWid && type === "chat") throw new Error("group messages need an author (use receiveGroup)");
+    const to = chatWid.isLid() || !mePn() ? meLid() : mePn();
+    const key = new MsgKey({ from: chatWid, to, id: phoneMsgId(), participant: authorWid, selfDir: "in" });
+    const model = new Model({ id: key, from: chatWid, to, author: authorWid, type, subtype, body, t: now(), ack: 1, isNewMsg: true }, MSG_ATTRS);
+    later(() => {
+      chatFor(chatWid);
+      storeMsg(model);
+      Msg.add(model);
+      if (then) then(model);
+    }, 0, "receive");
+    return key.id;
+  }
+  function findMsg(id) {
+    return Msg.getModelsArray().find((m) => m.id.id === id || String(m.id) === id);
+  }
+
+  // ---------------------------------------------------------------- modules
+  // Placeholder-resend requests (optional modules) are recorded; they decrypt nothing.
+  const resendRequests = [];
+  const MODULES = {
+    WAWebSocketModel: { Socket },
+    WAWebConnModel: { Conn },
+    WAWebCmd: { Cmd },
+    WAWebUserPrefsInfoStore: {
+      waNoiseInfo: {
+        get: async () => ({ staticKeyPair: { pubKey: keyBuffer("noisePub"), privKey: keyBuffer("noisePriv") }, recoveryToken: keyBuffer("recovery") }),
+      },
+    },
+    WAWebSignalStoreApi: {
+      waSignalStore: {
+        getRegistrationInfo: async () => ({ identityKeyPair: { pubKey: keyBuffer("identityPub"), privKey: keyBuffer("identityPriv") }, registrationId: 4242 }),
+      },
+    },
+    WAWebUserPrefsMultiDevice: { getADVSecretKey: () => keyB64("adv") },
+    WAWebCompanionRegClientUtils: { DEVICE_PLATFORM: "1" },
+    WABase64: { encodeB64 },
+    WAWebAltDeviceLinkingApi: {
+      setPairingType(type) { pairingType = type; },
+      async initializeAltDeviceLinking() {
+        await sleep(20);
+        altLinking = true;
+        stopQr();
+        wa.set("adv", encodeB64(random(32)));
+      },
+      async startAltLinkingFlow(phoneNumber, showNotification) {
+        await sleep(50);
+        if (!altLinking || pairingType !== "ALT_DEVICE_LINKING") throw new Error("startAltLinkingFlow: alt device linking is not initialized");
+        if (!/^[0-9]{6,15}$/.test(String(phoneNumber))) throw new Error("startAltLinkingFlow: invalid phone number");
+        if (isPaired()) throw new Error("startAltLinkingFlow: already paired");
+        lastCode = pairingCode();
+        codePhone = String(phoneNumber);
+        ctl.set("pairingCodes", [...ctl.get("pairingCodes", []), lastCode]);
+        return lastCode;
+      },
+      async initializeQRLinking() {
+        await sleep(20);
+        altLinking = false;
+        pairingType = "QR";
+        wa.set("adv", encodeB64(random(32)));
+      },
+    },
+    WAWebUserPrefsMeUser: { getMaybeMePnUser: () => mePn(), getMaybeMeLidUser: () => meLid() },
+    WAWebCollections: { Msg, Chat },
+    WAWebWidFactory: { createWid, asUserWidOrThrow, createWidFromWidLike: (w) => createWid(typeof w === "string" ? w : String(w)) },
+    WAWebFindChatAction: { findOrCreateLatestChat },
+    WAWebMsgKey: MsgKey,
+    WAWebGetEphemeralFieldsMsgActionsUtils: { getEphemeralFields },
+    WAWebSendMsgChatAction: { addAndSendMsgToChat },
+    WAWebQueryExistsJob: { queryWidExists },
+    WAWebSyncGatingUtils: { isPlaceholderMessageResendEnabled: () => false },
+    WAWebNonMessageDataRequestPlaceholderMessageResendUtils: {
+      handlePlaceholderMsgsSeen(msgs, flag) {
+        for (const m of msgs || []) resendRequests.push({ id: m && m.id ? String(m.id) : String(m), flag });
+      },
+    },
+  };
+  const BOOT_MODULES = ["WAWebSocketModel", "WAWebConnModel", "WAWebCmd", "WAWebUserPrefsInfoStore",
+    "WAWebSignalStoreApi", "WAWebUserPrefsMultiDevice", "WAWebCompanionRegClientUtils", "WABase64",
+    "WAWebAltDeviceLinkingApi", "WAWebUserPrefsMeUser"];
+  const READY_MODULES = Object.keys(MODULES).filter((n) => !BOOT_MODULES.includes(n));
+
+  window.require = function require(name) {
+    if (!registered.has(name) || name === broken || ABSENT.includes(name) || !Object.prototype.hasOwnProperty.call(MODULES, name)) {
+      throw new Error(`Requiring unknown module "${name}"`);
+    }
+    return MODULES[name];
+  };
+
+  // ---------------------------------------------------------------- test control
+  const jidDigits = (x) => String(x).split("@")[0].replace(/^\+/, "");
   window.__standin = {
-    modules: () => Object.keys(modules).concat(broken ? [broken] : []),
+    modules: () => Object.keys(MODULES),
+    state: () => ({
+      state: Socket.state, hasSynced: Socket.hasSynced, paired: isPaired(), ready: synced, ref: Conn.ref,
+      version: VERSION, me: me(), altLinking, url: location.href,
+    }),
     async scan() {
-      const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-      await keyStore("readwrite", (s) => s.put(key, "wamesh"));
-      connect();
+      if (Socket.state !== "UNPAIRED" || altLinking || isPaired()) return false;
+      return pair(ME_PN);
     },
-    receive(from, text) {
-      const chat = findChat(wid(from));
-      const key = new MsgKey({ from: chat.id, to: wid(ME), id: MsgKey.newId(), selfDir: "in" });
-      key.remote = chat.id; key._serialized = `false_${from}_${key.id}`;
-      Msg.add(new Model({ id: key, from: chat.id, to: wid(ME), body: text, t: Math.floor(Date.now() / 1000), ack: 2, isNewMsg: true }));
-      return key.id;
+    async enterPairingCode(code) {
+      if (!lastCode || isPaired() || !["UNPAIRED", "UNPAIRED_IDLE"].includes(Socket.state)) return false;
+      if (String(code).replace(/-/g, "").toUpperCase() !== lastCode) return false;
+      return pair(codePhone);
     },
-    setAck(id, ack) { const m = Msg.getModelsArray().find((x) => x.id.id === id); if (m) m.set("ack", ack); return !!m; },
-    phoneLogout: () => unpair(),
-    breakModule(name) { localStorage.setItem("standin:broken", name); location.reload(); },
-    repair() { localStorage.removeItem("standin:broken"); },
-    conflict() { Socket.set("state", "CONFLICT"); },
-    state: () => ({ state: Socket.state, paired, ref: Conn.ref }),
+    pairingCodes: () => ctl.get("pairingCodes", []),
+    refreshCount: () => ctl.get("refreshCount", 0),
+    receive: (from, text) => inbound({ from, type: "chat", body: text }),
+    receiveGroup: (groupJid, authorJid, text) => inbound({ from: groupJid, author: authorJid, type: "chat", body: text }),
+    receiveCiphertext(from, text, decryptAfterMs = 200) {
+      return inbound({
+        from, type: "ciphertext",
+        then: (model) => {
+          if (decryptAfterMs < 0) return;
+          later(() => { model.set({ body: text, type: "chat" }); storeMsg(model); }, decryptAfterMs, "decrypt");
+        },
+      });
+    },
+    receiveSystem: (from, type, subtype) => {
+      if (!type || type === "chat") throw new Error("receiveSystem: give a system message type");
+      return inbound({ from, type, subtype });
+    },
+    setAck(id, ack) {
+      const m = findMsg(id);
+      const all = wa.get("msgs", {});
+      const stored = Object.keys(all).find((k) => k === id || all[k].key.id === id);
+      if (!m && !stored) return false;
+      later(() => {
+        if (m) { setAckNow(m, ack); return; }
+        const fresh = wa.get("msgs", {});
+        fresh[stored].ack = ack;
+        wa.set("msgs", fresh);
+        const sent = ctl.get("sent", []);
+        for (const s of sent) if (s.serialized === stored && !s.duplicate) s.ack = ack;
+        ctl.set("sent", sent);
+      }, 0, "setAck");
+      return true;
+    },
+    sent: () => ctl.get("sent", []),
+    phoneLogout() { later(() => logoutFlow(PHONE_LOGOUT_EVENT), 0, "phoneLogout"); return true; },
+    breakModule(name) { ctl.set("broken", name); later(() => location.reload(), 0, "breakModule"); return true; },
+    repair() { localStorage.removeItem(CTL + "broken"); return true; },
+    conflict() { later(() => Socket.set("state", "CONFLICT"), 0, "conflict"); return true; },
+    setState(name) {
+      if (!STATES.includes(name)) throw new Error("setState: unknown state " + name);
+      later(() => {
+        if (name === "CONNECTED" && isPaired()) connect();
+        else { if (name !== "UNPAIRED") stopQr(); Socket.set("state", name); }
+      }, 0, "setState");
+      return true;
+    },
+    idle() {
+      if (isPaired()) return false;
+      later(() => { stopQr(); Socket.set("state", "UNPAIRED_IDLE"); }, 0, "idle");
+      return true;
+    },
+    meLidOnly(on = true) { ctl.set("meLidOnly", !!on); return true; },
+    notOnWhatsApp(phone) {
+      const list = ctl.get("notOnWhatsApp", []);
+      const digits = jidDigits(phone);
+      if (!list.includes(digits)) list.push(digits);
+      ctl.set("notOnWhatsApp", list);
+      return true;
+    },
+    lidAddressedGroup(groupJid, on = true) {
+      const map = ctl.get("lidGroups", {});
+      map[groupJid] = !!on;
+      ctl.set("lidGroups", map);
+      const chat = Chat.get(groupJid);
+      if (chat && chat.groupMetadata) later(() => chat.groupMetadata.set("isLidAddressingMode", !!on), 0, "lidAddressedGroup");
+      return true;
+    },
+    setEphemeral(jid, seconds) {
+      const map = ctl.get("ephemeral", {});
+      if (seconds) map[jid] = { duration: seconds, t: now() }; else delete map[jid];
+      ctl.set("ephemeral", map);
+      return true;
+    },
+    resendRequests: () => resendRequests.slice(),
+    errors: () => errors.slice(),
+    resetControl() { for (const k of Object.keys(localStorage)) if (k.startsWith(CTL)) localStorage.removeItem(k); return true; },
   };
 
   // Remote control for tests that run the engine in another process: the stand-in's server keeps
@@ -174,17 +794,26 @@
         const resp = await fetch("/__control/next?after=" + after, { cache: "no-store" });
         const { seq, commands } = await resp.json();
         after = seq;
-        for (const { cmd, args } of commands) await window.__standin[cmd](...(args || []));
+        for (const { cmd, args } of commands) {
+          try { await window.__standin[cmd](...(args || [])); } catch (e) { report("control " + cmd, e); }
+        }
       } catch (e) {
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
       }
     }
   }
   pollControl();
 
-  setTimeout(async () => {
-    window.Debug = { VERSION };
-    if (broken) return;
-    if (await storedKeyWorks()) connect(); else showQr();
-  }, 150);
+  // ---------------------------------------------------------------- boot
+  later(() => {
+    window.Debug = Object.assign(window.Debug || {}, { VERSION });
+    for (const n of BOOT_MODULES) registered.add(n);
+    later(async () => {
+      Socket.set("state", "OPENING");
+      const restored = isPaired() && (await storedKeyWorks());
+      if (!restored && isPaired()) wa.set("me", null);
+      await sleep(100);
+      if (restored) connect(); else startQrBatch();
+    }, 50, "boot");
+  }, BOOT_MS, "boot");
 })();

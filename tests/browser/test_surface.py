@@ -1,0 +1,546 @@
+"""The stand-in WhatsApp Web offers surface.json's module surface, with the same kinds and events.
+
+surface.json (services/wamesh/engines/browser/) lists what the bridge may use of WhatsApp Web,
+each entry sourced from whatsapp-web.js / wa-js. These tests hold the stand-in to it in real
+Chromium, and prove that the checker (surface_check.js) notices a member that is missing, made
+sync, made async, loaded too early or an event that is never emitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page
+
+pytestmark = pytest.mark.browser
+
+HERE = Path(__file__).resolve().parent
+SURFACE = HERE.parents[1] / "services/wamesh/engines/browser/surface.json"
+CHECKER = HERE / "surface_check.js"
+KINDS = {
+    "function",
+    "async function",
+    "model",
+    "collection",
+    "attribute",
+    "event",
+    "constant",
+    "class",
+}
+PHASES = {"boot", "ready", "optional"}
+FAST = "ref_ms=150&refs=3&boot_ms=100&sync_ms=100&ack_ms=60"
+PEER = "15550001111@c.us"
+GROUP = "120363000000000001@g.us"
+
+OpenPage = Callable[..., Awaitable[Page]]
+
+
+def _surface() -> dict[str, Any]:
+    return json.loads(SURFACE.read_text())
+
+
+def _entries() -> list[dict[str, Any]]:
+    return _surface()["entries"]
+
+
+def _key(entry: dict[str, Any]) -> str:
+    return f"{entry['module']}:{entry['member']}"
+
+
+class Recorder:
+    """Events the page reports through window.__surfaceEvent (kept across navigations)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[list[str]]] = {}
+
+    def record(self, key: str, kinds: list[str]) -> None:
+        self.seen.setdefault(key, []).append(kinds)
+
+    async def setup(self, page: Page) -> None:
+        await page.expose_function("__surfaceEvent", self.record)
+        await page.add_init_script(path=str(CHECKER))
+
+    def problems(self, entries: list[dict[str, Any]]) -> list[str]:
+        """Event entries never seen, or only seen with other listener arguments."""
+        found = []
+        for entry in entries:
+            if entry["kind"] != "event":
+                continue
+            calls = self.seen.get(_key(entry))
+            if not calls:
+                found.append(f"{_key(entry)}: never emitted")
+                continue
+            want = entry.get("args", [])
+            if not any(_args_match(want, got) for got in calls):
+                found.append(f"{_key(entry)}: listener got {calls[0]}, expected {want}")
+        return found
+
+
+def _args_match(want: list[str], got: list[str]) -> bool:
+    if len(got) < len(want):
+        return False
+    return all(w == g or (w == "model" and g == "msg") for w, g in zip(want, got, strict=False))
+
+
+async def _wait(page: Page, expression: str, timeout: float = 10_000) -> None:
+    await page.wait_for_function(expression, timeout=timeout)
+
+
+async def _state(page: Page, state: str) -> None:
+    await _wait(page, f"window.__standin && window.__standin.state().state === '{state}'")
+
+
+async def _synced(page: Page) -> None:
+    await _wait(page, "window.__standin && window.__standin.state().ready === true")
+
+
+async def _check(page: Page, mode: str, samples: str = "{}") -> list[str]:
+    return await page.evaluate(
+        f"([entries, mode]) => window.__surfaceCheck.check(entries, mode, {samples})",
+        [_entries(), mode],
+    )
+
+
+async def _listen(page: Page, entries: list[dict[str, Any]], samples: str = "{}") -> list[str]:
+    result = await page.evaluate(
+        f"([entries]) => window.__surfaceCheck.listen(entries, {samples})", [entries]
+    )
+    return result["problems"]
+
+
+def _events(phase: str, instance: bool = False) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in _entries()
+        if e["kind"] == "event" and e["phase"] == phase and bool(e.get("instance")) == instance
+    ]
+
+
+# Build one object of each instance type through the surface itself (the bridge's way).
+MAKE_SAMPLES = """async ([peer, group]) => {
+    const W = window.require('WAWebWidFactory');
+    const find = window.require('WAWebFindChatAction').findOrCreateLatestChat;
+    const MsgKey = window.require('WAWebMsgKey');
+    const me = window.require('WAWebUserPrefsMeUser').getMaybeMePnUser();
+    const wid = W.createWid(peer);
+    const chat = (await find(wid)).chat;
+    const groupChat = (await find(W.createWid(group))).chat;
+    const key = new MsgKey({from: me, to: wid, id: await MsgKey.newId(), selfDir: 'out'});
+    window.__samples = {Wid: wid, Chat: chat, GroupChat: groupChat, MsgKey: key};
+}"""
+
+# Send one text through the surface, as whatsapp-web.js's sendMessage does.
+SEND = """async ([peer, text]) => {
+    const W = window.require('WAWebWidFactory');
+    const chat = (await window.require('WAWebFindChatAction')
+        .findOrCreateLatestChat(W.createWid(peer))).chat;
+    const MsgKey = window.require('WAWebMsgKey');
+    const from = window.require('WAWebUserPrefsMeUser').getMaybeMePnUser();
+    const id = await MsgKey.newId();
+    const key = new MsgKey({from, to: chat.id, id, participant: undefined, selfDir: 'out'});
+    const eph = window.require('WAWebGetEphemeralFieldsMsgActionsUtils').getEphemeralFields(chat);
+    const [added, sent] = window.require('WAWebSendMsgChatAction').addAndSendMsgToChat(chat, {
+        id: key, ack: 0, body: text, from, to: chat.id, local: true, self: 'out',
+        t: Math.floor(Date.now() / 1000), isNewMsg: true, type: 'chat', ...eph});
+    const msg = await added;
+    const ackAdded = msg.ack;
+    const result = await sent;
+    return {id, serialized: key.toString(), ackAdded, ackSent: msg.ack,
+            result: result.messageSendResult};
+}"""
+
+
+class TestSurfaceFile:
+    """surface.json's own shape."""
+
+    def test_every_entry_is_complete(self) -> None:
+        surface = _surface()
+        assert surface["header"]["sources"]["wwebjs"]["commit"].startswith("2dc9466fa")
+        entries = surface["entries"]
+        assert len(entries) > 40
+        for entry in entries:
+            for field in ("module", "member", "kind", "phase", "returns", "source"):
+                assert isinstance(entry.get(field), str), (entry, field)
+                assert entry[field].strip(), (entry, field)
+            assert entry["kind"] in KINDS, entry
+            assert entry["phase"] in PHASES, entry
+            if entry["kind"] == "event":
+                assert "#" in entry["member"], entry
+                assert isinstance(entry.get("args"), list), entry
+            if entry["kind"] == "async function":
+                assert entry.get("evidence"), entry
+            if entry.get("instance"):
+                assert entry["member"].startswith(
+                    (entry["instance"] + ".", entry["instance"] + "#")
+                )
+        keys = [_key(e) for e in entries]
+        assert len(keys) == len(set(keys)), "duplicate entries"
+
+    def test_the_list_the_bridge_uses_is_there(self) -> None:
+        keys = {_key(e): e for e in _entries()}
+        for key, kind in {
+            "window:Debug.VERSION": "constant",
+            "WAWebSocketModel:Socket#change:state": "event",
+            "WAWebUserPrefsInfoStore:waNoiseInfo.get": "async function",
+            "WAWebUserPrefsMultiDevice:getADVSecretKey": "function",
+            "WAWebAltDeviceLinkingApi:startAltLinkingFlow": "async function",
+            "WAWebCollections:Msg.getMessagesById": "async function",
+            "WAWebMsgKey:newId": "async function",
+            "WAWebMsgKey:.": "class",
+            "WAWebSendMsgChatAction:addAndSendMsgToChat": "function",
+            "WAWebQueryExistsJob:queryWidExists": "async function",
+            "WAWebCmd:Cmd#logout_from_bridge": "event",
+        }.items():
+            assert keys[key]["kind"] == kind, key
+        assert keys["WAWebCollections:Msg"]["phase"] == "ready"
+        assert keys["WAWebSyncGatingUtils:isPlaceholderMessageResendEnabled"]["phase"] == "optional"
+        assert set(_surface()["sequences"]["states"]["values"]) >= {
+            "OPENING",
+            "UNPAIRED",
+            "UNPAIRED_IDLE",
+            "PAIRING",
+            "CONNECTED",
+            "TIMEOUT",
+            "CONFLICT",
+        }
+
+
+class TestStandinMatchesSurface:
+    """Every entry, checked in its phase; every event, emitted by the flow that should emit it."""
+
+    async def test_boot_ready_events_and_logouts(self, standin_pages: OpenPage) -> None:
+        events = Recorder()
+        page = await standin_pages(FAST.replace("boot_ms=100", "boot_ms=600"), events.setup)
+
+        # Before WA's loader has run: no version, no module.
+        assert await page.evaluate("() => window.Debug?.VERSION") is None
+        threw = await page.evaluate(
+            "() => { try { window.require('WAWebSocketModel'); return null; }"
+            " catch (e) { return e.message; } }"
+        )
+        assert threw == 'Requiring unknown module "WAWebSocketModel"'
+
+        await _wait(page, "window.Debug && window.Debug.VERSION !== undefined")
+        assert await _listen(page, _events("boot")) == []
+        await _state(page, "UNPAIRED")
+        assert await _check(page, "unpaired") == []
+
+        # Unscanned refs run out: idle until Cmd.refreshQR().
+        await _state(page, "UNPAIRED_IDLE")
+        ref = await page.evaluate("() => window.require('WAWebConnModel').Conn.ref")
+        await asyncio.sleep(0.4)
+        assert await page.evaluate("() => window.require('WAWebConnModel').Conn.ref") == ref
+        await page.evaluate("() => window.require('WAWebCmd').Cmd.refreshQR()")
+        await _state(page, "UNPAIRED")
+        assert await page.evaluate("() => window.__standin.refreshCount()") == 1
+
+        assert await page.evaluate("() => window.__standin.scan()") is True
+        await _synced(page)
+        assert await page.evaluate("() => window.require('WAWebSocketModel').Socket.hasSynced")
+
+        await page.evaluate(MAKE_SAMPLES, [PEER, GROUP])
+        assert await _listen(page, _events("ready")) == []
+        # A ciphertext message: the sample model, listened to before it decrypts.
+        mid = await page.evaluate(
+            "([p]) => window.__standin.receiveCiphertext(p, 'secret', 400)", ["15550002222@c.us"]
+        )
+        await _wait(page, f"window.require('WAWebCollections').Msg.find(m => m.id.id === '{mid}')")
+        await page.evaluate(
+            f"""() => {{ window.__samples.MsgModel = window.require('WAWebCollections')
+                .Msg.find(m => m.id.id === '{mid}'); }}"""
+        )
+        assert await _listen(page, _events("ready", instance=True), "window.__samples") == []
+        assert await _check(page, "ready", "window.__samples") == []
+
+        sent = await page.evaluate(SEND, [PEER, "hello"])
+        assert (sent["ackAdded"], sent["ackSent"], sent["result"]) == (0, 1, "OK")
+        await _wait(
+            page,
+            f"window.require('WAWebCollections').Msg.get('{sent['serialized']}').ack === 2",
+        )
+        await _wait(
+            page,
+            f"window.require('WAWebCollections').Msg.find(m => m.id.id === '{mid}')"
+            ".type === 'chat'",
+        )
+
+        # Logged out from the phone: WA navigates to /?post_logout=1 and boots unpaired.
+        await page.evaluate("() => window.__standin.phoneLogout()")
+        await page.wait_for_url("**/?post_logout=1", timeout=10_000)
+        await _state(page, "UNPAIRED")
+        assert await page.evaluate("() => window.__standin.state().paired") is False
+
+        # Logged out here (Socket.logout): Cmd 'logout', same navigation.
+        assert await _listen(page, _events("boot")) == []
+        assert await page.evaluate("() => window.__standin.scan()") is True
+        await _synced(page)
+        async with page.expect_navigation(url="**/?post_logout=1", timeout=10_000):
+            await page.evaluate("() => window.require('WAWebSocketModel').Socket.logout()")
+        await _state(page, "UNPAIRED")
+        assert await page.evaluate("() => window.__standin.state().paired") is False
+
+        assert events.problems(_entries()) == []
+        assert await page.evaluate("() => window.__standin.errors()") == []
+
+
+class TestCheckerCatchesDrift:
+    """The same checks fail when the page no longer matches surface.json."""
+
+    async def test_missing_sync_async_and_early_members(self, standin_pages: OpenPage) -> None:
+        events = Recorder()
+        page = await standin_pages(FAST.replace("refs=3", "refs=100"), events.setup)
+        await _state(page, "UNPAIRED")
+
+        # A ready module that resolves before login is reported.
+        await page.evaluate(
+            """() => { const real = window.require;
+                window.require = (n) => n === 'WAWebCollections' ? {Msg: {}} : real(n);
+                window.__realRequire = real; }"""
+        )
+        early = await _check(page, "unpaired")
+        assert any("WAWebCollections" in p and "before login" in p for p in early), early
+        await page.evaluate("() => { window.require = window.__realRequire; }")
+        assert await _check(page, "unpaired") == []
+
+        # An event the page stops emitting is reported.
+        await page.evaluate(
+            """() => { const Conn = window.require('WAWebConnModel').Conn;
+                const trigger = Conn.trigger.bind(Conn);
+                Conn.trigger = (name, ...args) =>
+                    name === 'change:ref' ? Conn : trigger(name, ...args); }"""
+        )
+        assert await _listen(page, _events("boot")) == []
+        await asyncio.sleep(0.5)
+        missing = events.problems(
+            [e for e in _entries() if _key(e) == "WAWebConnModel:Conn#change:ref"]
+        )
+        assert missing == ["WAWebConnModel:Conn#change:ref: never emitted"]
+
+        assert await page.evaluate("() => window.__standin.scan()") is True
+        await _synced(page)
+        await page.evaluate(MAKE_SAMPLES, [PEER, GROUP])
+        await page.evaluate("() => window.__standin.receive('15550002222@c.us', 'x')")
+        await _wait(page, "window.require('WAWebCollections').Msg.length > 0")
+        await page.evaluate(
+            "() => { window.__samples.MsgModel ="
+            " window.require('WAWebCollections').Msg.getModelsArray()[0]; }"
+        )
+        assert await _check(page, "ready", "window.__samples") == []
+
+        # Removed, made sync, made async: each one is reported.
+        await page.evaluate(
+            """() => {
+                delete window.require('WAWebMsgKey').newId;
+                delete window.require('WAWebCollections').Msg.getMessagesById;
+                window.require('WAWebFindChatAction').findOrCreateLatestChat =
+                    function (wid) { return {chat: null}; };
+                window.require('WAWebUserPrefsMultiDevice').getADVSecretKey =
+                    async function () { return 'x'; };
+                delete window.__samples.MsgKey.id;
+            }"""
+        )
+        problems = await _check(page, "ready", "window.__samples")
+        expected = [
+            "WAWebMsgKey:newId: newId is missing",
+            "WAWebCollections:Msg.getMessagesById: Msg.getMessagesById is missing",
+            "WAWebFindChatAction:findOrCreateLatestChat: expected an async function,"
+            " got a sync function",
+            "WAWebUserPrefsMultiDevice:getADVSecretKey: expected a plain (sync) function,"
+            " got an async function",
+            "WAWebMsgKey:MsgKey.id: id is missing",
+        ]
+        for problem in expected:
+            assert problem in problems, (problem, problems)
+        assert len(problems) == len(expected), problems
+
+
+class TestStandinBehaviour:
+    """What the surface alone does not say: persistence, pairing codes, addressing, acks, $1."""
+
+    async def test_behaviours(self, standin_pages: OpenPage) -> None:
+        # Independent pages (own profiles) in one browser, run side by side.
+        await asyncio.gather(
+            self._reload_restores_the_session_and_loads_messages_lazily(standin_pages),
+            self._pairing_code_and_lid_only_account(standin_pages),
+            self._addressing_unknown_numbers_and_acks(standin_pages),
+            self._dollar_one_keys(standin_pages),
+        )
+
+    async def _reload_restores_the_session_and_loads_messages_lazily(
+        self, standin_pages: OpenPage
+    ) -> None:
+        page = await standin_pages(FAST.replace("refs=3", "refs=100"))
+        await _state(page, "UNPAIRED")
+        await page.evaluate("() => window.__standin.scan()")
+        await _synced(page)
+        sent = await page.evaluate(SEND, [PEER, "kept"])
+        await _wait(
+            page, f"window.require('WAWebCollections').Msg.get('{sent['serialized']}').ack === 2"
+        )
+        key = await page.evaluate(
+            """async () => {
+                const db = await new Promise((ok) => {
+                    const r = indexedDB.open('wawc_db_enc', 1); r.onsuccess = () => ok(r.result); });
+                const key = await new Promise((ok) => {
+                    db.transaction('keys').objectStore('keys').get('wamesh').onsuccess =
+                        (e) => ok(e.target.result); });
+                return {type: key.type, extractable: key.extractable,
+                        algorithm: key.algorithm.name};
+            }"""
+        )
+        assert key == {"type": "secret", "extractable": False, "algorithm": "AES-GCM"}
+
+        states: list[str] = []
+        await page.expose_function("__state", lambda state: states.append(state))
+        await page.add_init_script(
+            "setInterval(() => { try { const s = window.require('WAWebSocketModel').Socket;"
+            " if (!s.__seen) { s.__seen = 1; window.__state(s.state);"
+            " s.on('change:state', (_m, v) => window.__state(v)); } } catch (e) {} }, 20)"
+        )
+        await page.reload()
+        await _synced(page)
+        assert "UNPAIRED" not in states
+        assert states[-1] == "CONNECTED"
+        loaded = await page.evaluate(
+            """async ([s]) => {
+                const Msg = window.require('WAWebCollections').Msg;
+                const before = Msg.get(s);
+                const {messages} = await Msg.getMessagesById([s, 'false_1@c.us_NOPE']);
+                return {before: before === undefined, n: messages.length,
+                        body: messages[0].body, ack: messages[0].ack,
+                        isNew: messages[0].isNewMsg, again: Msg.get(s) === messages[0]};
+            }""",
+            [sent["serialized"]],
+        )
+        assert loaded == {
+            "before": True,
+            "n": 1,
+            "body": "kept",
+            "ack": 2,
+            "isNew": False,
+            "again": True,
+        }
+
+    async def _pairing_code_and_lid_only_account(self, standin_pages: OpenPage) -> None:
+        page = await standin_pages(FAST)
+        await _state(page, "UNPAIRED")
+        await page.evaluate("() => window.__standin.meLidOnly(true)")
+        code = await page.evaluate(
+            """async () => {
+                const api = window.require('WAWebAltDeviceLinkingApi');
+                const adv = window.require('WAWebUserPrefsMultiDevice').getADVSecretKey();
+                api.setPairingType('ALT_DEVICE_LINKING');
+                await api.initializeAltDeviceLinking();
+                const code = await api.startAltLinkingFlow('15550007777', true);
+                return {code, advChanged:
+                    adv !== window.require('WAWebUserPrefsMultiDevice').getADVSecretKey()};
+            }"""
+        )
+        assert code["advChanged"] is True
+        assert len(code["code"]) == 8
+        assert await page.evaluate("() => window.__standin.pairingCodes()") == [code["code"]]
+        assert await page.evaluate("() => window.__standin.enterPairingCode('AAAAAAAA')") is False
+        assert (
+            await page.evaluate("([c]) => window.__standin.enterPairingCode(c)", [code["code"]])
+            is True
+        )
+        await _synced(page)
+        me = await page.evaluate(
+            """() => { const u = window.require('WAWebUserPrefsMeUser');
+                return [u.getMaybeMePnUser(), String(u.getMaybeMeLidUser())]; }"""
+        )
+        assert me[0] is None
+        assert me[1].endswith("@lid")
+
+    async def _addressing_unknown_numbers_and_acks(self, standin_pages: OpenPage) -> None:
+        page = await standin_pages(FAST.replace("refs=3", "refs=100"))
+        await _state(page, "UNPAIRED")
+        await page.evaluate("() => window.__standin.scan()")
+        await _synced(page)
+        await page.evaluate("() => window.__standin.notOnWhatsApp('+15550003333')")
+        exists = await page.evaluate(
+            """async () => {
+                const W = window.require('WAWebWidFactory');
+                const q = window.require('WAWebQueryExistsJob').queryWidExists;
+                const known = await q(W.createWid('15550001111@c.us'));
+                return [String(known.wid), await q(W.createWid('15550003333@c.us'))];
+            }"""
+        )
+        assert exists == ["15550001111@c.us", None]
+        bad = await page.evaluate(
+            "() => { try { window.require('WAWebWidFactory').createWid('+1555@c.us'); }"
+            " catch (e) { return e.message; } }"
+        )
+        assert bad == "wid error: invalid wid"
+
+        # A LID-addressing group must be sent as the own LID with it as participant.
+        await page.evaluate("([g]) => window.__standin.lidAddressedGroup(g, true)", [GROUP])
+        await page.evaluate("([g]) => window.__standin.setEphemeral(g, 86400)", [GROUP])
+        await page.evaluate(
+            """async ([g]) => {
+                const W = window.require('WAWebWidFactory');
+                const chat = (await window.require('WAWebFindChatAction')
+                    .findOrCreateLatestChat(W.createWid(g))).chat;
+                const MsgKey = window.require('WAWebMsgKey');
+                const me = window.require('WAWebUserPrefsMeUser');
+                const from = chat.groupMetadata.isLidAddressingMode
+                    ? me.getMaybeMeLidUser() : me.getMaybeMePnUser();
+                const send = async (from) => {
+                    const key = new MsgKey({from, to: chat.id, id: await MsgKey.newId(),
+                        participant: W.asUserWidOrThrow(from), selfDir: 'out'});
+                    const eph = window.require('WAWebGetEphemeralFieldsMsgActionsUtils')
+                        .getEphemeralFields(chat);
+                    const [added, sent] = window.require('WAWebSendMsgChatAction')
+                        .addAndSendMsgToChat(chat, {id: key, ack: 0, body: 'hi', from,
+                            to: chat.id, type: 'chat', t: 1, isNewMsg: true, ...eph});
+                    await added; return sent;
+                };
+                await send(from);
+                await send(me.getMaybeMePnUser());  // wrong for this group
+            }""",
+            [GROUP],
+        )
+        await _wait(page, "window.__standin.sent().every(s => s.ack === 2 || s.ack === -1)")
+        good, wrong = await page.evaluate("() => window.__standin.sent()")
+        assert good["from"].endswith("@lid")
+        assert good["participant"] == good["from"]
+        assert (good["ephemeralDuration"], good["ack"], good["error"]) == (86400, 2, None)
+        assert wrong["ack"] == -1
+        assert "should be" in wrong["error"]
+
+        mid = await page.evaluate("() => window.__standin.receive('15550002222@c.us', 'in')")
+        assert await page.evaluate("([i]) => window.__standin.setAck(i, 3)", [mid]) is True
+        await _wait(
+            page,
+            f"window.require('WAWebCollections').Msg.find(m => m.id.id === '{mid}')?.ack === 3",
+        )
+        assert await page.evaluate("() => window.__standin.errors()") == []
+
+    async def _dollar_one_keys(self, standin_pages: OpenPage) -> None:
+        """?serial=$1: MsgKey exposes $1 (WA Web >= 2.3000.1042401057); toString() always works."""
+        events = Recorder()
+        page = await standin_pages(FAST.replace("refs=3", "refs=100") + "&serial=$1", events.setup)
+        await _state(page, "UNPAIRED")
+        await page.evaluate("() => window.__standin.scan()")
+        await _synced(page)
+        await page.evaluate(MAKE_SAMPLES, [PEER, GROUP])
+        key = await page.evaluate(
+            """() => { const k = window.__samples.MsgKey, w = window.__samples.Wid;
+                return {has: '_serialized' in k, dollar: k.$1, str: k.toString(),
+                        wid: w._serialized, widStr: w.toString()}; }"""
+        )
+        assert key["has"] is False
+        assert key["dollar"] == key["str"]
+        assert key["str"].startswith("true_15550001111@c.us_3EB0")
+        assert key["wid"] == key["widStr"] == PEER
+        sent = await page.evaluate(SEND, [PEER, "hi"])
+        found = await page.evaluate(
+            "([s]) => window.require('WAWebCollections').Msg.get(s).id.toString()",
+            [sent["serialized"]],
+        )
+        assert found == sent["serialized"]
