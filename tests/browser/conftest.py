@@ -156,7 +156,7 @@ async def start_engine(standin_url: str, tmp_path: Path) -> AsyncIterator[Callab
             session_id="browser-test",
             profile=profile or tmp_path / "profile",
             chromium=chromium_path(),
-            url=standin_url,
+            url=extra.pop("url", standin_url),
             watchdog_interval_s=1.0,
             **extra,
         )

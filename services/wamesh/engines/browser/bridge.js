@@ -29,8 +29,13 @@
     findChat: "WAWebFindChatAction",
     sendMsg: "WAWebSendMsgChatAction",
     msgKey: "WAWebMsgKey",
-    ephemeral: "WAWebGetEphemeralFieldsMsgActionsUtils",
+  };
+  // Loaded with READY, but a line works without them, less well: without the first, sends to
+  // unknown numbers are not refused up front; without the second, chats with disappearing
+  // messages get messages that do not disappear. Missing ones are reported, not fatal.
+  const DEGRADABLE = {
     queryExists: "WAWebQueryExistsJob",
+    ephemeral: "WAWebGetEphemeralFieldsMsgActionsUtils",
   };
   // Resolved when first needed; pairing by code needs it only while unpaired.
   const ON_DEMAND = { altLinking: "WAWebAltDeviceLinkingApi" };
@@ -47,6 +52,7 @@
   const BOOT_TIMEOUT_MS = 60000;
   const MODULE_WAIT_MS = { boot: 15000, ready: 30000, onDemand: 10000 };
   const CIPHERTEXT_WAIT_MS = 15000;
+  const CIPHERTEXT_FORGET_MS = 600000;
   const RESEND_BATCH_MS = 5000;
   const UNPAIRED = ["UNPAIRED", "UNPAIRED_IDLE"];
   const TRANSIENT = ["OPENING", "PAIRING", "TIMEOUT", "UNLAUNCHED"];
@@ -231,6 +237,8 @@
     if (state.readySent || !socket.hasSynced) return;
     state.readySent = true;
     if (!(await need("ready", READY, MODULE_WAIT_MS.ready))) return;
+    const degraded = await resolve(DEGRADABLE, 0);
+    if (degraded.length) emit("degraded", { missing: degraded, version: window.Debug.VERSION });
     let ids = meIds();
     for (let i = 0; !ids.me && i < 50; i++) { await sleep(200); ids = meIds(); }
     state.paired = true;
@@ -258,6 +266,7 @@
       if (msg.type === "ciphertext") awaitDecryption(msg); else deliver(msg);
     });
     Msg.on("change:ack", (msg, ack) => emit("ack", { id: msg.id.id, chat: ser(msg.id.remote), ack }));
+    Msg.on("change:type", decrypted);
   }
 
   function deliver(msg) {
@@ -270,21 +279,31 @@
   }
 
   // An undecrypted message arrives as type "ciphertext" and changes type once WhatsApp Web
-  // decrypts it (whatsapp-web.js Client.js, Msg 'add' listener). Only then is it delivered.
+  // decrypts it (whatsapp-web.js Client.js, Msg 'add' listener). Only then is it delivered, once.
+  const waiting = new Map();
   const pendingResend = new Set();
   let resendTimer = null;
   function awaitDecryption(msg) {
+    const key = ser(msg.id);
     emit("waiting", { id: msg.id.id, chat: ser(msg.id.remote) });
-    const onType = (changed) => {
-      clearTimeout(failTimer);
-      pendingResend.delete(changed);
-      if (changed.type !== "revoked") deliver(changed);
-    };
-    const failTimer = setTimeout(() => {
-      if (msg.type === "ciphertext") emit("undecryptable", { id: msg.id.id, chat: ser(msg.id.remote) });
-    }, CIPHERTEXT_WAIT_MS);
-    msg.once("change:type", onType);
+    // Reported after 15 s (as whatsapp-web.js does), still delivered if it decrypts later,
+    // forgotten after ten minutes.
+    const timers = [
+      setTimeout(() => emit("undecryptable", { id: msg.id.id, chat: ser(msg.id.remote) }), CIPHERTEXT_WAIT_MS),
+      setTimeout(() => waiting.delete(key), CIPHERTEXT_FORGET_MS),
+    ];
+    waiting.set(key, timers);
+    if (typeof msg.once === "function") msg.once("change:type", decrypted);
     if (!(msg.subtype && String(msg.subtype).endsWith("_unavailable_fanout"))) askResend(msg);
+  }
+
+  function decrypted(msg) {
+    const key = ser(msg.id);
+    if (!waiting.has(key) || msg.type === "ciphertext") return;
+    waiting.get(key).forEach(clearTimeout);
+    waiting.delete(key);
+    pendingResend.delete(msg);
+    if (msg.type !== "revoked") deliver(msg);
   }
 
   function askResend(msg) {
@@ -305,6 +324,7 @@
   async function exists(wid) {
     const key = ser(wid);
     if (state.known.has(key)) return state.known.get(key);
+    if (!m.queryExists) return true;
     const result = await m.queryExists.queryWidExists(wid);
     const found = !!(result && result.wid);
     if (found) state.known.set(key, true);
@@ -326,7 +346,8 @@
     const { pn, lid } = meWids();
     if (isGroup(chat.id)) {
       const from = (chat.groupMetadata && chat.groupMetadata.isLidAddressingMode ? lid : pn) || pn || lid;
-      return { from, participant: m.widFactory.asUserWidOrThrow(from) };
+      const asUser = m.widFactory.asUserWidOrThrow;
+      return { from, participant: typeof asUser === "function" ? asUser(from) : from };
     }
     return { from: (isLid(chat.id) ? lid : pn) || pn || lid, participant: undefined };
   }
@@ -350,7 +371,7 @@
     const message = Object.assign(
       { id: key, ack: 0, body: text, from, to: chat.id, local: true, self: "out",
         t: Math.floor(Date.now() / 1000), isNewMsg: true, type: "chat" },
-      m.ephemeral.getEphemeralFields(chat),
+      m.ephemeral ? m.ephemeral.getEphemeralFields(chat) : {},
     );
     const [sent] = m.sendMsg.addAndSendMsgToChat(chat, message);
     await sent;
@@ -377,7 +398,7 @@
   }
 
   window.__wamesh = {
-    modules: { boot: BOOT, ready: READY, onDemand: ON_DEMAND, optional: OPTIONAL },
+    modules: { boot: BOOT, ready: READY, degradable: DEGRADABLE, onDemand: ON_DEMAND, optional: OPTIONAL },
     send,
     requestPairingCode,
     logout: async () => { await m.socket.Socket.logout(); },

@@ -10,8 +10,8 @@ What the bridge reports and what it becomes:
     failed, incompatible,        Failed: the line cannot go on (blocked, outdated, modules missing)
     boot_timeout
     state, modules, waiting,     nothing: logged (a message waiting to be decrypted is delivered
-    skipped, undecryptable,      once it is; a message type not handled yet is named in the log)
-    error
+    skipped, undecryptable,      once it is; a message type not handled yet is named in the log;
+    degraded, error              a missing module the line can work without is named)
 """
 
 from __future__ import annotations
@@ -153,8 +153,11 @@ def _log_only(kind: str, data: dict[str, Any]) -> None:
     elif kind == "skipped":
         kind_of = data.get("msgType")
         _LOGGER.info("message %s of type %s is not delivered yet", data.get("id"), kind_of)
+    elif kind == "degraded":
+        missing = ", ".join(data.get("missing") or [])
+        _LOGGER.warning("WhatsApp Web %s lacks %s: working without", data.get("version"), missing)
     elif kind == "undecryptable":
-        _LOGGER.warning("message %s could not be decrypted within 15 s", data.get("id"))
+        _LOGGER.warning("message %s not decrypted within 15 s; still waiting", data.get("id"))
     elif kind == "error":
         _LOGGER.warning("bridge error in %s: %s", data.get("where"), data.get("message"))
     else:
