@@ -3,11 +3,13 @@
     WameshError                      code             (what the caller should do)
     ├── ConfigError                  config_invalid   fix the named environment variable
     ├── InvalidInput                 invalid_input    fix the named field (or a narrower
-    │                                                 code: invalid_recipient, text_too_long, ...)
+    │   │                                             code: invalid_recipient, text_too_long, ...)
+    │   └── MediaTooLarge            media_too_large  over WAMESH_MEDIA_MAX_BYTES
     ├── Unauthenticated              unauthenticated  send the API key / mesh token
     ├── NotFound                     not_found
     │   ├── SessionNotFound          session_not_found
     │   ├── ReminderNotFound         reminder_not_found
+    │   ├── MediaNotFound            media_not_found  (absent, expired, or another line's)
     │   └── DeliveryNotFound         delivery_not_found
     ├── Conflict                     conflict
     │   ├── LeaseHeld                lease_held       another worker serves the line
@@ -57,6 +59,16 @@ class InvalidInput(WameshError):
             self.code = code
 
 
+class MediaTooLarge(InvalidInput):
+    """Media over the size cap; nothing was kept."""
+
+    code = "media_too_large"
+
+    def __init__(self, max_bytes: int, field: str | None = None) -> None:
+        super().__init__(f"media is larger than {max_bytes} bytes", field, "media_too_large")
+        self.max_bytes = max_bytes
+
+
 class Unauthenticated(WameshError):
     """Missing or wrong credentials."""
 
@@ -83,6 +95,12 @@ class ReminderNotFound(NotFound):
     """No reminder with this id on this line."""
 
     code = "reminder_not_found"
+
+
+class MediaNotFound(NotFound):
+    """No media with this id on this line (or it expired)."""
+
+    code = "media_not_found"
 
 
 class DeliveryNotFound(NotFound):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -35,9 +35,35 @@ class Ack(StrEnum):
     PLAYED = "played"
 
 
+class MessageType(StrEnum):
+    """What a message carries; media kinds are the `MediaKind`s of wamesh.engines.rich."""
+
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    VOICE = "voice"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """Media stored in the line's MediaStore (received, or sent from an upload or a URL)."""
+
+    media_id: str
+    mimetype: str
+    size: int
+    sha256: str
+    filename: str | None = None
+
+
 @dataclass(frozen=True)
 class Message:
-    """A text message; chat ids are normalised JIDs (see wamesh.jid)."""
+    """A message; chat ids are normalised JIDs (see wamesh.jid).
+
+    `text` is the body of a text message and the caption of a media message. `media` is set once
+    the media is stored (an engine reports received media with `MessageIn.download`)."""
 
     id: str
     chat_id: str
@@ -47,6 +73,10 @@ class Message:
     text: str
     timestamp: datetime
     ack: Ack = Ack.PENDING
+    type: MessageType = MessageType.TEXT
+    reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+    media: MediaInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +110,23 @@ class Ready:
 
 
 @dataclass(frozen=True)
+class MediaSource:
+    """Media bytes produced on demand, in chunks: received media an engine can download, or
+    stored media a worker hands an engine to send. `open()` starts a fresh stream each call."""
+
+    mimetype: str
+    open: Callable[[], AsyncIterator[bytes]]
+    filename: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
 class MessageIn:
-    """A message received from someone else."""
+    """A message received from someone else; `download` fetches its media (stored by the worker,
+    which then fills `message.media`)."""
 
     message: Message
+    download: MediaSource | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +143,39 @@ class AckChanged:
     message_id: str
     chat_id: str
     ack: Ack
+
+
+@dataclass(frozen=True)
+class ReactionChanged:
+    """Someone (or the line) reacted to a message; an empty `emoji` removed the reaction."""
+
+    message_id: str
+    chat_id: str
+    sender: str
+    emoji: str
+    from_me: bool
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    """A message's text (or caption) was edited by its sender."""
+
+    message_id: str
+    chat_id: str
+    sender: str
+    text: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class MessageRevoked:
+    """A message was deleted for everyone by its sender."""
+
+    message_id: str
+    chat_id: str
+    sender: str
+    timestamp: datetime
 
 
 @dataclass(frozen=True)
@@ -133,6 +209,9 @@ EngineEvent = (
     | MessageIn
     | MessageOut
     | AckChanged
+    | ReactionChanged
+    | MessageEdited
+    | MessageRevoked
     | Disconnected
     | LoggedOut
     | Failed

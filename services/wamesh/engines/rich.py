@@ -1,0 +1,106 @@
+"""Rich-message capabilities: small interfaces an engine declares by subclassing them.
+
+A worker asks `capability(engine, Reacts, "reactions")`; an engine without it is answered once,
+generically, with `NotSupported` (HTTP 501 / gRPC UNIMPLEMENTED, code `not_supported`, naming the
+engine). Engines never touch the MediaStore: the worker hands them stored media as a
+`MediaSource` to send, and stores what they report with `MessageIn.download`.
+
+Message ids: `Outgoing.message_id` and a forward's `message_id` come from `message_id_for`, so a
+repeated client message id finds the first message instead of sending twice (as for text).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TypeVar
+
+from wamesh.engines.base import Engine, MediaInfo, MediaSource, Message, MessageType
+from wamesh.errors import NotSupported
+
+MEDIA_TYPES = frozenset(
+    {
+        MessageType.IMAGE,
+        MessageType.VIDEO,
+        MessageType.AUDIO,
+        MessageType.VOICE,
+        MessageType.DOCUMENT,
+        MessageType.STICKER,
+    }
+)
+
+
+@dataclass(frozen=True)
+class OutgoingMedia:
+    """Stored media to send as `kind` (voice = a push-to-talk note, sticker = webp)."""
+
+    kind: MessageType
+    info: MediaInfo
+    source: MediaSource
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: text, or media with `text` as its caption; optionally a reply to
+    `reply_to` (a message id in the same chat) mentioning `mentions` (JIDs)."""
+
+    chat_id: str
+    message_id: str
+    text: str = ""
+    media: OutgoingMedia | None = None
+    reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+
+
+class SendsRich(ABC):
+    """Capability: messages with replies and mentions, and media of `media_kinds`."""
+
+    media_kinds: frozenset[MessageType] = MEDIA_TYPES
+
+    @abstractmethod
+    async def send_message(self, out: Outgoing) -> Message:
+        """Send `out`; a repeated `out.message_id` returns the first message."""
+
+
+class Reacts(ABC):
+    """Capability: react to a message."""
+
+    @abstractmethod
+    async def react(self, chat_id: str, message_id: str, emoji: str) -> None:
+        """Set the line's reaction to `message_id`; an empty `emoji` removes it."""
+
+
+class Edits(ABC):
+    """Capability: edit the text (or caption) of a message the line sent."""
+
+    @abstractmethod
+    async def edit(self, chat_id: str, message_id: str, text: str) -> None:
+        """Replace the text of the line's own `message_id`."""
+
+
+class Revokes(ABC):
+    """Capability: delete a message for everyone."""
+
+    @abstractmethod
+    async def revoke(self, chat_id: str, message_id: str) -> None:
+        """Delete the line's own `message_id` for everyone in the chat."""
+
+
+class Forwards(ABC):
+    """Capability: forward a message to another chat."""
+
+    @abstractmethod
+    async def forward(
+        self, chat_id: str, message_id: str, to_chat: str, new_message_id: str
+    ) -> Message:
+        """Forward `message_id` of `chat_id` to `to_chat` as `new_message_id`."""
+
+
+C = TypeVar("C")
+
+
+def capability(engine: Engine, wanted: type[C], name: str) -> C:
+    """`engine` as `wanted`, or NotSupported naming the engine and `name`."""
+    if not isinstance(engine, wanted):
+        raise NotSupported(engine.kind, name)
+    return engine

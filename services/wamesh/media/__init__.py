@@ -1,0 +1,1 @@
+"""Media: stored in chunks behind one MediaStore interface (PostgreSQL by default)."""
