@@ -3,10 +3,12 @@
 isort:skip_file
 Types shared by the worker's and the gateway's services."""
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -74,8 +76,49 @@ ACK_PLAYED: Ack.ValueType  # 6
 Global___Ack: _TypeAlias = Ack  # noqa: Y015
 
 @_typing.final
+class Media(_message.Message):
+    """Media stored in the line's MediaStore; `url` is the gateway's
+    `/v1/sessions/{id}/media/{media_id}` (API key; streamed; Range supported).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEDIA_ID_FIELD_NUMBER: _builtins.int
+    MIMETYPE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    media_id: _builtins.str
+    mimetype: _builtins.str
+    size: _builtins.int
+    sha256: _builtins.str
+    """Hex SHA-256 of the stored bytes."""
+    filename: _builtins.str
+    url: _builtins.str
+    def __init__(
+        self,
+        *,
+        media_id: _builtins.str = ...,
+        mimetype: _builtins.str = ...,
+        size: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filename", b"filename", "media_id", b"media_id", "mimetype", b"mimetype", "sha256", b"sha256", "size", b"size", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Media: _TypeAlias = Media  # noqa: Y015
+
+@_typing.final
 class Message(_message.Message):
-    """A text message as the engines report it. Chat ids are JIDs."""
+    """A message as the engines report it. Chat ids are JIDs. `text` is the body of a text message
+    and the caption of a media message.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -88,6 +131,11 @@ class Message(_message.Message):
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     ACK_FIELD_NUMBER: _builtins.int
     CLIENT_MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    REPLY_TO_FIELD_NUMBER: _builtins.int
+    MENTIONS_FIELD_NUMBER: _builtins.int
+    MEDIA_FIELD_NUMBER: _builtins.int
+    MEDIA_ERROR_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     chat_id: _builtins.str
     to: _builtins.str
@@ -95,8 +143,21 @@ class Message(_message.Message):
     text: _builtins.str
     ack: Global___Ack.ValueType
     client_message_id: _builtins.str
+    type: _builtins.str
+    """text, image, video, audio, voice, document, sticker."""
+    reply_to: _builtins.str
+    """The id of the message this one replies to (empty: none)."""
+    media_error: _builtins.str
     @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """JIDs mentioned."""
+
+    @_builtins.property
+    def media(self) -> Global___Media:
+        """Set for media once stored; unset when the download failed (`media_error` says why)."""
+
     def __init__(
         self,
         *,
@@ -108,14 +169,115 @@ class Message(_message.Message):
         timestamp: _timestamp_pb2.Timestamp | None = ...,
         ack: Global___Ack.ValueType = ...,
         client_message_id: _builtins.str = ...,
+        type: _builtins.str = ...,
+        reply_to: _builtins.str = ...,
+        mentions: _abc.Iterable[_builtins.str] | None = ...,
+        media: Global___Media | None = ...,
+        media_error: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "chat_id", b"chat_id", "client_message_id", b"client_message_id", "from", b"from", "from_me", b"from_me", "id", b"id", "text", b"text", "timestamp", b"timestamp", "to", b"to"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "chat_id", b"chat_id", "client_message_id", b"client_message_id", "from", b"from", "from_me", b"from_me", "id", b"id", "media", b"media", "media_error", b"media_error", "mentions", b"mentions", "reply_to", b"reply_to", "text", b"text", "timestamp", b"timestamp", "to", b"to", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Message: _TypeAlias = Message  # noqa: Y015
+
+@_typing.final
+class ReactionChanged(_message.Message):
+    """Someone (or the line) reacted to a message; an empty `emoji` removed the reaction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    CHAT_ID_FIELD_NUMBER: _builtins.int
+    FROM_FIELD_NUMBER: _builtins.int
+    EMOJI_FIELD_NUMBER: _builtins.int
+    FROM_ME_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    chat_id: _builtins.str
+    emoji: _builtins.str
+    from_me: _builtins.bool
+    @_builtins.property
+    def timestamp(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        chat_id: _builtins.str = ...,
+        emoji: _builtins.str = ...,
+        from_me: _builtins.bool = ...,
+        timestamp: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_id", b"chat_id", "emoji", b"emoji", "from", b"from", "from_me", b"from_me", "message_id", b"message_id", "timestamp", b"timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReactionChanged: _TypeAlias = ReactionChanged  # noqa: Y015
+
+@_typing.final
+class MessageEdited(_message.Message):
+    """A message's text (or caption) was edited by its sender."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    CHAT_ID_FIELD_NUMBER: _builtins.int
+    FROM_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    chat_id: _builtins.str
+    text: _builtins.str
+    @_builtins.property
+    def timestamp(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        chat_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+        timestamp: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_id", b"chat_id", "from", b"from", "message_id", b"message_id", "text", b"text", "timestamp", b"timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MessageEdited: _TypeAlias = MessageEdited  # noqa: Y015
+
+@_typing.final
+class MessageRevoked(_message.Message):
+    """A message was deleted for everyone by its sender."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    CHAT_ID_FIELD_NUMBER: _builtins.int
+    FROM_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    chat_id: _builtins.str
+    @_builtins.property
+    def timestamp(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        chat_id: _builtins.str = ...,
+        timestamp: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_id", b"chat_id", "from", b"from", "message_id", b"message_id", "timestamp", b"timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MessageRevoked: _TypeAlias = MessageRevoked  # noqa: Y015
 
 @_typing.final
 class StatusChanged(_message.Message):
@@ -266,10 +428,16 @@ class Event(_message.Message):
     ACK_FIELD_NUMBER: _builtins.int
     REMINDER_FIELD_NUMBER: _builtins.int
     PAIRING_CODE_FIELD_NUMBER: _builtins.int
+    REACTION_FIELD_NUMBER: _builtins.int
+    EDITED_FIELD_NUMBER: _builtins.int
+    REVOKED_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
+    DATA_JSON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     session_id: _builtins.str
     type: _builtins.str
+    data_json: _builtins.str
+    """The webhook's `data`, byte for byte (the same serializer writes both)."""
     @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -285,8 +453,16 @@ class Event(_message.Message):
     @_builtins.property
     def pairing_code(self) -> Global___PairingCode: ...
     @_builtins.property
+    def reaction(self) -> Global___ReactionChanged: ...
+    @_builtins.property
+    def edited(self) -> Global___MessageEdited: ...
+    @_builtins.property
+    def revoked(self) -> Global___MessageRevoked: ...
+    @_builtins.property
     def data(self) -> _struct_pb2.Struct:
-        """The same payload as the webhook's `data`, for clients that prefer JSON."""
+        """The same payload as the webhook's `data`, for clients that prefer JSON (a Struct's numbers
+        are doubles: `data_json` keeps integers as integers).
+        """
 
     def __init__(
         self,
@@ -301,13 +477,17 @@ class Event(_message.Message):
         ack: Global___AckChanged | None = ...,
         reminder: Global___ReminderOutcome | None = ...,
         pairing_code: Global___PairingCode | None = ...,
+        reaction: Global___ReactionChanged | None = ...,
+        edited: Global___MessageEdited | None = ...,
+        revoked: Global___MessageRevoked | None = ...,
         data: _struct_pb2.Struct | None = ...,
+        data_json: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "qr", b"qr", "reminder", b"reminder", "status", b"status", "timestamp", b"timestamp"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "edited", b"edited", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "status", b"status", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "id", b"id", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "qr", b"qr", "reminder", b"reminder", "session_id", b"session_id", "status", b"status", "timestamp", b"timestamp", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "data_json", b"data_json", "edited", b"edited", "id", b"id", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "session_id", b"session_id", "status", b"status", "timestamp", b"timestamp", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["status", "qr", "message", "ack", "reminder", "pairing_code"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["status", "qr", "message", "ack", "reminder", "pairing_code", "reaction", "edited", "revoked"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 

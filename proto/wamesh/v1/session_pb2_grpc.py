@@ -70,6 +70,26 @@ class SessionServiceStub:
                 request_serializer=wamesh_dot_v1_dot_session__pb2.RequestPairingCodeRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.RequestPairingCodeResponse.FromString,
                 _registered_method=True)
+        self.React = channel.unary_unary(
+                '/wamesh.v1.SessionService/React',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.ReactRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.ReactResponse.FromString,
+                _registered_method=True)
+        self.EditMessage = channel.unary_unary(
+                '/wamesh.v1.SessionService/EditMessage',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.EditMessageRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.EditMessageResponse.FromString,
+                _registered_method=True)
+        self.RevokeMessage = channel.unary_unary(
+                '/wamesh.v1.SessionService/RevokeMessage',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.RevokeMessageRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.RevokeMessageResponse.FromString,
+                _registered_method=True)
+        self.ForwardMessage = channel.unary_unary(
+                '/wamesh.v1.SessionService/ForwardMessage',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.ForwardMessageRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.SendMessageResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -122,6 +142,34 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def React(self, request, context):
+        """Set the line's reaction to a message; an empty `emoji` removes it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EditMessage(self, request, context):
+        """Replace the text (or caption) of a message the line sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeMessage(self, request, context):
+        """Delete a message the line sent, for everyone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForwardMessage(self, request, context):
+        """Forward a message to another chat; idempotent by `client_message_id` like SendMessage.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -159,6 +207,26 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.RequestPairingCode,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.RequestPairingCodeRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.RequestPairingCodeResponse.SerializeToString,
+            ),
+            'React': grpc.unary_unary_rpc_method_handler(
+                    servicer.React,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.ReactRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.ReactResponse.SerializeToString,
+            ),
+            'EditMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditMessage,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.EditMessageRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.EditMessageResponse.SerializeToString,
+            ),
+            'RevokeMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeMessage,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.RevokeMessageRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.RevokeMessageResponse.SerializeToString,
+            ),
+            'ForwardMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForwardMessage,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.ForwardMessageRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.SendMessageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,6 +428,114 @@ class SessionService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def React(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/React',
+            wamesh_dot_v1_dot_session__pb2.ReactRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.ReactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/EditMessage',
+            wamesh_dot_v1_dot_session__pb2.EditMessageRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.EditMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/RevokeMessage',
+            wamesh_dot_v1_dot_session__pb2.RevokeMessageRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.RevokeMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForwardMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/ForwardMessage',
+            wamesh_dot_v1_dot_session__pb2.ForwardMessageRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.SendMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SandboxServiceStub:
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`.
@@ -400,6 +576,21 @@ class SandboxServiceStub:
                 '/wamesh.v1.SandboxService/EnterPairingCode',
                 request_serializer=wamesh_dot_v1_dot_session__pb2.EnterPairingCodeRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.EnterPairingCodeResponse.FromString,
+                _registered_method=True)
+        self.InjectReaction = channel.unary_unary(
+                '/wamesh.v1.SandboxService/InjectReaction',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.InjectReactionRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+                _registered_method=True)
+        self.InjectEdit = channel.unary_unary(
+                '/wamesh.v1.SandboxService/InjectEdit',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.InjectEditRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+                _registered_method=True)
+        self.InjectRevoke = channel.unary_unary(
+                '/wamesh.v1.SandboxService/InjectRevoke',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.InjectRevokeRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
                 _registered_method=True)
 
 
@@ -444,6 +635,25 @@ class SandboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InjectReaction(self, request, context):
+        """A contact reacts to, edits or revokes one of its messages (or a line's, for reactions).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InjectEdit(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InjectRevoke(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SandboxServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -476,6 +686,21 @@ def add_SandboxServiceServicer_to_server(servicer, server):
                     servicer.EnterPairingCode,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.EnterPairingCodeRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.EnterPairingCodeResponse.SerializeToString,
+            ),
+            'InjectReaction': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectReaction,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.InjectReactionRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
+            ),
+            'InjectEdit': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectEdit,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.InjectEditRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
+            ),
+            'InjectRevoke': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectRevoke,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.InjectRevokeRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -641,6 +866,87 @@ class SandboxService:
             '/wamesh.v1.SandboxService/EnterPairingCode',
             wamesh_dot_v1_dot_session__pb2.EnterPairingCodeRequest.SerializeToString,
             wamesh_dot_v1_dot_session__pb2.EnterPairingCodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InjectReaction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/InjectReaction',
+            wamesh_dot_v1_dot_session__pb2.InjectReactionRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InjectEdit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/InjectEdit',
+            wamesh_dot_v1_dot_session__pb2.InjectEditRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InjectRevoke(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/InjectRevoke',
+            wamesh_dot_v1_dot_session__pb2.InjectRevokeRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
             options,
             channel_credentials,
             insecure,

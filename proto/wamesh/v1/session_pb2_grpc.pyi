@@ -47,6 +47,14 @@ class SessionServiceStub:
     the QR. Only while the line waits for pairing; the engine may issue fresh codes later, as
     `session.pairing_code` events. UNIMPLEMENTED (`not_supported`) when the engine cannot.
     """
+    React: _grpc.UnaryUnaryMultiCallable[_session_pb2.ReactRequest, _session_pb2.ReactResponse]
+    """Set the line's reaction to a message; an empty `emoji` removes it."""
+    EditMessage: _grpc.UnaryUnaryMultiCallable[_session_pb2.EditMessageRequest, _session_pb2.EditMessageResponse]
+    """Replace the text (or caption) of a message the line sent."""
+    RevokeMessage: _grpc.UnaryUnaryMultiCallable[_session_pb2.RevokeMessageRequest, _session_pb2.RevokeMessageResponse]
+    """Delete a message the line sent, for everyone."""
+    ForwardMessage: _grpc.UnaryUnaryMultiCallable[_session_pb2.ForwardMessageRequest, _session_pb2.SendMessageResponse]
+    """Forward a message to another chat; idempotent by `client_message_id` like SendMessage."""
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -64,6 +72,14 @@ class SessionServiceAsyncStub(SessionServiceStub):
     the QR. Only while the line waits for pairing; the engine may issue fresh codes later, as
     `session.pairing_code` events. UNIMPLEMENTED (`not_supported`) when the engine cannot.
     """
+    React: _aio.UnaryUnaryMultiCallable[_session_pb2.ReactRequest, _session_pb2.ReactResponse]  # type: ignore[assignment]
+    """Set the line's reaction to a message; an empty `emoji` removes it."""
+    EditMessage: _aio.UnaryUnaryMultiCallable[_session_pb2.EditMessageRequest, _session_pb2.EditMessageResponse]  # type: ignore[assignment]
+    """Replace the text (or caption) of a message the line sent."""
+    RevokeMessage: _aio.UnaryUnaryMultiCallable[_session_pb2.RevokeMessageRequest, _session_pb2.RevokeMessageResponse]  # type: ignore[assignment]
+    """Delete a message the line sent, for everyone."""
+    ForwardMessage: _aio.UnaryUnaryMultiCallable[_session_pb2.ForwardMessageRequest, _session_pb2.SendMessageResponse]  # type: ignore[assignment]
+    """Forward a message to another chat; idempotent by `client_message_id` like SendMessage."""
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -121,6 +137,38 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         `session.pairing_code` events. UNIMPLEMENTED (`not_supported`) when the engine cannot.
         """
 
+    @_abc_1.abstractmethod
+    def React(
+        self,
+        request: _session_pb2.ReactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.ReactResponse, _abc.Awaitable[_session_pb2.ReactResponse]]:
+        """Set the line's reaction to a message; an empty `emoji` removes it."""
+
+    @_abc_1.abstractmethod
+    def EditMessage(
+        self,
+        request: _session_pb2.EditMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.EditMessageResponse, _abc.Awaitable[_session_pb2.EditMessageResponse]]:
+        """Replace the text (or caption) of a message the line sent."""
+
+    @_abc_1.abstractmethod
+    def RevokeMessage(
+        self,
+        request: _session_pb2.RevokeMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.RevokeMessageResponse, _abc.Awaitable[_session_pb2.RevokeMessageResponse]]:
+        """Delete a message the line sent, for everyone."""
+
+    @_abc_1.abstractmethod
+    def ForwardMessage(
+        self,
+        request: _session_pb2.ForwardMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.SendMessageResponse, _abc.Awaitable[_session_pb2.SendMessageResponse]]:
+        """Forward a message to another chat; idempotent by `client_message_id` like SendMessage."""
+
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class SandboxServiceStub:
@@ -137,6 +185,10 @@ class SandboxServiceStub:
     ListSent: _grpc.UnaryUnaryMultiCallable[_session_pb2.ListSentRequest, _session_pb2.ListSentResponse]
     EnterPairingCode: _grpc.UnaryUnaryMultiCallable[_session_pb2.EnterPairingCodeRequest, _session_pb2.EnterPairingCodeResponse]
     """The phone types the pairing code; a wrong or expired code is INVALID_ARGUMENT."""
+    InjectReaction: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectReactionRequest, _session_pb2.InjectActionResponse]
+    """A contact reacts to, edits or revokes one of its messages (or a line's, for reactions)."""
+    InjectEdit: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectEditRequest, _session_pb2.InjectActionResponse]
+    InjectRevoke: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectRevokeRequest, _session_pb2.InjectActionResponse]
 
 @_typing.type_check_only
 class SandboxServiceAsyncStub(SandboxServiceStub):
@@ -150,6 +202,10 @@ class SandboxServiceAsyncStub(SandboxServiceStub):
     ListSent: _aio.UnaryUnaryMultiCallable[_session_pb2.ListSentRequest, _session_pb2.ListSentResponse]  # type: ignore[assignment]
     EnterPairingCode: _aio.UnaryUnaryMultiCallable[_session_pb2.EnterPairingCodeRequest, _session_pb2.EnterPairingCodeResponse]  # type: ignore[assignment]
     """The phone types the pairing code; a wrong or expired code is INVALID_ARGUMENT."""
+    InjectReaction: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectReactionRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
+    """A contact reacts to, edits or revokes one of its messages (or a line's, for reactions)."""
+    InjectEdit: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectEditRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
+    InjectRevoke: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectRevokeRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
 
 class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`."""
@@ -196,5 +252,27 @@ class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_pb2.EnterPairingCodeResponse, _abc.Awaitable[_session_pb2.EnterPairingCodeResponse]]:
         """The phone types the pairing code; a wrong or expired code is INVALID_ARGUMENT."""
+
+    @_abc_1.abstractmethod
+    def InjectReaction(
+        self,
+        request: _session_pb2.InjectReactionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]:
+        """A contact reacts to, edits or revokes one of its messages (or a line's, for reactions)."""
+
+    @_abc_1.abstractmethod
+    def InjectEdit(
+        self,
+        request: _session_pb2.InjectEditRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def InjectRevoke(
+        self,
+        request: _session_pb2.InjectRevokeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]: ...
 
 def add_SandboxServiceServicer_to_server(servicer: SandboxServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
