@@ -10,6 +10,7 @@
     │   ├── SessionNotFound          session_not_found
     │   ├── ReminderNotFound         reminder_not_found
     │   ├── MediaNotFound            media_not_found  (absent, expired, or another line's)
+    │   ├── MessageNotFound          message_not_found  (not in the chat named)
     │   └── DeliveryNotFound         delivery_not_found
     ├── Conflict                     conflict
     │   ├── LeaseHeld                lease_held       another worker serves the line
@@ -101,6 +102,12 @@ class MediaNotFound(NotFound):
     """No media with this id on this line (or it expired)."""
 
     code = "media_not_found"
+
+
+class MessageNotFound(NotFound):
+    """No message with this id in the chat named."""
+
+    code = "message_not_found"
 
 
 class DeliveryNotFound(NotFound):
