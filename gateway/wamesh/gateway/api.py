@@ -71,6 +71,8 @@ class Operation:
     errors: Sequence[int] = ()
     public: bool = False
     extra_responses: dict[int, Response] = field(default_factory=dict)
+    # Bodies the handler streams itself (media type -> schema): documented, never read whole.
+    raw_body: dict[str, Schema] = field(default_factory=dict)
 
     @property
     def path_params(self) -> list[str]:

@@ -31,9 +31,9 @@ def build(operations: Sequence[Operation], version: str) -> dict[str, Any]:
             "version": version,
             "description": "Run many WhatsApp lines at once. Errors are application/problem+json.",
         },
-        "paths": paths,
+        "paths": _with_refs(paths),
         "components": {
-            "schemas": {"Problem": s.PROBLEM},
+            "schemas": {"Problem": s.PROBLEM, **_components()},
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
                 "bearer": {"type": "http", "scheme": "bearer"},
@@ -41,6 +41,23 @@ def build(operations: Sequence[Operation], version: str) -> dict[str, Any]:
         },
         "security": [{"apiKey": []}, {"bearer": []}],
     }
+
+
+def _components() -> dict[str, Any]:
+    """The named schemas (schemas.named), each written out once."""
+    return {name: _with_refs(schema, own=schema) for name, schema in s.COMPONENTS.items()}
+
+
+def _with_refs(node: Any, own: object = None) -> Any:
+    """`node` with every named schema in it (but `own`) replaced by a `$ref` to its component."""
+    if isinstance(node, dict):
+        name = next((n for n, schema in s.COMPONENTS.items() if schema is node), None)
+        if name is not None and node is not own:
+            return {"$ref": f"#/components/schemas/{name}"}
+        return {key: _with_refs(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_refs(item) for item in node]
+    return node
 
 
 def _operation(op: Operation) -> dict[str, Any]:
@@ -68,6 +85,11 @@ def _operation(op: Operation) -> dict[str, Any]:
         doc["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": op.body}},
+        }
+    if op.raw_body:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": schema} for media, schema in op.raw_body.items()},
         }
     if op.public:
         doc["security"] = []

@@ -43,6 +43,18 @@ METADATA: Schema = {
 }
 
 
+# Named schemas: the OpenAPI document lists them under components/schemas and refers to them
+# with `$ref` wherever the same object is used; validation keeps using the objects inline.
+COMPONENTS: dict[str, Schema] = {}
+
+
+def named(name: str, schema: Schema) -> Schema:
+    """Register `schema` as the OpenAPI component `name` and return it (the same object)."""
+    if COMPONENTS.setdefault(name, schema) is not schema:
+        raise ValueError(f"two schemas are named {name}")
+    return schema
+
+
 def obj(properties: Schema, required: tuple[str, ...] = (), *, closed: bool = True) -> Schema:
     """An object schema; closed objects reject unknown fields."""
     schema: Schema = {"type": "object", "properties": properties, "required": list(required)}
