@@ -112,6 +112,30 @@ def parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+class Kinds(tuple[str, ...]):
+    """Media kinds, shown as the comma list they are written as (`none` when empty)."""
+
+    def __str__(self) -> str:
+        return ",".join(self) or "none"
+
+
+MEDIA_KINDS = Kinds(("image", "video", "audio", "voice", "document", "sticker"))
+
+
+def parse_media_kinds(raw: str) -> Kinds:
+    """A comma list of media kinds, or `none`."""
+    items = [item.lower() for item in parse_list(raw)]
+    if items == ["none"]:
+        return Kinds(())
+    unknown = [item for item in items if item not in MEDIA_KINDS]
+    if unknown or not items:
+        raise ValueError(
+            f"expected a comma list of {', '.join(MEDIA_KINDS)}, or none"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+    return Kinds(kind for kind in MEDIA_KINDS if kind in items)
+
+
 def setting(
     names: str | tuple[str, ...],
     default: Any,
@@ -348,6 +372,31 @@ class Settings:
         "sandbox",
         parse_choice("sandbox", "browser"),
         "Engine of lines created without one.",
+    )
+    media_max_bytes: int = setting(
+        "WAMESH_MEDIA_MAX_BYTES",
+        100 * 1024 * 1024,
+        parse_int(1),
+        "Largest media stored (uploaded, fetched from a URL or received), in bytes.",
+    )
+    media_retention_hours: int = setting(
+        "WAMESH_MEDIA_RETENTION_HOURS",
+        168,
+        parse_int(1, 24 * 3650),
+        "Hours stored media are kept before the gateway purges them.",
+    )
+    media_auto_download: Kinds = setting(
+        "WAMESH_MEDIA_AUTO_DOWNLOAD",
+        MEDIA_KINDS,
+        parse_media_kinds,
+        "Kinds of received media stored automatically (comma list of "
+        "image,video,audio,voice,document,sticker; `none` for none).",
+    )
+    media_fetch_timeout_s: float = setting(
+        "WAMESH_MEDIA_FETCH_TIMEOUT_S",
+        30.0,
+        parse_float(0.1),
+        "Timeout of fetching media from a client's URL (the whole download).",
     )
     state_dir: str = setting(
         "WAMESH_STATE_DIR", ".wamesh", parse_text, "`wamesh dev`'s state folder."

@@ -28,7 +28,7 @@ from wamesh.webhooks import signing
 from wamesh.webhooks.intake import Intake
 from wamesh.webhooks.outcomes import OutcomeWriter
 from wamesh.webhooks.policy import Backoff, Verdict, verdict
-from wamesh.webhooks.safety import guarded_socket
+from wamesh.webhooks.safety import guarded_connector
 from wamesh.webhooks.slots import Slots
 
 _LOGGER = logging.getLogger(__name__)
@@ -305,10 +305,5 @@ def _describe(exc: BaseException) -> str:
 
 def http_session(settings: Settings) -> aiohttp.ClientSession:
     """The client session of a webhook worker: SSRF-guarded unless private targets are allowed."""
-    allow_private = settings.webhook_allow_private or settings.dev_mode
-    connector = aiohttp.TCPConnector(
-        limit=settings.webhook_concurrency,
-        socket_factory=None if allow_private else guarded_socket,
-        ttl_dns_cache=60,
-    )
+    connector = guarded_connector(settings, limit=settings.webhook_concurrency, ttl_dns_cache=60)
     return aiohttp.ClientSession(connector=connector, trust_env=False, raise_for_status=False)

@@ -1,21 +1,39 @@
-"""Refuse webhook connections to non-public addresses, at connect time.
+"""Refuse outbound connections (webhooks, media URLs) to non-public addresses, at connect time.
 
 Checking the URL is not enough (a public name can resolve to 127.0.0.1, and IP literals skip the
 resolver), so the check sits in the connector's socket factory: every address aiohttp is about to
 connect to must be globally routable (IPv4-mapped IPv6 is unwrapped first). Allowed when
-WEBHOOK_ALLOW_PRIVATE or dev mode says so.
+WEBHOOK_ALLOW_PRIVATE or dev mode says so (`allows_private`); `guarded_connector` is the one
+connector every outbound client builds on.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 
+import aiohttp
 from aiohappyeyeballs import AddrInfoType
+
+from wamesh.settings import Settings
+
+_BLOCKED = "is not public (set WEBHOOK_ALLOW_PRIVATE to allow)"
 
 
 class BlockedAddress(OSError):
-    """The webhook URL resolved to an address we do not send to."""
+    """The URL resolved to an address we do not connect to."""
+
+
+def is_blocked(exc: BaseException) -> bool:
+    """Whether a connection error came from the guard (happy eyeballs merges the errors of
+    several addresses into one OSError that keeps only their messages)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BlockedAddress) or _BLOCKED in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def is_public(host: str) -> bool:
@@ -31,7 +49,16 @@ def guarded_socket(addr_info: AddrInfoType) -> socket.socket:
     family, type_, proto, _, sockaddr = addr_info
     host = str(sockaddr[0])
     if not is_public(host):
-        raise BlockedAddress(
-            f"webhook address {host} is not public (set WEBHOOK_ALLOW_PRIVATE to allow)"
-        )
+        raise BlockedAddress(f"address {host} {_BLOCKED}")
     return socket.socket(family=family, type=type_, proto=proto)
+
+
+def allows_private(settings: Settings) -> bool:
+    """Whether outbound connections may reach loopback/private addresses."""
+    return settings.webhook_allow_private or settings.dev_mode
+
+
+def guarded_connector(settings: Settings, **options: Any) -> aiohttp.TCPConnector:
+    """A connector that refuses non-public addresses at connect time, unless allowed."""
+    guard = None if allows_private(settings) else guarded_socket
+    return aiohttp.TCPConnector(socket_factory=guard, **options)
