@@ -39,6 +39,22 @@
   };
   // Resolved when first needed; pairing by code needs it only while unpaired.
   const ON_DEMAND = { altLinking: "WAWebAltDeviceLinkingApi" };
+  // Rich messages, each feature resolved when first used (whatsapp-web.js Utils.js
+  // processMediaData, editMessage, forwardMessage; Message.js react, delete, downloadMedia).
+  // A missing one makes that request fail naming it, never the line.
+  const FEATURES = {
+    sendMedia: {
+      opaqueData: "WAWebMediaOpaqueData", prepRawMedia: "WAWebPrepRawMedia",
+      mediaStorage: "WAWebMediaStorage", mmsMediaTypes: "WAWebMmsMediaTypes",
+      mmsUpload: "WAWebMediaMmsV4Upload",
+    },
+    download: { downloadManager: "WAWebDownloadManager" },
+    react: { reaction: "WAWebSendReactionMsgAction" },
+    edit: { msgCapability: "WAWebMsgActionCapability", editAction: "WAWebSendMessageEditAction" },
+    revoke: { msgCapability: "WAWebMsgActionCapability" },
+    forward: { forwarder: "WAWebChatForwardMessage" },
+    reply: { msgReply: "WAWebMsgReply" },
+  };
   // Nice to have: placeholder resend for messages that arrive undecrypted.
   const OPTIONAL = {
     gating: "WAWebSyncGatingUtils",
@@ -57,7 +73,8 @@
   const UNPAIRED = ["UNPAIRED", "UNPAIRED_IDLE"];
   const TRANSIENT = ["OPENING", "PAIRING", "TIMEOUT", "UNLAUNCHED"];
   const ENDING = ["TOS_BLOCK", "SMB_TOS_BLOCK", "PROXYBLOCK", "DEPRECATED_VERSION"];
-  const TEXT_TYPES = ["chat"];
+  const MEDIA_TYPES = ["image", "video", "audio", "ptt", "document", "sticker"];
+  const DELIVERED_TYPES = ["chat", ...MEDIA_TYPES];
 
   const emit = (type, data) => {
     try { window.__wameshEmit(JSON.stringify(Object.assign({ type }, data || {}))); } catch (e) { /* page closing */ }
@@ -110,10 +127,14 @@
   function serializeMsg(msg, me) {
     const fromMe = !!msg.id.fromMe;
     const from = ser(msg.from);
+    const type = msg.type || "chat";
+    const media = MEDIA_TYPES.includes(type);
     return {
-      id: msg.id.id, chat: ser(msg.id.remote), fromMe, type: msg.type || "chat",
+      id: msg.id.id, chat: ser(msg.id.remote), fromMe, type,
       from: fromMe && me ? me : from, author: ser(msg.author), to: ser(msg.to),
-      body: msg.body || "", t: msg.t || 0, ack: msg.ack || 0,
+      body: media ? msg.caption || "" : msg.body || "", t: msg.t || 0, ack: msg.ack || 0,
+      replyTo: msg.quotedStanzaID || "", mentions: (msg.mentionedJidList || []).map(ser),
+      media: media ? { key: ser(msg.id), mimetype: msg.mimetype || "", filename: msg.filename || "", size: msg.size || 0 } : null,
     };
   }
 
@@ -266,12 +287,14 @@
       if (msg.type === "ciphertext") awaitDecryption(msg); else deliver(msg);
     });
     Msg.on("change:ack", (msg, ack) => emit("ack", { id: msg.id.id, chat: ser(msg.id.remote), ack }));
-    Msg.on("change:type", decrypted);
+    Msg.on("change:type", (msg) => { decrypted(msg); if (msg.type === "revoked") revoked(msg); });
+    Msg.on("change:body change:caption", (msg, newBody) => edited(msg, newBody));
+    watchReactions();
   }
 
   function deliver(msg) {
     const me = meIds().me;
-    if (!TEXT_TYPES.includes(msg.type)) {
+    if (!DELIVERED_TYPES.includes(msg.type)) {
       emit("skipped", { id: msg.id.id, chat: ser(msg.id.remote), msgType: msg.type, subtype: msg.subtype || "" });
       return;
     }
@@ -318,6 +341,36 @@
     }, RESEND_BATCH_MS);
   }
 
+  function edited(msg, text) {
+    if (msg.type === "revoked" || typeof text !== "string") return;
+    emit("edited", { id: msg.id.id, chat: ser(msg.id.remote), from: ser(msg.author) || ser(msg.from), text, t: Math.floor(Date.now() / 1000) });
+  }
+
+  function revoked(msg) {
+    const key = msg.protocolMessageKey;
+    emit("revoked", { id: (key && key.id) || msg.id.id, chat: ser(msg.id.remote), from: ser(msg.author) || ser(msg.from), t: Math.floor(Date.now() / 1000) });
+  }
+
+  // Reactions reach the page as rows written to the reaction table; whatsapp-web.js wraps its
+  // bulkUpsert (Client.js attachEventListeners, injectToFunction in Utils.js).
+  function watchReactions() {
+    const table = tryRequire("WAWebAddonReactionTableMode");
+    const mode = table && table.reactionTableMode;
+    if (!mode || typeof mode.bulkUpsert !== "function") { emit("degraded", { missing: ["WAWebAddonReactionTableMode"] }); return; }
+    const original = mode.bulkUpsert;
+    mode.bulkUpsert = function (rows, ...rest) {
+      try {
+        for (const row of rows || []) {
+          const parent = row.reactionParentKey || {};
+          const sender = row.author || row.from;
+          emit("reaction", { id: parent.id || "", chat: ser(parent.remote), from: ser(sender), fromMe: !!(row.id && row.id.fromMe),
+                             emoji: row.reactionText || "", t: Math.floor((row.reactionTimestamp || Date.now()) / 1000) });
+        }
+      } catch (e) { emit("error", { where: "reaction", message: String(e && e.message || e) }); }
+      return original.call(this, rows, ...rest);
+    };
+  }
+
   // Sending ---------------------------------------------------------------------------------
 
   // A phone number must be on WhatsApp; a chat that exists already proves it.
@@ -360,22 +413,178 @@
     return (found && found.messages && found.messages[0]) || null;
   }
 
-  async function send(chatId, text, id) {
+  async function send(chatId, text, id, options) {
+    const opts = options || {};
     const chat = await chatFor(chatId);
     if (!chat) return { error: "not_on_whatsapp" };
     const { from, participant } = sender(chat);
     const key = new m.msgKey({ from, to: chat.id, id, participant, selfDir: "out" });
     const me = meIds().me;
     const known = await findMsg(ser(key));
-    if (known) return { message: serializeMsg(known, me) };
+    if (known) {
+      if (opts.upload) uploads.delete(opts.upload.id);
+      return { message: serializeMsg(known, me) };
+    }
+    const extra = await richFields(chat, text, opts);
+    if (extra.error) return extra;
     const message = Object.assign(
       { id: key, ack: 0, body: text, from, to: chat.id, local: true, self: "out",
         t: Math.floor(Date.now() / 1000), isNewMsg: true, type: "chat" },
       m.ephemeral ? m.ephemeral.getEphemeralFields(chat) : {},
+      extra.fields,
     );
     const [sent] = m.sendMsg.addAndSendMsgToChat(chat, message);
     await sent;
     return { message: serializeMsg(m.collections.Msg.get(ser(key)) || message, me) };
+  }
+
+  // What whatsapp-web.js Utils.js sendMessage adds for a quoted reply, mentions and media.
+  async function richFields(chat, text, opts) {
+    const fields = {};
+    if (opts.mentions && opts.mentions.length) fields.mentionedJidList = opts.mentions.map((j) => m.widFactory.createWid(j));
+    if (opts.replyTo) {
+      const quoted = await findMsg(opts.replyTo) || await findById(chat, opts.replyTo);
+      if (!quoted) return { error: "reply_not_found" };
+      await resolve(FEATURES.reply, 0);
+      const can = m.msgReply ? m.msgReply.canReplyMsg(quoted.unsafe ? quoted.unsafe() : quoted) : quoted.canReply();
+      if (can) Object.assign(fields, quoted.msgContextInfo(chat));
+    }
+    if (opts.upload) {
+      const media = await prepareMedia(opts.upload);
+      if (media.error) return media;
+      Object.assign(fields, media.data, media.data.toJSON ? media.data.toJSON() : {}, { caption: text });
+    }
+    return { fields };
+  }
+
+  // A message of the chat by its bare id, in or out.
+  async function findById(chat, id) {
+    for (const fromMe of [false, true]) {
+      const key = new m.msgKey({ from: fromMe ? sender(chat).from : chat.id, to: chat.id, id, participant: undefined, selfDir: fromMe ? "out" : "in" });
+      const found = await findMsg(ser(key));
+      if (found) return found;
+    }
+    const loaded = m.collections.Msg.getModelsArray ? m.collections.Msg.getModelsArray() : [];
+    return loaded.find((msg) => msg.id.id === id && ser(msg.id.remote) === ser(chat.id)) || null;
+  }
+
+  // Media arrives from Python in base64 pieces (never one huge argument), then is prepared and
+  // uploaded as whatsapp-web.js processMediaData does.
+  const uploads = new Map();
+  function mediaBegin(uploadId) { uploads.set(uploadId, []); return true; }
+  function mediaChunk(uploadId, b64) {
+    const bin = atob(b64); const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    uploads.get(uploadId).push(bytes);
+    return true;
+  }
+
+  async function prepareMedia(upload) {
+    const missing = await resolve(FEATURES.sendMedia, MODULE_WAIT_MS.onDemand);
+    if (missing.length) return { error: "missing_modules", missing };
+    const parts = uploads.get(upload.id);
+    uploads.delete(upload.id);
+    if (!parts) return { error: "upload_unknown" };
+    const file = new File(parts, upload.filename || "file", { type: upload.mimetype, lastModified: Date.now() });
+    const OpaqueData = m.opaqueData;
+    const opaque = await OpaqueData.createFromData(file, upload.mimetype);
+    const params = { asSticker: upload.kind === "sticker", asGif: false, isPtt: upload.kind === "voice", asDocument: upload.kind === "document" };
+    const prep = m.prepRawMedia.prepRawMedia(opaque, params);
+    const data = await prep.waitForPrep();
+    if (!data.filehash) return { error: "media_fault", message: "filehash undefined" };
+    const object = m.mediaStorage.getOrCreateMediaObject(data.filehash);
+    const mediaType = m.mmsMediaTypes.msgToMediaType({ type: data.type, isGif: data.isGif, isNewsletter: false });
+    if (!(data.mediaBlob instanceof OpaqueData)) data.mediaBlob = await OpaqueData.createFromData(data.mediaBlob, data.mediaBlob.type);
+    data.renderableUrl = data.mediaBlob.url();
+    object.consolidate(data.toJSON());
+    data.mediaBlob.autorelease();
+    const uploaded = await m.mmsUpload.uploadMedia({ mimetype: data.mimetype, mediaObject: object, mediaType });
+    const entry = uploaded && uploaded.mediaEntry;
+    if (!entry) return { error: "media_fault", message: "upload failed: no media entry" };
+    data.set({
+      clientUrl: entry.mmsUrl, deprecatedMms3Url: entry.deprecatedMms3Url, directPath: entry.directPath,
+      mediaKey: entry.mediaKey, mediaKeyTimestamp: entry.mediaKeyTimestamp, filehash: object.filehash,
+      encFilehash: entry.encFilehash, uploadhash: entry.uploadHash, size: object.size,
+      streamingSidecar: entry.sidecar, firstFrameSidecar: entry.firstFrameSidecar, mediaHandle: null,
+    });
+    return { data };
+  }
+
+  // Received media, downloaded once into the page and read by Python in base64 slices.
+  const downloads = new Map();
+  async function download(serialized) {
+    const missing = await resolve(FEATURES.download, MODULE_WAIT_MS.onDemand);
+    if (missing.length) return { error: "missing_modules", missing };
+    const msg = await findMsg(serialized);
+    if (!msg || !msg.mediaData || msg.mediaData.mediaStage === "REUPLOADING") return { error: "media_unavailable" };
+    if (msg.mediaData.mediaStage !== "RESOLVED" && typeof msg.downloadMedia === "function") {
+      await msg.downloadMedia({ downloadEvenIfExpensive: true, rmrReason: 1 });
+    }
+    const stage = String(msg.mediaData.mediaStage || "");
+    if (stage.includes("ERROR") || stage === "FETCHING") return { error: "media_unavailable" };
+    const quiet = { addAnnotations() { return this; }, addPoint() { return this; } };
+    const buffer = await m.downloadManager.downloadManager.downloadAndMaybeDecrypt({
+      directPath: msg.directPath, encFilehash: msg.encFilehash, filehash: msg.filehash, mediaKey: msg.mediaKey,
+      mediaKeyTimestamp: msg.mediaKeyTimestamp, type: msg.type, signal: new AbortController().signal, downloadQpl: quiet,
+    });
+    const bytes = new Uint8Array(buffer);
+    downloads.set(serialized, bytes);
+    return { size: bytes.length, mimetype: msg.mimetype || "", filename: msg.filename || "" };
+  }
+  function downloadSlice(serialized, start, end) {
+    const bytes = downloads.get(serialized);
+    if (!bytes) return null;
+    let bin = "";
+    const part = bytes.subarray(start, end);
+    for (let i = 0; i < part.length; i += 0x8000) bin += String.fromCharCode(...part.subarray(i, i + 0x8000));
+    if (end >= bytes.length) downloads.delete(serialized);
+    return btoa(bin);
+  }
+
+  // Acting on messages -----------------------------------------------------------------------
+
+  async function target(chatId, id, feature) {
+    const missing = await resolve(FEATURES[feature], MODULE_WAIT_MS.onDemand);
+    if (missing.length) return { error: "missing_modules", missing };
+    const chat = await chatFor(chatId);
+    const msg = chat && (await findById(chat, id));
+    return msg ? { chat, msg } : { error: "message_not_found" };
+  }
+
+  async function react(chatId, id, emoji) {
+    const t = await target(chatId, id, "react");
+    if (t.error) return t;
+    await m.reaction.sendReactionToMsg(t.msg, emoji);
+    return { ok: true };
+  }
+
+  async function edit(chatId, id, text) {
+    const t = await target(chatId, id, "edit");
+    if (t.error) return t;
+    const can = m.msgCapability.canEditText(t.msg) || m.msgCapability.canEditCaption(t.msg);
+    if (!t.msg.id.fromMe || !can) return { error: "cannot_edit" };
+    await m.editAction.sendMessageEdit(t.msg, text, {});
+    return { ok: true };
+  }
+
+  async function revoke(chatId, id) {
+    const t = await target(chatId, id, "revoke");
+    if (t.error) return t;
+    if (!m.msgCapability.canSenderRevokeMsg(t.msg)) return { error: "cannot_revoke" };
+    await m.cmd.Cmd.sendRevokeMsgs(t.chat, { list: [t.msg], type: "message" }, { clearMedia: true });
+    return { ok: true };
+  }
+
+  async function forward(chatId, id, toChatId) {
+    const t = await target(chatId, id, "forward");
+    if (t.error) return t;
+    const to = await chatFor(toChatId);
+    if (!to) return { error: "not_on_whatsapp" };
+    await m.forwarder.forwardMessages({ chat: to, msgs: [t.msg], multicast: true, includeCaption: true, appendedText: undefined });
+    const mine = (m.collections.Msg.getModelsArray ? m.collections.Msg.getModelsArray() : [])
+      .filter((msg) => msg.id.fromMe && ser(msg.id.remote) === ser(to.id));
+    const latest = mine[mine.length - 1];
+    return latest ? { message: serializeMsg(latest, meIds().me) } : { error: "forward_not_found" };
   }
 
   // Boot ------------------------------------------------------------------------------------
@@ -400,6 +609,14 @@
   window.__wamesh = {
     modules: { boot: BOOT, ready: READY, degradable: DEGRADABLE, onDemand: ON_DEMAND, optional: OPTIONAL },
     send,
+    mediaBegin,
+    mediaChunk,
+    download,
+    downloadSlice,
+    react,
+    edit,
+    revoke,
+    forward,
     requestPairingCode,
     logout: async () => { await m.socket.Socket.logout(); },
     ping: () => (m.socket ? m.socket.Socket.state : "BOOTING"),

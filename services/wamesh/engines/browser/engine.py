@@ -36,9 +36,10 @@ from wamesh.engines.base import (
     PairsByCode,
 )
 from wamesh.engines.browser import profile
-from wamesh.engines.browser.events import Translator, message_from, pairing_code_from
-from wamesh.errors import EngineError, InvalidInput
-from wamesh.jid import LEGACY_USER_SERVER, USER_SERVER
+from wamesh.engines.browser.events import Translator, pairing_code_from
+from wamesh.engines.browser.rich import BrowserRich
+from wamesh.engines.rich import Outgoing
+from wamesh.errors import EngineError
 from wamesh.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class BrowserConfig:
         return f"window.__wameshOptions = {json.dumps(options)};\n"
 
 
-class BrowserEngine(Engine, PairsByCode):
+class BrowserEngine(BrowserRich, Engine, PairsByCode):
     """A line on WhatsApp Web."""
 
     kind = "browser"
@@ -98,7 +99,7 @@ class BrowserEngine(Engine, PairsByCode):
     def __init__(self, config: BrowserConfig) -> None:
         self._config = config
         self._queue: asyncio.Queue[EngineEvent | None] = asyncio.Queue()
-        self._translator = Translator()
+        self._translator = Translator(self.media_download)
         self._playwright: Playwright | None = None
         self._context: BrowserContext | None = None
         self._page: Page | None = None
@@ -157,13 +158,7 @@ class BrowserEngine(Engine, PairsByCode):
         """Send through WhatsApp Web's own send action (a known message id is returned again).
 
         A phone number that is not on WhatsApp is refused as `invalid_recipient`."""
-        data = await self._command(
-            "([c, t, i]) => window.__wamesh.send(c, t, i)", [_to_web(chat_id), text, message_id]
-        )
-        if data.get("error") == "not_on_whatsapp":
-            user = chat_id.partition("@")[0]
-            raise InvalidInput(f"to: {user} is not on WhatsApp", "to", "invalid_recipient")
-        return message_from(data["message"])
+        return await self.send_message(Outgoing(chat_id, message_id, text))
 
     async def request_pairing_code(self, phone: str) -> PairingCode:
         """A code to type on the phone, through WhatsApp Web's alternative device linking;
@@ -257,9 +252,3 @@ class BrowserEngine(Engine, PairsByCode):
         except (TimeoutError, PlaywrightError):
             return False
         return True
-
-
-def _to_web(chat_id: str) -> str:
-    """WhatsApp Web names users `<number>@c.us`."""
-    user, _, server = chat_id.partition("@")
-    return f"{user}@{LEGACY_USER_SERVER}" if server == USER_SERVER else chat_id

@@ -29,11 +29,16 @@ from wamesh.engines.base import (
     EngineEvent,
     Failed,
     LoggedOut,
+    MediaSource,
     Message,
+    MessageEdited,
     MessageIn,
     MessageOut,
+    MessageRevoked,
+    MessageType,
     PairingCode,
     Qr,
+    ReactionChanged,
     Ready,
 )
 from wamesh.jid import normalize_jid
@@ -54,8 +59,13 @@ ENDING_STATES = {
 }
 
 
+# WhatsApp Web's message types (whatsapp-web.js Constants.js MessageTypes) as ours.
+TYPES = {"chat": MessageType.TEXT, "ptt": MessageType.VOICE}
+
+
 def message_from(data: dict[str, Any]) -> Message:
     """A bridge message object as a Message; in groups the sender is the author."""
+    kind = str(data.get("type") or "chat")
     return Message(
         id=str(data["id"]),
         chat_id=normalize_jid(str(data["chat"])),
@@ -63,9 +73,16 @@ def message_from(data: dict[str, Any]) -> Message:
         recipient=normalize_jid(str(data["to"])),
         from_me=bool(data["fromMe"]),
         text=str(data.get("body") or ""),
-        timestamp=datetime.fromtimestamp(float(data.get("t") or 0), UTC),
+        timestamp=_moment(data.get("t")),
         ack=ACKS.get(int(data.get("ack") or 0), Ack.PENDING),
+        type=TYPES.get(kind) or MessageType(kind),
+        reply_to=str(data.get("replyTo") or "") or None,
+        mentions=tuple(normalize_jid(str(j)) for j in data.get("mentions") or ()),
     )
+
+
+def _moment(seconds: Any) -> datetime:
+    return datetime.fromtimestamp(float(seconds or 0), UTC)
 
 
 def pairing_code_text(code: str) -> str:
@@ -83,7 +100,8 @@ def pairing_code_from(data: dict[str, Any]) -> PairingCode:
 class Translator:
     """Turns bridge messages into engine events, numbering QR rotations."""
 
-    def __init__(self) -> None:
+    def __init__(self, download: Callable[[dict[str, Any]], MediaSource]) -> None:
+        self._download = download
         self._rotation = 0
         self._authenticated = False
         self._logged_out = False
@@ -93,6 +111,9 @@ class Translator:
             "ready": self._ready,
             "message": self._message,
             "ack": self._ack,
+            "reaction": self._reaction,
+            "edited": self._edited,
+            "revoked": self._revoked,
             "logged_out": self._logged_out_event,
             "disconnected": lambda d: [Disconnected(str(d.get("reason") or "disconnected"))],
             "failed": self._failed,
@@ -123,7 +144,30 @@ class Translator:
 
     def _message(self, data: dict[str, Any]) -> list[EngineEvent]:
         message = message_from(data["message"])
-        return [MessageOut(message) if message.from_me else MessageIn(message)]
+        if message.from_me:
+            return [MessageOut(message)]
+        media = data["message"].get("media")
+        return [MessageIn(message, self._download(media) if media else None)]
+
+    def _reaction(self, data: dict[str, Any]) -> list[EngineEvent]:
+        return [
+            ReactionChanged(
+                str(data["id"]),
+                normalize_jid(str(data["chat"])),
+                normalize_jid(str(data["from"])),
+                str(data.get("emoji") or ""),
+                bool(data.get("fromMe")),
+                _moment(data.get("t")),
+            )
+        ]
+
+    def _edited(self, data: dict[str, Any]) -> list[EngineEvent]:
+        chat, sender = normalize_jid(str(data["chat"])), normalize_jid(str(data["from"]))
+        return [MessageEdited(str(data["id"]), chat, sender, str(data["text"]), _moment(data["t"]))]
+
+    def _revoked(self, data: dict[str, Any]) -> list[EngineEvent]:
+        chat, sender = normalize_jid(str(data["chat"])), normalize_jid(str(data["from"]))
+        return [MessageRevoked(str(data["id"]), chat, sender, _moment(data["t"]))]
 
     def _ack(self, data: dict[str, Any]) -> list[EngineEvent]:
         ack = ACKS.get(int(data["ack"]), Ack.PENDING)
