@@ -131,7 +131,27 @@ MAKE_SAMPLES = """async ([peer, group]) => {
     const chat = (await find(wid)).chat;
     const groupChat = (await find(W.createWid(group))).chat;
     const key = new MsgKey({from: me, to: wid, id: await MsgKey.newId(), selfDir: 'out'});
-    window.__samples = {Wid: wid, Chat: chat, GroupChat: groupChat, MsgKey: key};
+    // Media preparation objects, made as processMediaData makes them (Utils.js:683-746).
+    const OpaqueData = window.require('WAWebMediaOpaqueData');
+    const file = new File([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], 'x.png', {type: 'image/png'});
+    const opaque = await OpaqueData.createFromData(file, 'image/png');
+    const prep = window.require('WAWebPrepRawMedia').prepRawMedia(opaque, {});
+    const mediaData = await prep.waitForPrep();
+    const mediaObject = window.require('WAWebMediaStorage').getOrCreateMediaObject(mediaData.filehash);
+    // A reaction row, caught the way whatsapp-web.js catches them (a wrapper on bulkUpsert).
+    const table = window.require('WAWebAddonReactionTableMode').reactionTableMode;
+    const caught = new Promise((ok) => {
+        const original = table.bulkUpsert;
+        table.bulkUpsert = function (...args) {
+            table.bulkUpsert = original; ok(args[0][0]); return original.apply(this, args); };
+    });
+    const Msg = window.require('WAWebCollections').Msg;
+    const mid = window.__standin.receive(peer, 'react to this');
+    while (!Msg.find((m) => m.id.id === mid)) await new Promise((r) => setTimeout(r, 10));
+    window.__standin.receiveReaction(peer, mid, '+1');
+    window.__samples = {Wid: wid, Chat: chat, GroupChat: groupChat, MsgKey: key,
+        OpaqueData: opaque, MediaPrep: prep, MediaData: mediaData, MediaObject: mediaObject,
+        ReactionRow: await caught};
 }"""
 
 # Send one text through the surface, as whatsapp-web.js's sendMessage does.
@@ -152,6 +172,21 @@ SEND = """async ([peer, text]) => {
     const result = await sent;
     return {id, serialized: key.toString(), ackAdded, ackSent: msg.ack,
             result: result.messageSendResult};
+}"""
+
+
+# Receive a text and an image, edit both from the peer, revoke the text (controls only).
+RECEIVE_EDIT_REVOKE = """async ([peer]) => {
+    const Msg = window.require('WAWebCollections').Msg;
+    const until = async (fn) => { while (!fn()) await new Promise((r) => setTimeout(r, 10)); };
+    const text = window.__standin.receive(peer, 'before');
+    const image = window.__standin.receiveMedia(peer, 'image', btoa('img'), 'image/png', null, 'cap');
+    await until(() => Msg.find((m) => m.id.id === text) && Msg.find((m) => m.id.id === image));
+    window.__standin.receiveEdit(peer, text, 'after');
+    window.__standin.receiveEdit(peer, image, 'new cap');
+    await until(() => Msg.find((m) => m.id.id === image).caption === 'new cap');
+    window.__standin.receiveRevoke(peer, text);
+    await until(() => Msg.find((m) => m.id.id === text).type === 'revoked');
 }"""
 
 
@@ -268,6 +303,9 @@ class TestStandinMatchesSurface:
             f"window.require('WAWebCollections').Msg.find(m => m.id.id === '{mid}')"
             ".type === 'chat'",
         )
+
+        # Edits (text and caption) and a revoke fire Msg change:body / change:caption / change:type.
+        await page.evaluate(RECEIVE_EDIT_REVOKE, ["15550002222@c.us"])
 
         # Logged out from the phone: WA navigates to /?post_logout=1 and boots unpaired.
         await page.evaluate("() => window.__standin.phoneLogout()")

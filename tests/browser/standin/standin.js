@@ -26,15 +26,40 @@
 //   wid_serial=$1 (Wid too: stricter than any WA Web build seen), phone_logout_event=logout
 //   (older builds; default logout_from_bridge), absent=ModA,ModB (modules missing entirely).
 //
-// Test control: window.__standin (page.evaluate), or remotely through /__control/next:
-//   scan() -> bool, enterPairingCode(code) -> bool, pairingCodes(), refreshCount(),
-//   receive(from, text) / receiveGroup(group, author, text) / receiveCiphertext(from, text,
-//   decryptAfterMs; < 0 never) / receiveSystem(from, type, subtype?) -> message id,
-//   setAck(id, ack) -> bool, sent() -> [{id, serialized, to, from, participant, body, type,
-//   ephemeralDuration, ephemeralSettingTimestamp, disappearingModeInitiator, ack, error,
-//   duplicate}], phoneLogout(), breakModule(name), repair(), conflict(), setState(name),
-//   idle(), meLidOnly(bool), notOnWhatsApp(phone), lidAddressedGroup(group, bool),
-//   setEphemeral(jid, seconds), state(), modules(), errors(), resendRequests(), resetControl().
+// Controls: window.__standin (page.evaluate), or remotely through /__control/next (same names):
+//   Pairing and state
+//     scan() -> bool (QR scanned); enterPairingCode(code) -> bool; pairingCodes() -> [code];
+//     refreshCount() -> number (Cmd.refreshQR calls); state() -> {state, hasSynced, paired, ready,
+//     ref, version, me, altLinking, url}; modules() -> [name]; errors() -> [{where, message, stack}];
+//     phoneLogout() -> true; conflict() -> true; setState(name) -> true; idle() -> bool;
+//     breakModule(name) -> true (reloads; that module is unknown); repair() -> true;
+//     meLidOnly(bool) -> true; notOnWhatsApp(phone) -> true; lidAddressedGroup(group, bool) -> true;
+//     setEphemeral(jid, seconds) -> true; resendRequests() -> [{id, flag}]; resetControl() -> true.
+//   Inbound (each returns the new message's id, MsgKey.id; the message is added in a later task)
+//     receive(from, text); receiveGroup(group, author, text);
+//     receiveCiphertext(from, text, decryptAfterMs = 200; < 0 never); receiveSystem(from, type, subtype?);
+//     receiveMedia(from, type, base64, mimetype, filename?, caption?, author? (groups)): type one of
+//       image|video|audio|ptt|document|sticker; the bytes go to the media server, the message has
+//       directPath/mediaKey/filehash/encFilehash/mimetype/filename/size/caption, body = preview
+//       (image/video), mediaData.mediaStage 'INIT' until msg.downloadMedia();
+//     receiveRich(from, text, {author?, quotedId?, mentions?: [jid]}): a reply (msgContextInfo of
+//       the loaded message quotedId: quotedMsg, quotedStanzaID, quotedParticipant) and/or mentions.
+//   Changes to loaded messages (in a later task)
+//     receiveReaction(from, msgId, emoji) -> reaction id: reactionTableMode.bulkUpsert([row]);
+//     receiveEdit(from, msgId, newText) -> true: body (caption for media) changes: change:body /
+//       change:caption (msg, new, prev); receiveRevoke(from, msgId) -> true: change:type 'revoked';
+//     setAck(id, ack) -> bool.
+//   What the line did (records)
+//     sent() -> [{id, serialized, to, from, participant, body, type, ephemeralDuration,
+//       ephemeralSettingTimestamp, disappearingModeInitiator, ack, error, duplicate, caption,
+//       mimetype, filename, size, sha256 (hex, of the uploaded bytes), directPath, quotedId,
+//       quotedParticipant, hasQuotedMsg, mentions: [jid], isForwarded}];
+//     uploads() -> [{directPath, sha256, size, mimetype, kind}] (uploadMedia, encryptAndUpload, receiveMedia);
+//     reactions() -> [{msgId, serialized, chat, emoji}] (sendReactionToMsg);
+//     reactionRows() -> [{id, parent, text, timestamp, author, from}] (every bulkUpsert row);
+//     edits() -> [{msgId, serialized, text, previous, mentions}] (sendMessageEdit);
+//     revokes() -> [{msgId, serialized, chat, clearMedia}] (Cmd.sendRevokeMsgs);
+//     forwards() -> [{source, sourceId, target, id, serialized}] (forwardMessages; also in sent()).
 (() => {
   "use strict";
 
@@ -65,7 +90,13 @@
   const ME_LID = "210000009999";
   const STATES = ["CONFLICT", "CONNECTED", "DEPRECATED_VERSION", "OPENING", "PAIRING", "PROXYBLOCK",
     "SMB_TOS_BLOCK", "TIMEOUT", "TOS_BLOCK", "UNLAUNCHED", "UNPAIRED", "UNPAIRED_IDLE"];
-  const MSG_ATTRS = ["id", "type", "subtype", "body", "caption", "from", "to", "author", "t", "ack", "isNewMsg"];
+  const MSG_ATTRS = ["id", "type", "subtype", "body", "caption", "from", "to", "author", "t", "ack", "isNewMsg",
+    "mediaData", "directPath", "mediaKey", "mediaKeyTimestamp", "filehash", "encFilehash", "mimetype", "filename", "size",
+    "quotedMsg", "quotedStanzaID", "quotedParticipant", "quotedRemoteJid", "mentionedJidList", "isForwarded",
+    "forwardingScore", "hasReaction", "protocolMessageKey", "latestEditMsgKey", "latestEditSenderTimestampMs"];
+  const MEDIA_ATTRS = ["type", "mimetype", "filehash", "size", "mediaBlob", "preview", "filename", "isGif", "mediaStage",
+    "directPath", "mediaKey", "mediaKeyTimestamp", "encFilehash", "clientUrl", "deprecatedMms3Url", "uploadhash", "renderableUrl"];
+  const MEDIA_TYPES = ["image", "video", "audio", "ptt", "document", "sticker"];
 
   // ---------------------------------------------------------------- storage
   // "standin:wa:*" is WA Web's own state (cleared on logout); "standin:ctl:*" is test control
@@ -469,11 +500,13 @@
         r[k] = v;
       }
     }
+    if (m.mediaData) r.mediaStage = m.mediaData.mediaStage;
     return r;
   }
   function modelOf(r) {
     const attrs = {};
     for (const [k, v] of Object.entries(r)) {
+      if (k === "mediaStage") continue;
       if (k === "key") {
         attrs.id = new MsgKey({ fromMe: v.fromMe, remote: new Wid(v.remote), id: v.id, participant: v.participant ? new Wid(v.participant) : undefined });
       } else if (v && typeof v === "object" && typeof v.wid === "string") {
@@ -483,7 +516,9 @@
       }
     }
     attrs.isNewMsg = false;
-    return new Model(attrs, MSG_ATTRS);
+    const model = new MsgModel(attrs);
+    attachMediaData(model, r.mediaStage || "RESOLVED");
+    return model;
   }
   function storeMsg(m) {
     const all = wa.get("msgs", {});
@@ -501,6 +536,11 @@
     noteSentAck(m);
   }
 
+  Chat.find = async function find(w) {
+    await sleep(5);
+    const wid = w instanceof Wid ? w : new Wid(String(w));
+    return Chat.get(wid) || chatFor(wid);
+  };
   Msg.getMessagesById = async function getMessagesById(ids) {
     await sleep(10);
     if (!Array.isArray(ids)) throw new TypeError("getMessagesById: expected an array of message ids");
@@ -535,6 +575,38 @@
     return null;
   }
 
+  // What sent() records of media, replies, mentions and forwards, and what the server refuses.
+  function richRecord(msg) {
+    const media = msg.directPath ? mediaServer.get(msg.directPath) : undefined;
+    const list = Array.isArray(msg.mentionedJidList) ? msg.mentionedJidList : [];
+    return {
+      caption: msg.caption === undefined ? null : msg.caption,
+      mimetype: msg.mimetype || (media ? media.mimetype : null) || null,
+      filename: msg.filename === undefined ? null : msg.filename,
+      size: typeof msg.size === "number" ? msg.size : null,
+      sha256: media ? media.sha256 : null,
+      directPath: msg.directPath || null,
+      quotedId: msg.quotedStanzaID === undefined ? null : msg.quotedStanzaID,
+      quotedParticipant: msg.quotedParticipant ? String(msg.quotedParticipant) : null,
+      hasQuotedMsg: !!msg.quotedMsg,
+      mentions: list.map((w) => (w instanceof Wid ? w.toString() : "not a Wid: " + String(w))),
+      isForwarded: !!msg.isForwarded,
+    };
+  }
+  function richProblem(msg) {
+    if (msg.mentionedJidList !== undefined && (!Array.isArray(msg.mentionedJidList) || msg.mentionedJidList.some((w) => !(w instanceof Wid)))) {
+      return "mentionedJidList must be an array of Wids";
+    }
+    if (msg.quotedStanzaID !== undefined && (typeof msg.quotedStanzaID !== "string" || !msg.quotedMsg)) return "a reply needs quotedStanzaID and quotedMsg (msgContextInfo)";
+    if (MEDIA_TYPES.includes(msg.type)) {
+      const e = msg.directPath ? mediaServer.get(msg.directPath) : undefined;
+      if (!e) return "a " + msg.type + " message needs the directPath of uploaded media";
+      if (msg.mediaKey !== e.mediaKey || msg.encFilehash !== e.encFilehash) return "mediaKey / encFilehash do not match the upload";
+      if (msg.filehash !== e.filehash) return "filehash does not match the upload";
+    }
+    return null;
+  }
+
   function addAndSendMsgToChat(chat, msg) {
     if (!(chat instanceof Model) || !(chat.id instanceof Wid) || Chat.get(chat.id) !== chat) {
       throw new TypeError("addAndSendMsgToChat: chat is not a chat model of the Chat collection");
@@ -550,6 +622,7 @@
         from: msg.from == null ? null : String(msg.from), participant: msg.id.participant ? String(msg.id.participant) : null,
         body: msg.body === undefined ? null : msg.body, type: msg.type === undefined ? null : msg.type, ...eph,
         ack: existing ? existing.ack : msg.ack, error: null, duplicate: !!existing,
+        ...richRecord(msg),
       };
       if (existing) {
         // WA keeps one message per key: a second add with the same key is not sent again.
@@ -558,8 +631,9 @@
         settle({ messageSendResult: "OK", t: existing.t });
         return;
       }
-      const model = new Model(Object.assign({}, msg, { isNewMsg: msg.isNewMsg === undefined ? true : msg.isNewMsg }), MSG_ATTRS);
-      const problem = addressingProblem(chat, msg) ||
+      const model = new MsgModel(Object.assign({}, msg, { isNewMsg: msg.isNewMsg === undefined ? true : msg.isNewMsg }));
+      attachMediaData(model, "RESOLVED");
+      const problem = addressingProblem(chat, msg) || richProblem(msg) ||
         (chat.id.isUser() && ctl.get("notOnWhatsApp", []).includes(chat.id.user) ? "recipient is not on WhatsApp" : null);
       record.error = problem;
       record.ack = model.ack;
@@ -598,14 +672,15 @@
   }
 
   // Inbound messages: what the phone's network delivers, added in a later task.
-  function inbound({ from, author, type, subtype, body, then }) {
+  function inbound({ from, author, type, subtype, body, then, extra, id }) {
     if (!synced) throw new Error("the line is not connected and synced");
     const chatWid = new Wid(from);
     const authorWid = author ? new Wid(author) : undefined;
-    if (chatWid.isGroup() && !authorWid && type === "chat") throw new Error("group messages need an author (use receiveGroup)");
+    if (chatWid.isGroup() && !authorWid && (type === "chat" || MEDIA_TYPES.includes(type))) throw new Error("group messages need an author (use receiveGroup)");
     const to = chatWid.isLid() || !mePn() ? meLid() : mePn();
-    const key = new MsgKey({ from: chatWid, to, id: phoneMsgId(), participant: authorWid, selfDir: "in" });
-    const model = new Model({ id: key, from: chatWid, to, author: authorWid, type, subtype, body, t: now(), ack: 1, isNewMsg: true }, MSG_ATTRS);
+    const key = new MsgKey({ from: chatWid, to, id: id || phoneMsgId(), participant: authorWid, selfDir: "in" });
+    const model = new MsgModel(Object.assign({ id: key, from: chatWid, to, author: authorWid, type, subtype, body, t: now(), ack: 1, isNewMsg: true }, extra || {}));
+    attachMediaData(model, "INIT");
     later(() => {
       chatFor(chatWid);
       storeMsg(model);
@@ -616,6 +691,282 @@
   }
   function findMsg(id) {
     return Msg.getModelsArray().find((m) => m.id.id === id || String(m.id) === id);
+  }
+
+  // ---------------------------------------------------------------- rich messages
+  // Media, replies, mentions, reactions, edits, revokes and forwards, as surface.json describes
+  // them (whatsapp-web.js Utils.js sendMessage / processMediaData / editMessage / forwardMessage,
+  // Message.js downloadMedia / delete, Client.js attachEventListeners).
+  const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hexOf = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  // A 1x1 JPEG: the preview (thumbnail) WA Web puts into image and video messages' body.
+  const PREVIEW = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==";
+  const EDITABLE = (m) => m.type === "chat";
+  const NOT_REPLIABLE = ["revoked", "ciphertext", "e2e_notification", "gp2", "protocol", "notification_template", "call_log"];
+
+  // The media server: encrypted media by directPath (test control storage: it outlives logout).
+  const mediaServer = {
+    get: (path) => ctl.get("media", {})[path],
+    put(path, entry) { const all = ctl.get("media", {}); all[path] = entry; ctl.set("media", all); },
+  };
+  async function storeOnServer(bytes, mimetype, mediaKey, kind) {
+    const plain = await sha256(bytes);
+    const keyBytes = decodeB64(mediaKey);
+    const enc = new Uint8Array(bytes.length + keyBytes.length);
+    enc.set(bytes); enc.set(keyBytes, bytes.length);
+    const entry = {
+      directPath: "/v/t62.7118-24/" + hexOf(random(12)) + "?standin=1", b64: encodeB64(bytes), mimetype, mediaKey,
+      filehash: encodeB64(plain), encFilehash: encodeB64(await sha256(enc)), sha256: hexOf(plain), size: bytes.length,
+      mediaKeyTimestamp: now(),
+    };
+    mediaServer.put(entry.directPath, entry);
+    ctl.set("uploads", [...ctl.get("uploads", []), { directPath: entry.directPath, sha256: entry.sha256, size: entry.size, mimetype, kind }]);
+    return entry;
+  }
+
+  class OpaqueData {
+    constructor(bytes, type, name) {
+      this._bytes = bytes; this._type = type || ""; this._name = name; this.released = false; this._url = null;
+    }
+    static async createFromData(data, type) {
+      let bytes;
+      if (data instanceof Blob) bytes = new Uint8Array(await data.arrayBuffer());
+      else if (data instanceof OpaqueData) bytes = data._bytes;
+      else bytes = toBytes(data);
+      return new OpaqueData(bytes, type || (data && data.type) || "", data && typeof data.name === "string" ? data.name : undefined);
+    }
+    throwIfReleased() { if (this.released) throw new Error("OpaqueData: used after release"); }
+    url() { this.throwIfReleased(); if (!this._url) this._url = URL.createObjectURL(this.forceToBlob()); return this._url; }
+    retain() { return this; }
+    // WA releases autoreleased data later, not at once (whatsapp-web.js uploads after calling it).
+    autorelease() { return this; }
+    formData() { this.throwIfReleased(); return this.forceToBlob(); }
+    forceToBlob() { return new Blob([this._bytes], { type: this._type }); }
+    size() { return this._bytes.length; }
+    type() { return this._type; }
+  }
+
+  function mediaTypeFor(mimetype, p) {
+    if (p.asSticker) return "sticker";
+    if (p.asDocument) return "document";
+    const m = String(mimetype || "");
+    if (m.startsWith("image/")) return "image";
+    if (m.startsWith("video/")) return "video";
+    if (m.startsWith("audio/")) return p.isPtt ? "ptt" : "audio";
+    return "document";
+  }
+  class MediaPrep {
+    constructor(opaque, params) { this._opaque = opaque; this._params = params || {}; }
+    async waitForPrep() {
+      await sleep(10);
+      const o = this._opaque;
+      o.throwIfReleased();
+      const type = mediaTypeFor(o.type(), this._params);
+      const filehash = encodeB64(await sha256(o._bytes));
+      return new Model({
+        type, mimetype: o.type(), filehash, size: o.size(), mediaBlob: o,
+        preview: type === "image" || type === "video" ? PREVIEW : undefined,
+        filename: type === "document" ? o._name : undefined,
+        isGif: type === "video" && !!this._params.asGif, mediaStage: "RESOLVED",
+      }, MEDIA_ATTRS);
+    }
+  }
+  function prepRawMedia(opaque, params) {
+    if (!(opaque instanceof OpaqueData)) throw new TypeError("prepRawMedia: expected OpaqueData");
+    return new MediaPrep(opaque, params);
+  }
+
+  const mediaObjects = new Map();
+  function getOrCreateMediaObject(filehash) {
+    if (typeof filehash !== "string" || !filehash) throw new TypeError("getOrCreateMediaObject: no filehash");
+    if (!mediaObjects.has(filehash)) {
+      const obj = new Model({ filehash, type: undefined, size: undefined, contentInfo: {}, mediaBlob: undefined });
+      obj.consolidate = function consolidate(json) {
+        const j = json || {};
+        const up = { type: j.type ? String(j.type).toUpperCase() : obj.type };
+        if (j.mediaBlob instanceof OpaqueData) { up.mediaBlob = j.mediaBlob; up.size = j.mediaBlob.size(); }
+        if (typeof j.size === "number") up.size = j.size;
+        if (j.mimetype) up.mimetype = j.mimetype;
+        obj.set(up);
+      };
+      mediaObjects.set(filehash, obj);
+    }
+    return mediaObjects.get(filehash);
+  }
+  const msgToMediaType = ({ type, isGif }) => {
+    if (!MEDIA_TYPES.includes(type)) throw new Error("msgToMediaType: not a media type: " + type);
+    return (type === "video" && isGif ? "gif" : type).toUpperCase();
+  };
+  const blobCache = new Map();
+
+  async function uploadMedia({ mimetype, mediaObject, mediaType } = {}) {
+    await sleep(20);
+    if (!mediaObject || !(mediaObject.mediaBlob instanceof OpaqueData)) {
+      throw new Error("uploadMedia: the media object has no data (consolidate it first)");
+    }
+    if (typeof mediaType !== "string") throw new TypeError("uploadMedia: no mediaType");
+    const bytes = mediaObject.mediaBlob._bytes;
+    if (encodeB64(await sha256(bytes)) !== mediaObject.filehash) throw new Error("uploadMedia: filehash does not match the data");
+    const e = await storeOnServer(bytes, mimetype, encodeB64(random(32)), mediaType);
+    return {
+      mediaEntry: {
+        mmsUrl: "https://mmg.whatsapp.net" + e.directPath, deprecatedMms3Url: "https://mmg.whatsapp.net" + e.directPath,
+        directPath: e.directPath, mediaKey: e.mediaKey, mediaKeyTimestamp: e.mediaKeyTimestamp, encFilehash: e.encFilehash,
+        uploadHash: e.encFilehash, sidecar: undefined, firstFrameSidecar: undefined, handle: undefined,
+      },
+    };
+  }
+  async function uploadUnencryptedMedia() { throw new Error("uploadUnencryptedMedia: channels are not supported by the stand-in"); }
+  async function encryptAndUpload({ blob, type, mediaKey } = {}) {
+    await sleep(20);
+    if (!(blob instanceof Blob)) throw new TypeError("encryptAndUpload: blob is not a Blob");
+    if (typeof mediaKey !== "string" || !mediaKey) throw new TypeError("encryptAndUpload: no mediaKey");
+    const e = await storeOnServer(new Uint8Array(await blob.arrayBuffer()), blob.type, encodeB64(new TextEncoder().encode(mediaKey)), type);
+    return {
+      url: "https://mmg.whatsapp.net" + e.directPath, directPath: e.directPath, encFilehash: e.encFilehash,
+      mediaKey: e.mediaKey, mediaKeyTimestamp: e.mediaKeyTimestamp,
+    };
+  }
+
+  // Download: the server's bytes, when the caller's key and hashes are the message's.
+  async function downloadAndMaybeDecrypt({ directPath, encFilehash, filehash, mediaKey } = {}) {
+    await sleep(20);
+    const e = directPath ? mediaServer.get(directPath) : undefined;
+    if (!e) { const err = new Error("downloadAndMaybeDecrypt: 404"); err.status = 404; throw err; }
+    if (mediaKey !== e.mediaKey || encFilehash !== e.encFilehash) throw new Error("downloadAndMaybeDecrypt: media key / encFilehash mismatch (decryption failed)");
+    if (filehash !== undefined && filehash !== e.filehash) throw new Error("downloadAndMaybeDecrypt: filehash mismatch");
+    return decodeB64(e.b64).buffer;
+  }
+
+  class MsgModel extends Model {
+    constructor(attrs) { super(attrs, MSG_ATTRS); }
+    unsafe() { return this; }
+    // The fields a reply spreads into itself (whatsapp-web.js passes the chat; wa-js its Wid).
+    msgContextInfo(chatOrWid) {
+      const chatId = chatOrWid instanceof Wid ? chatOrWid : chatOrWid && chatOrWid.id;
+      const quotedMsg = {};
+      for (const k of ["type", "body", "caption", "mimetype", "filename", "size", "directPath", "mediaKey", "filehash", "encFilehash"]) {
+        if (this[k] !== undefined) quotedMsg[k] = this[k];
+      }
+      const participant = this.id.fromMe ? this.from : (this.author || this.from);
+      const info = { quotedMsg, quotedStanzaID: this.id.id, quotedParticipant: participant };
+      if (chatId instanceof Wid && !chatId.equals(this.id.remote)) info.quotedRemoteJid = this.id.remote;
+      return info;
+    }
+    async downloadMedia() {
+      await sleep(10);
+      if (!this.mediaData) return;
+      const e = mediaServer.get(this.directPath);
+      this.mediaData.set("mediaStage", e ? "RESOLVED" : "ERROR_MISSING");
+      storeMsg(this);
+    }
+  }
+  function attachMediaData(model, stage) {
+    if (!MEDIA_TYPES.includes(model.type) || !model.directPath || model.mediaData instanceof Model) return;
+    const a = { mediaStage: stage };
+    for (const k of MEDIA_ATTRS) if (k !== "mediaStage" && model[k] !== undefined && !(model[k] instanceof OpaqueData)) a[k] = model[k];
+    model._attrs.mediaData = new Model(a, MEDIA_ATTRS);
+  }
+  const getQuotedMsgObj = (msg) => {
+    if (!msg || !msg.quotedStanzaID) return undefined;
+    const loaded = Msg.getModelsArray().find((m) => m.id.id === msg.quotedStanzaID);
+    if (loaded) return loaded;
+    const remote = msg.quotedRemoteJid || msg.id.remote;
+    const me = [mePn(), meLid()].filter(Boolean);
+    const fromMe = me.some((w) => w.equals(msg.quotedParticipant));
+    const key = new MsgKey({ fromMe, remote, id: msg.quotedStanzaID, participant: remote.isGroup() ? msg.quotedParticipant : undefined });
+    return new MsgModel(Object.assign({ id: key, from: fromMe ? msg.quotedParticipant : remote, isNewMsg: false }, msg.quotedMsg || {}));
+  };
+  const canReplyMsg = (msg) => msg instanceof MsgModel && !NOT_REPLIABLE.includes(msg.type);
+
+  // Reactions: every row, received or own, goes through reactionTableMode.bulkUpsert, looked up
+  // at call time (so a wrapper installed on the module sees it, as in WA Web).
+  const reactionRows = [];
+  function upsertReaction(parent, senderWid, emoji, fromMe) {
+    const chatWid = parent.id.remote;
+    const key = new MsgKey({ fromMe, remote: chatWid, id: fromMe ? "3EB0" + hex(9) : phoneMsgId(), participant: chatWid.isGroup() ? senderWid : undefined });
+    const row = {
+      id: key, reactionParentKey: parent.id, reactionText: emoji, reactionTimestamp: Date.now(),
+      author: chatWid.isGroup() ? senderWid : undefined, from: senderWid, orphan: 0, orphanReason: null, read: fromMe, ack: fromMe ? 1 : undefined,
+    };
+    MODULES.WAWebAddonReactionTableMode.reactionTableMode.bulkUpsert([row]);
+    parent.set("hasReaction", true);
+    return key.id;
+  }
+  function ownWidFor(chatWid) {
+    const lid = chatWid.isGroup() ? !!ctl.get("lidGroups", {})[chatWid.toString()] : chatWid.isLid();
+    return lid ? meLid() : mePn() || meLid();
+  }
+  async function sendReactionToMsg(msg, reactionText) {
+    await sleep(10);
+    if (!(msg instanceof MsgModel)) throw new TypeError("sendReactionToMsg: expected a message model");
+    if (typeof reactionText !== "string") throw new TypeError("sendReactionToMsg: reactionText is not a string");
+    if (msg.type === "revoked") throw new Error("sendReactionToMsg: the message was revoked");
+    ctl.set("reactions", [...ctl.get("reactions", []), { msgId: msg.id.id, serialized: String(msg.id), chat: String(msg.id.remote), emoji: reactionText }]);
+    later(() => upsertReaction(msg, ownWidFor(msg.id.remote), reactionText, true), 0, "reaction");
+    return "OK";
+  }
+
+  // Edits and revokes change the same message model (change:body / change:caption, change:type).
+  function applyEdit(m, text, editorFromMe) {
+    const field = MEDIA_TYPES.includes(m.type) ? "caption" : "body";
+    const prev = m[field];
+    m.set({
+      latestEditMsgKey: new MsgKey({ fromMe: editorFromMe, remote: m.id.remote, id: editorFromMe ? "3EB0" + hex(9) : phoneMsgId(), participant: m.id.participant }),
+      latestEditSenderTimestampMs: Date.now(),
+    });
+    m.set(field, text);
+    storeMsg(m);
+    return prev;
+  }
+  function applyRevoke(m, subtype) {
+    m.set({ type: "revoked", subtype, protocolMessageKey: m.id, body: undefined, caption: undefined });
+    storeMsg(m);
+  }
+  const canEditText = (m) => m instanceof MsgModel && !!m.id.fromMe && EDITABLE(m);
+  const canEditCaption = (m) => m instanceof MsgModel && !!m.id.fromMe && ["image", "video", "document"].includes(m.type);
+  const canSenderRevokeMsg = (m) => m instanceof MsgModel && !!m.id.fromMe && m.type !== "revoked";
+  const canAdminRevokeMsg = () => false;
+  async function sendMessageEdit(msg, text, options = {}) {
+    await sleep(20);
+    if (!canEditText(msg) && !canEditCaption(msg)) throw new Error("sendMessageEdit: this message cannot be edited");
+    if (typeof text !== "string") throw new TypeError("sendMessageEdit: the new text is not a string");
+    const mentions = (options && options.mentionedJidList) || [];
+    if (mentions.some((w) => !(w instanceof Wid))) throw new TypeError("sendMessageEdit: mentionedJidList must hold Wids");
+    const prev = applyEdit(msg, text, true);
+    ctl.set("edits", [...ctl.get("edits", []), { msgId: msg.id.id, serialized: String(msg.id), text, previous: prev === undefined ? null : prev, mentions: mentions.map(String) }]);
+  }
+  Cmd.sendRevokeMsgs = function sendRevokeMsgs(chat, spec, options) {
+    const list = Array.isArray(spec) ? spec : spec && spec.list;
+    if (!(chat instanceof Model) || !(chat.id instanceof Wid)) throw new TypeError("sendRevokeMsgs: expected a chat model");
+    if (!Array.isArray(list)) throw new TypeError("sendRevokeMsgs: expected {list: [msg], type: 'message'}");
+    for (const m of list) {
+      if (!(m instanceof MsgModel) || !m.id.remote.equals(chat.id)) throw new TypeError("sendRevokeMsgs: a message is not of this chat");
+      if (!canSenderRevokeMsg(m)) { report("sendRevokeMsgs", new Error("cannot revoke " + m.id)); continue; }
+      ctl.set("revokes", [...ctl.get("revokes", []), { msgId: m.id.id, serialized: String(m.id), chat: String(chat.id), clearMedia: options ? options.clearMedia : undefined }]);
+      later(() => applyRevoke(m, "sender_revoke"), 20, "revoke");
+    }
+  };
+
+  async function forwardMessages({ chat, msgs, includeCaption } = {}) {
+    await sleep(10);
+    if (!(chat instanceof Model) || !(chat.id instanceof Wid) || Chat.get(chat.id) !== chat) throw new TypeError("forwardMessages: chat is not a chat model of the Chat collection");
+    if (!Array.isArray(msgs) || msgs.some((m) => !(m instanceof MsgModel))) throw new TypeError("forwardMessages: msgs must be message models");
+    const results = [];
+    for (const src of msgs) {
+      if (src.type === "revoked") throw new Error("forwardMessages: cannot forward a revoked message");
+      const from = ownWidFor(chat.id);
+      const key = new MsgKey({ from, to: chat.id, id: await MsgKey.newId(), participant: chat.id.isGroup() ? from : undefined, selfDir: "out" });
+      const copy = { id: key, from, to: chat.id, ack: 0, t: now(), isNewMsg: true, type: src.type, body: src.body,
+        isForwarded: true, forwardingScore: (src.forwardingScore || 0) + 1, ...getEphemeralFields(chat) };
+      for (const k of ["mimetype", "filename", "size", "directPath", "mediaKey", "mediaKeyTimestamp", "filehash", "encFilehash"]) if (src[k] !== undefined) copy[k] = src[k];
+      if (includeCaption && src.caption !== undefined) copy.caption = src.caption;
+      const [added, sent] = addAndSendMsgToChat(chat, copy);
+      await added;
+      ctl.set("forwards", [...ctl.get("forwards", []), { source: String(src.id), sourceId: src.id.id, target: String(chat.id), id: key.id, serialized: String(key) }]);
+      results.push(await sent);
+    }
+    return results;
   }
 
   // ---------------------------------------------------------------- modules
@@ -671,6 +1022,31 @@
     WAWebGetEphemeralFieldsMsgActionsUtils: { getEphemeralFields },
     WAWebSendMsgChatAction: { addAndSendMsgToChat },
     WAWebQueryExistsJob: { queryWidExists },
+    WAWebMediaOpaqueData: OpaqueData,
+    WAWebPrepRawMedia: { prepRawMedia },
+    WAWebMediaStorage: { getOrCreateMediaObject },
+    WAWebMmsMediaTypes: { msgToMediaType, castToV4: (t) => t },
+    WAWebMediaDataUtils: { shouldUseMediaCache: (t) => t === "IMAGE" || t === "STICKER" },
+    WAWebMediaInMemoryBlobCache: { InMemoryMediaBlobCache: { put(filehash, data) { blobCache.set(filehash, data); } } },
+    WAWebMediaMmsV4Upload: { uploadMedia, uploadUnencryptedMedia },
+    WAWebUploadManager: { encryptAndUpload },
+    WAWebStartMediaUploadQpl: { startMediaUploadQpl: (o) => ({ entryPoint: o && o.entryPoint, addAnnotations() { return this; }, addPoint() { return this; } }) },
+    WAWebDownloadManager: { downloadManager: { downloadAndMaybeDecrypt } },
+    WAWebMsgReply: { canReplyMsg },
+    WAWebQuotedMsgModelUtils: { getQuotedMsgObj },
+    WAWebSendReactionMsgAction: { sendReactionToMsg },
+    WAWebAddonReactionTableMode: {
+      reactionTableMode: {
+        bulkUpsert(rows) {
+          if (!Array.isArray(rows)) throw new TypeError("bulkUpsert: expected an array of rows");
+          reactionRows.push(...rows);
+          return sleep(5).then(() => rows.map((r) => r.id));
+        },
+      },
+    },
+    WAWebMsgActionCapability: { canEditText, canEditCaption, canSenderRevokeMsg, canAdminRevokeMsg },
+    WAWebSendMessageEditAction: { sendMessageEdit },
+    WAWebChatForwardMessage: { forwardMessages },
     WAWebSyncGatingUtils: { isPlaceholderMessageResendEnabled: () => false },
     WAWebNonMessageDataRequestPlaceholderMessageResendUtils: {
       handlePlaceholderMsgsSeen(msgs, flag) {
@@ -741,6 +1117,65 @@
       return true;
     },
     sent: () => ctl.get("sent", []),
+    receiveMedia(from, type, base64, mimetype, filename, caption, author) {
+      if (!MEDIA_TYPES.includes(type)) throw new Error("receiveMedia: type must be one of " + MEDIA_TYPES.join(", "));
+      if (!synced) throw new Error("the line is not connected and synced");
+      if (new Wid(from).isGroup() && !author) throw new Error("receiveMedia: group messages need an author");
+      const bytes = decodeB64(base64);
+      const mediaKey = encodeB64(random(32));
+      const id = phoneMsgId();
+      const ready = storeOnServer(bytes, mimetype, mediaKey, "inbound").then((e) => ({
+        directPath: e.directPath, mediaKey, mediaKeyTimestamp: e.mediaKeyTimestamp, filehash: e.filehash, encFilehash: e.encFilehash,
+        mimetype, filename: filename == null ? undefined : filename, size: bytes.length,
+        caption: caption == null ? undefined : caption, isGif: false,
+      }));
+      ready.then((extra) => inbound({
+        from, author, type, id, extra,
+        body: type === "image" || type === "video" ? PREVIEW : undefined,
+      })).catch((e) => report("receiveMedia", e));
+      return id;
+    },
+    receiveRich(from, text, opts = {}) {
+      const extra = {};
+      if (opts.quotedId) {
+        const q = findMsg(opts.quotedId);
+        if (!q) throw new Error("receiveRich: no loaded message " + opts.quotedId);
+        Object.assign(extra, q.msgContextInfo(new Wid(from)));
+      }
+      if (opts.mentions) extra.mentionedJidList = opts.mentions.map((j) => new Wid(j));
+      return inbound({ from, author: opts.author, type: "chat", body: text, extra });
+    },
+    receiveReaction(from, msgId, emoji) {
+      const parent = findMsg(msgId);
+      if (!parent) throw new Error("receiveReaction: no loaded message " + msgId);
+      const sender = new Wid(from);
+      const id = phoneMsgId();
+      later(() => upsertReaction(parent, sender, emoji, false), 0, "receiveReaction");
+      return id;
+    },
+    receiveEdit(from, msgId, newText) {
+      const m = findMsg(msgId);
+      if (!m || m.id.fromMe) throw new Error("receiveEdit: no received message " + msgId);
+      if (String(m.author || m.from) !== String(new Wid(from))) throw new Error("receiveEdit: " + msgId + " is not from " + from);
+      later(() => applyEdit(m, newText, false), 0, "receiveEdit");
+      return true;
+    },
+    receiveRevoke(from, msgId) {
+      const m = findMsg(msgId);
+      if (!m || m.id.fromMe) throw new Error("receiveRevoke: no received message " + msgId);
+      if (String(m.author || m.from) !== String(new Wid(from))) throw new Error("receiveRevoke: " + msgId + " is not from " + from);
+      later(() => applyRevoke(m, "sender_revoke"), 0, "receiveRevoke");
+      return true;
+    },
+    uploads: () => ctl.get("uploads", []),
+    reactions: () => ctl.get("reactions", []),
+    reactionRows: () => reactionRows.map((r) => ({
+      id: String(r.id), parent: String(r.reactionParentKey), text: r.reactionText, timestamp: r.reactionTimestamp,
+      author: r.author ? String(r.author) : null, from: String(r.from),
+    })),
+    edits: () => ctl.get("edits", []),
+    revokes: () => ctl.get("revokes", []),
+    forwards: () => ctl.get("forwards", []),
     phoneLogout() { later(() => logoutFlow(PHONE_LOGOUT_EVENT), 0, "phoneLogout"); return true; },
     breakModule(name) { ctl.set("broken", name); later(() => location.reload(), 0, "breakModule"); return true; },
     repair() { localStorage.removeItem(CTL + "broken"); return true; },
