@@ -60,6 +60,9 @@ EVENT_TYPES: Final = (
 STATUSES: Final = ("starting", "qr", "ready", "disconnected", "logged_out", "failed", "stopped")
 ENGINES: Final = ("sandbox", "browser", "whatsmeow")
 
+# Media: how often the gateway deletes expired media.
+MEDIA_PURGE_INTERVAL_S: Final = 600.0
+
 # Limits.
 MAX_TEXT_LENGTH: Final = 4096
 MAX_NAME_LENGTH: Final = 200

@@ -23,6 +23,7 @@ from wamesh.errors import ConfigError
 from wamesh.gateway import api, grpc_front
 from wamesh.gateway.context import GATEWAY, Gateway
 from wamesh.gateway.inbox import DevInbox
+from wamesh.gateway.media import media_ctx
 from wamesh.gateway.metrics import Metrics
 from wamesh.gateway.problems import problem_middleware
 from wamesh.gateway.rest import operations
@@ -91,6 +92,7 @@ def build_app(gateway: Gateway) -> web.Application:
         client_max_size=MAX_BODY_BYTES, middlewares=[observe, problem_middleware, checker]
     )
     app[GATEWAY] = gateway
+    app.cleanup_ctx.append(media_ctx)
     api.register(app, table)
     app.router.add_static("/docs/static/", swagger_static_dir(), name="docs_static")
     return app

@@ -21,6 +21,7 @@ OFFLINE_RETRY_AFTER_S = 5
 
 HTTP_STATUS: dict[type[errors.WameshError], int] = {
     errors.InvalidInput: 400,
+    errors.MediaTooLarge: 413,
     errors.Unauthenticated: 401,
     errors.NotFound: 404,
     errors.Conflict: 409,

@@ -312,3 +312,27 @@ REMINDER = obj(
     closed=False,
 )
 REMINDER_LIST = obj({"reminders": {"type": "array", "items": REMINDER}}, ("reminders",))
+
+MEDIA_INFO = named(
+    "MediaInfo",
+    obj(
+        {
+            "media_id": {"type": "string", "format": "uuid"},
+            "mimetype": {"type": "string"},
+            "size": {"type": "integer", "minimum": 0},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "filename": NULLABLE_STRING,
+            "url": {"type": "string", "description": "Where to download it (GET, with the key)"},
+        },
+        ("media_id", "mimetype", "size", "sha256", "filename", "url"),
+    ),
+)
+MEDIA_UPLOAD = named(
+    "MediaUpload",
+    obj(
+        {"file": {"type": "string", "format": "binary", "description": "The one file part"}},
+        ("file",),
+        closed=False,
+    ),
+)
+BINARY: Schema = {"type": "string", "format": "binary"}
