@@ -43,6 +43,9 @@ EVENT_SESSION_PAIRING_CODE: Final = "session.pairing_code"
 EVENT_MESSAGE_RECEIVED: Final = "message.received"
 EVENT_MESSAGE_SENT: Final = "message.sent"
 EVENT_MESSAGE_ACK: Final = "message.ack"
+EVENT_MESSAGE_REACTION: Final = "message.reaction"
+EVENT_MESSAGE_EDITED: Final = "message.edited"
+EVENT_MESSAGE_REVOKED: Final = "message.revoked"
 EVENT_REMINDER_SENT: Final = "reminder.sent"
 EVENT_REMINDER_FAILED: Final = "reminder.failed"
 EVENT_TYPES: Final = (
@@ -52,9 +55,15 @@ EVENT_TYPES: Final = (
     EVENT_MESSAGE_RECEIVED,
     EVENT_MESSAGE_SENT,
     EVENT_MESSAGE_ACK,
+    EVENT_MESSAGE_REACTION,
+    EVENT_MESSAGE_EDITED,
+    EVENT_MESSAGE_REVOKED,
     EVENT_REMINDER_SENT,
     EVENT_REMINDER_FAILED,
 )
+
+# Where the gateway serves a line's stored media (event data's `media.url`).
+MEDIA_URL_PATH: Final = "/v1/sessions/{session_id}/media/{media_id}"
 
 # Line lifecycle (sessions.status) and engines (sessions.engine).
 STATUSES: Final = ("starting", "qr", "ready", "disconnected", "logged_out", "failed", "stopped")

@@ -46,14 +46,21 @@ def accepts(event_filter: Sequence[str], event_type: str) -> bool:
 
 
 def envelope(
-    delivery_id: str, event_type: str, session_id: str, data: Mapping[str, Any]
+    delivery_id: str,
+    event_type: str,
+    session_id: str,
+    data: Mapping[str, Any],
+    moment: datetime | None = None,
 ) -> dict[str, Any]:
-    """The webhook body."""
+    """The webhook body, and the SSE frame's data: `moment` is the event's time (default now)."""
+    moment = moment or datetime.now(UTC)
     return {
         "id": delivery_id,
         "type": event_type,
         "session_id": session_id,
-        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": moment.astimezone(UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
         "data": dict(data),
     }
 
@@ -64,6 +71,7 @@ async def record_event(
     event_type: str,
     data: Mapping[str, Any],
     delivery_id: str | None = None,
+    moment: datetime | None = None,
 ) -> str | None:
     """Insert the outbox row if the line wants this type and has a webhook; return its id.
 
@@ -80,7 +88,7 @@ async def record_event(
     if not accepts(line["webhook_events"], event_type):
         return None
     delivery_id = delivery_id or str(uuid.uuid4())
-    body = envelope(delivery_id, event_type, session_id, data)
+    body = envelope(delivery_id, event_type, session_id, data, moment)
     await conn.execute(
         "INSERT INTO webhook_deliveries (id, session_id, event_type, payload) "
         "VALUES (%s, %s, %s, %s)",

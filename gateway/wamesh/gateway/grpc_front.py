@@ -4,6 +4,7 @@ admin services, on one port, with health checking, reflection and the API key in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC
@@ -24,121 +25,52 @@ from wamesh.reminders import service as reminders
 from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value
 from wamesh.rpc.errors import abort, translate_errors
 from wamesh.rpc.server import RunningServer, serve
-from wamesh.v1 import admin_pb2, admin_pb2_grpc, common_pb2, session_pb2, session_pb2_grpc
+from wamesh.v1 import admin_pb2, admin_pb2_grpc, session_pb2
 
 Context = grpc.aio.ServicerContext[Any, Any]
 GRPC_GRACE_S = 5.0
 
 
-class RoutedSessionService(session_pb2_grpc.SessionServiceServicer):
-    """SessionService that forwards each call to the line's worker."""
+class RoutedServices(grpc.GenericRpcHandler):
+    """SessionService and SandboxService, every method relayed to the line's worker by one
+    method-agnostic handler (`calls.relay` / `calls.stream`, found by name in the descriptors)."""
 
     def __init__(self, gateway: Gateway) -> None:
-        self._router = gateway.router
+        self._gw = gateway
+        self._handlers = {m.path: self._handler(m) for m in calls.METHODS.values()}
 
-    @translate_errors
-    async def GetStatus(
-        self, request: session_pb2.GetStatusRequest, context: Context
-    ) -> session_pb2.GetStatusResponse:
-        """Routed GetStatus."""
-        return await calls.get_status(self._router, request)
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        """The relay of a routed method (None: another service's)."""
+        return self._handlers.get(handler_call_details.method)
 
-    @translate_errors
-    async def SendMessage(
-        self, request: session_pb2.SendMessageRequest, context: Context
-    ) -> session_pb2.SendMessageResponse:
-        """Routed SendMessage."""
-        return await calls.send_message(self._router, request)
+    def _handler(self, method: calls.Method) -> grpc.RpcMethodHandler[Any, Any]:
+        gw = self._gw
+        if method.streaming:
 
-    async def StreamQr(
-        self, request: session_pb2.StreamQrRequest, context: Context
-    ) -> AsyncIterator[session_pb2.QrUpdate]:
-        """Routed StreamQr; ends cleanly when the worker goes away."""
-        try:
-            async for update in calls.stream_qr(self._router, request):
-                yield update
-        except WameshError as exc:
-            await abort(context, exc)
+            async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
+                try:
+                    async for item in calls.stream(gw.router, method.name, request):
+                        yield item
+                except WameshError as exc:
+                    await abort(context, exc)
 
-    async def StreamEvents(
-        self, request: session_pb2.StreamEventsRequest, context: Context
-    ) -> AsyncIterator[common_pb2.Event]:
-        """Routed StreamEvents; ends cleanly when the worker goes away."""
-        try:
-            async for event in calls.stream_events(self._router, request):
-                yield event
-        except WameshError as exc:
-            await abort(context, exc)
+            return grpc.unary_stream_rpc_method_handler(
+                streaming,
+                request_deserializer=method.request.FromString,
+                response_serializer=method.response.SerializeToString,
+            )
 
-    @translate_errors
-    async def Logout(
-        self, request: session_pb2.LogoutRequest, context: Context
-    ) -> session_pb2.LogoutResponse:
-        """Routed Logout."""
-        return await calls.logout(self._router, request)
+        @translate_errors
+        async def unary(_: object, request: Any, context: Context) -> Any:
+            return await calls.relay(gw, method.name, request)
 
-    @translate_errors
-    async def Restart(
-        self, request: session_pb2.RestartRequest, context: Context
-    ) -> session_pb2.RestartResponse:
-        """Routed Restart."""
-        return await calls.restart(self._router, request)
-
-    @translate_errors
-    async def RequestPairingCode(
-        self, request: session_pb2.RequestPairingCodeRequest, context: Context
-    ) -> session_pb2.RequestPairingCodeResponse:
-        """Routed RequestPairingCode."""
-        return await calls.request_pairing_code(self._router, request)
-
-
-class RoutedSandboxService(session_pb2_grpc.SandboxServiceServicer):
-    """SandboxService forwarded to the line's worker."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self._router = gateway.router
-
-    @translate_errors
-    async def Scan(
-        self, request: session_pb2.ScanRequest, context: Context
-    ) -> session_pb2.ScanResponse:
-        """Routed Scan."""
-        return await calls.scan(self._router, request)
-
-    @translate_errors
-    async def EnterPairingCode(
-        self, request: session_pb2.EnterPairingCodeRequest, context: Context
-    ) -> session_pb2.EnterPairingCodeResponse:
-        """Routed EnterPairingCode."""
-        return await calls.enter_pairing_code(self._router, request)
-
-    @translate_errors
-    async def InjectInbound(
-        self, request: session_pb2.InjectInboundRequest, context: Context
-    ) -> session_pb2.InjectInboundResponse:
-        """Routed InjectInbound."""
-        return await calls.inject_inbound(self._router, request)
-
-    @translate_errors
-    async def InjectAck(
-        self, request: session_pb2.InjectAckRequest, context: Context
-    ) -> session_pb2.InjectAckResponse:
-        """Routed InjectAck."""
-        return await calls.inject_ack(self._router, request)
-
-    @translate_errors
-    async def PhoneDisconnect(
-        self, request: session_pb2.PhoneDisconnectRequest, context: Context
-    ) -> session_pb2.PhoneDisconnectResponse:
-        """Routed PhoneDisconnect."""
-        return await calls.phone_disconnect(self._router, request)
-
-    @translate_errors
-    async def ListSent(
-        self, request: session_pb2.ListSentRequest, context: Context
-    ) -> session_pb2.ListSentResponse:
-        """Routed ListSent."""
-        return await calls.list_sent(self._router, request)
+        return grpc.unary_unary_rpc_method_handler(
+            functools.partial(unary, None),
+            request_deserializer=method.request.FromString,
+            response_serializer=method.response.SerializeToString,
+        )
 
 
 def _struct_dict(value: struct_pb2.Struct) -> dict[str, Any]:
@@ -372,8 +304,7 @@ async def serve_front(gateway: Gateway) -> AsyncIterator[RunningServer]:
 
     def register(server: grpc.aio.Server, port: int) -> list[str]:
         del port
-        session_pb2_grpc.add_SessionServiceServicer_to_server(RoutedSessionService(gateway), server)
-        session_pb2_grpc.add_SandboxServiceServicer_to_server(RoutedSandboxService(gateway), server)
+        server.add_generic_rpc_handlers((RoutedServices(gateway),))
         admin_pb2_grpc.add_SessionAdminServiceServicer_to_server(SessionAdmin(gateway), server)
         admin_pb2_grpc.add_DeliveryAdminServiceServicer_to_server(DeliveryAdmin(gateway), server)
         admin_pb2_grpc.add_ReminderAdminServiceServicer_to_server(ReminderAdmin(gateway), server)

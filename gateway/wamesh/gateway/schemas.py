@@ -153,25 +153,158 @@ SESSION_PATCH = obj(
 SESSION_LIST = obj({"sessions": {"type": "array", "items": SESSION}}, ("sessions",))
 SECRET = obj({"webhook_secret": {"type": "string"}}, ("webhook_secret",))
 
-SEND_MESSAGE = obj(
+# Rich messages: sending, acting on messages, and the event payloads ---------------------------
+MEDIA_KIND: Schema = {
+    "type": "string",
+    "enum": ["image", "video", "audio", "voice", "document", "sticker"],
+    "description": "voice: a push-to-talk note (ogg/opus); sticker: webp",
+}
+MESSAGE_TYPE: Schema = {
+    "type": "string",
+    "description": "text, or a media kind (image, video, audio, voice, document, sticker)",
+}
+MESSAGE_ID = {**text(1, 200), "description": "A WhatsApp message id, e.g. 3EB0C767D26A1D6F6E0B0E"}
+MEDIA_CONTENT = named(
+    "MediaContent",
     {
-        "to": text(1, 100),
-        "text": text(1, MAX_TEXT_LENGTH),
-        "client_message_id": text(1, 200),
+        **obj(
+            {
+                "kind": MEDIA_KIND,
+                "url": {
+                    "type": "string",
+                    "maxLength": 2048,
+                    "pattern": r"^https?://",
+                    "description": "Fetched once by the gateway (SSRF guard, size cap, timeout)",
+                },
+                "data": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "Base64, or a data: URL (data:image/png;base64,...)",
+                },
+                "media_id": {**text(1, 100), "description": "From POST .../media"},
+                "mimetype": text(1, 200),
+                "filename": {**text(1, 255), "description": "Shown for documents"},
+            },
+            ("kind",),
+        ),
+        "oneOf": [{"required": ["url"]}, {"required": ["data"]}, {"required": ["media_id"]}],
+        "description": "Exactly one of url, data or media_id.",
     },
-    ("to", "text"),
+)
+SEND_MESSAGE = named(
+    "SendMessageRequest",
+    {
+        **obj(
+            {
+                "to": {**text(1, 100), "description": "A phone number or a JID"},
+                "text": {**text(1, MAX_TEXT_LENGTH), "description": "The text, or the caption"},
+                "media": MEDIA_CONTENT,
+                "reply_to": {**MESSAGE_ID, "description": "A message id in the same chat"},
+                "mentions": {
+                    "type": "array",
+                    "items": text(1, 100),
+                    "maxItems": 100,
+                    "description": "JIDs or phone numbers to mention (write @<number> in text)",
+                },
+                "client_message_id": text(1, 200),
+            },
+            ("to",),
+        ),
+        "anyOf": [{"required": ["text"]}, {"required": ["media"]}],
+    },
 )
 
-MESSAGE_SENT = obj(
-    {
-        "message_id": {"type": "string"},
-        "chat_id": {"type": "string"},
-        "client_message_id": {"type": "string"},
-        "duplicate": {"type": "boolean"},
-        "timestamp": TIMESTAMP,
-    },
-    ("message_id", "chat_id", "client_message_id", "duplicate"),
+MESSAGE_SENT = named(
+    "SendMessageResponse",
+    obj(
+        {
+            "message_id": {"type": "string"},
+            "chat_id": {"type": "string"},
+            "client_message_id": {"type": "string"},
+            "duplicate": {"type": "boolean"},
+            "timestamp": TIMESTAMP,
+        },
+        ("message_id", "chat_id", "client_message_id", "duplicate"),
+    ),
 )
+REACTION_REQUEST = named(
+    "ReactionRequest",
+    obj(
+        {
+            "chat_id": {**text(1, 100), "description": "The chat the message is in"},
+            "emoji": {**text(0, 20), "description": "One emoji; empty removes the reaction"},
+        },
+        ("chat_id", "emoji"),
+    ),
+)
+EDIT_REQUEST = named(
+    "EditMessageRequest",
+    obj({"chat_id": text(1, 100), "text": text(1, MAX_TEXT_LENGTH)}, ("chat_id", "text")),
+)
+FORWARD_REQUEST = named(
+    "ForwardMessageRequest",
+    obj(
+        {
+            "chat_id": {**text(1, 100), "description": "The chat the message is in"},
+            "to": {**text(1, 100), "description": "A phone number or a JID"},
+            "client_message_id": text(1, 200),
+        },
+        ("chat_id", "to"),
+    ),
+)
+MESSAGE_ACTION = named(
+    "MessageActionResult",
+    obj(
+        {
+            "message_id": {"type": "string"},
+            "chat_id": NULLABLE_STRING,
+            "action": {"type": "string", "enum": ["reaction", "edit", "revoke"]},
+        },
+        ("message_id", "chat_id", "action"),
+    ),
+)
+MEDIA = named(
+    "Media",
+    obj(
+        {
+            "media_id": {"type": "string"},
+            "mimetype": {"type": "string"},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string", "description": "Hex SHA-256 of the bytes"},
+            "filename": NULLABLE_STRING,
+            "url": {"type": "string", "description": "GET it from the gateway (API key)"},
+        },
+        ("media_id", "mimetype", "size", "sha256", "url"),
+        closed=False,
+    ),
+)
+_EVENT_BASE = {
+    "message_id": {"type": "string"},
+    "chat_id": {"type": "string"},
+    "from": {"type": "string"},
+    "timestamp": TIMESTAMP,
+}
+REACTION_EVENT = named(
+    "MessageReactionEvent",
+    obj(
+        {**_EVENT_BASE, "emoji": {"type": "string"}, "from_me": {"type": "boolean"}},
+        ("message_id", "chat_id", "from", "emoji", "from_me", "timestamp"),
+        closed=False,
+    ),
+)
+EDITED_EVENT = named(
+    "MessageEditedEvent",
+    obj(
+        {**_EVENT_BASE, "text": {"type": "string"}},
+        ("message_id", "chat_id", "from", "text", "timestamp"),
+        closed=False,
+    ),
+)
+REVOKED_EVENT = named(
+    "MessageRevokedEvent",
+    obj(_EVENT_BASE, ("message_id", "chat_id", "from", "timestamp"), closed=False),
+)
+# ---------------------------------------------------------------------------------------------
 
 QR = obj(
     {"status": STATUS, "qr": NULLABLE_STRING, "expires_at": NULLABLE_TIMESTAMP},
@@ -180,18 +313,29 @@ QR = obj(
 
 STATUS_REPLY = obj({"status": STATUS}, ("status",))
 
-MESSAGE = obj(
-    {
-        "id": {"type": "string"},
-        "chat_id": {"type": "string"},
-        "from": {"type": "string"},
-        "to": {"type": "string"},
-        "from_me": {"type": "boolean"},
-        "text": {"type": "string"},
-        "timestamp": NULLABLE_TIMESTAMP,
-        "ack": {"type": "string"},
-    },
-    closed=False,
+MESSAGE = named(
+    "Message",
+    obj(
+        {
+            "id": {"type": "string"},
+            "type": MESSAGE_TYPE,
+            "chat_id": {"type": "string"},
+            "from": {"type": "string"},
+            "to": {"type": "string"},
+            "from_me": {"type": "boolean"},
+            "text": {"type": "string", "description": "The text, or the caption of media"},
+            "timestamp": NULLABLE_TIMESTAMP,
+            "ack": {"type": "string"},
+            "reply_to": NULLABLE_STRING,
+            "mentions": {"type": "array", "items": {"type": "string"}},
+            "media": {
+                "anyOf": [MEDIA, {"type": "null"}],
+                "description": "null for text, and when storing received media failed",
+            },
+            "media_error": {"type": "string", "description": "Why media is null, if it is"},
+        },
+        closed=False,
+    ),
 )
 
 PAIRING_CODE_REQUEST = obj(
@@ -219,11 +363,50 @@ INBOUND = obj(
     {
         "from": text(1, 100),
         "text": text(1, MAX_TEXT_LENGTH),
+        "type": {"type": "string", "enum": ["text", *MEDIA_KIND["enum"]]},
+        "media": {"type": "string", "minLength": 1, "description": "The media's bytes, base64"},
+        "mimetype": text(1, 200),
+        "filename": text(1, 255),
+        "reply_to": MESSAGE_ID,
+        "mentions": {"type": "array", "items": text(1, 100), "maxItems": 100},
     },
-    ("from", "text"),
+    ("from",),
 )
 INBOUND_REPLY = obj({"message": MESSAGE}, ("message",))
-SENT_LIST = obj({"messages": {"type": "array", "items": MESSAGE}}, ("messages",))
+SANDBOX_ACTION = named(
+    "SandboxAction",
+    obj(
+        {
+            "kind": {"type": "string", "enum": ["reaction", "edit", "revoke", "forward"]},
+            "chat_id": {"type": "string"},
+            "message_id": {"type": "string"},
+            "emoji": {"type": "string"},
+            "text": {"type": "string"},
+            "to": {"type": "string"},
+            "new_message_id": {"type": "string"},
+            "timestamp": NULLABLE_TIMESTAMP,
+        },
+        ("kind", "chat_id", "message_id"),
+        closed=False,
+    ),
+)
+SENT_LIST = obj(
+    {
+        "messages": {"type": "array", "items": MESSAGE},
+        "actions": {"type": "array", "items": SANDBOX_ACTION},
+    },
+    ("messages",),
+)
+INJECT_REACTION = obj(
+    {"from": text(1, 100), "message_id": MESSAGE_ID, "emoji": text(0, 20)},
+    ("from", "message_id", "emoji"),
+)
+INJECT_EDIT = obj(
+    {"from": text(1, 100), "message_id": MESSAGE_ID, "text": text(1, MAX_TEXT_LENGTH)},
+    ("from", "message_id", "text"),
+)
+OK_REPLY = obj({"ok": {"type": "boolean"}}, ("ok",))
+INJECT_REVOKE = obj({"from": text(1, 100), "message_id": MESSAGE_ID}, ("from", "message_id"))
 PHONE_DISCONNECT = obj({"logout": {"type": "boolean"}})
 
 ATTEMPT = obj(

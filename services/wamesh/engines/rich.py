@@ -12,8 +12,9 @@ repeated client message id finds the first message instead of sending twice (as 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from wamesh.engines.base import Engine, MediaInfo, MediaSource, Message, MessageType
 from wamesh.errors import NotSupported
@@ -99,8 +100,10 @@ class Forwards(ABC):
 C = TypeVar("C")
 
 
-def capability(engine: Engine, wanted: type[C], name: str) -> C:
-    """`engine` as `wanted`, or NotSupported naming the engine and `name`."""
-    if not isinstance(engine, wanted):
+def capability(engine: Engine, wanted: Callable[..., C], name: str) -> C:
+    """`engine` as `wanted`, or NotSupported naming the engine and `name`.
+
+    `wanted` is typed as a callable because mypy refuses abstract classes as `type[C]`."""
+    if not isinstance(engine, cast("type[Any]", wanted)):
         raise NotSupported(engine.kind, name)
-    return engine
+    return cast(C, engine)

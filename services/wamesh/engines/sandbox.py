@@ -17,6 +17,15 @@ number it was requested for.
 What the simulated WhatsApp server received is appended to `<sandbox_dir>/<session_id>/sent.jsonl`
 (flushed and fsynced per message), so it survives a worker crash exactly as a real server would:
 a message id it already has is returned again, never sent twice.
+
+Rich messages (all of `wamesh.engines.rich`): sent media is read from its `MediaSource` to the end
+and recorded with the size and sha256 of the bytes actually read (not what the store claims);
+replies and mentions are recorded on the message; reactions, edits, revokes and forwards are
+recorded as actions beside the messages and echoed as the events WhatsApp sends back
+(`ReactionChanged`, `MessageEdited`, `MessageRevoked`, `MessageOut`). Edits and revokes apply to
+the line's own messages only; a reaction or forward needs a message the line sent or received
+(else `message_not_found`). The phone side injects inbound media (offered as
+`MessageIn.download`, streaming the given bytes), reactions, edits and revokes of a contact.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ import json
 import os
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,15 +50,22 @@ from wamesh.engines.base import (
     EngineEvent,
     Failed,
     LoggedOut,
+    MediaInfo,
+    MediaSource,
     Message,
+    MessageEdited,
     MessageIn,
     MessageOut,
+    MessageRevoked,
+    MessageType,
     PairingCode,
     PairsByCode,
     Qr,
+    ReactionChanged,
     Ready,
 )
-from wamesh.errors import EngineError, InvalidInput, SessionNotReady
+from wamesh.engines.rich import MEDIA_TYPES, Edits, Forwards, Outgoing, Reacts, Revokes, SendsRich
+from wamesh.errors import EngineError, InvalidInput, MessageNotFound, SessionNotReady
 from wamesh.jid import USER_SERVER, parse_recipient
 from wamesh.settings import Settings
 
@@ -89,12 +105,44 @@ def _typed_code(code: str) -> bytes:
     return code.strip().upper().replace("-", "").replace(" ", "").encode()
 
 
+MEDIA_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SandboxAction:
+    """A reaction, edit, revoke or forward the simulated server received from the line."""
+
+    kind: str
+    chat_id: str
+    message_id: str
+    timestamp: datetime
+    emoji: str = ""
+    text: str = ""
+    to: str = ""
+    new_message_id: str = ""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message a contact sends the line: text, or media bytes of `type` with a caption."""
+
+    sender: str
+    text: str = ""
+    type: str = "text"
+    media: bytes = b""
+    mimetype: str = ""
+    filename: str = ""
+    reply_to: str = ""
+    mentions: tuple[str, ...] = field(default_factory=tuple)
+
+
 class SentLog:
-    """The simulated server's record of sent messages, append-only on disk."""
+    """The simulated server's record of sent messages and actions, append-only on disk."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._by_id: dict[str, Message] = {}
+        self._actions: list[SandboxAction] = []
         path.parent.mkdir(parents=True, exist_ok=True)
         self.reload()
 
@@ -106,10 +154,16 @@ class SentLog:
     def reload(self) -> SentLog:
         """Re-read the file (another process may have appended)."""
         self._by_id.clear()
+        self._actions.clear()
         if self._path.exists():
             for line in self._path.read_text().splitlines():
-                if line.strip():
-                    message = _message_from_json(json.loads(line))
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                if "action" in record:
+                    self._actions.append(_action_from_json(record["action"]))
+                else:
+                    message = _message_from_json(record)
                     self._by_id[message.id] = message
         return self
 
@@ -119,21 +173,37 @@ class SentLog:
 
     def append(self, message: Message) -> None:
         """Record and fsync."""
+        self._write(_message_to_json(message))
+        self._by_id[message.id] = message
+
+    def append_action(self, action: SandboxAction) -> None:
+        """Record a reaction, edit, revoke or forward, and fsync."""
+        data = asdict(action)
+        data["timestamp"] = action.timestamp.isoformat()
+        self._write({"action": data})
+        self._actions.append(action)
+
+    def _write(self, record: dict[str, object]) -> None:
         with self._path.open("a") as out:
-            out.write(json.dumps(_message_to_json(message)) + "\n")
+            out.write(json.dumps(record) + "\n")
             out.flush()
             os.fsync(out.fileno())
-        self._by_id[message.id] = message
 
     def all(self) -> list[Message]:
         """Every recorded message, in send order."""
         return list(self._by_id.values())
+
+    def actions(self) -> list[SandboxAction]:
+        """Every recorded action, in order."""
+        return list(self._actions)
 
 
 def _message_to_json(message: Message) -> dict[str, object]:
     data = asdict(message)
     data["timestamp"] = message.timestamp.isoformat()
     data["ack"] = message.ack.value
+    data["type"] = message.type.value
+    data["mentions"] = list(message.mentions)
     return data
 
 
@@ -141,10 +211,35 @@ def _message_from_json(data: dict[str, object]) -> Message:
     fields = dict(data)
     fields["timestamp"] = datetime.fromisoformat(str(fields["timestamp"]))
     fields["ack"] = Ack(str(fields["ack"]))
+    fields["type"] = MessageType(str(fields.get("type", "text")))
+    fields["mentions"] = tuple(str(m) for m in fields.get("mentions") or ())  # type: ignore[attr-defined]
+    media = fields.get("media")
+    fields["media"] = MediaInfo(**media) if isinstance(media, dict) else None
     return Message(**fields)  # type: ignore[arg-type]
 
 
-class SandboxEngine(Engine, PairsByCode):
+def _action_from_json(data: dict[str, object]) -> SandboxAction:
+    fields = dict(data)
+    fields["timestamp"] = datetime.fromisoformat(str(fields["timestamp"]))
+    return SandboxAction(**fields)  # type: ignore[arg-type]
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), MEDIA_CHUNK):
+        yield data[start : start + MEDIA_CHUNK]
+
+
+async def _read_media(source: MediaSource) -> tuple[int, str]:
+    """Read a source to its end: the size and sha256 of what was actually read."""
+    digest = hashlib.sha256()
+    size = 0
+    async for chunk in source.open():
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forwards):
     """A line on a simulated phone."""
 
     kind = "sandbox"
@@ -161,6 +256,7 @@ class SandboxEngine(Engine, PairsByCode):
         self._ready = False
         self._running = False
         self._log = SentLog.of(config.data_dir, config.session_id)
+        self._received: dict[str, Message] = {}
 
     @classmethod
     def from_settings(cls, session_id: str, settings: Settings) -> SandboxEngine:
@@ -207,25 +303,88 @@ class SandboxEngine(Engine, PairsByCode):
 
     async def send_text(self, chat_id: str, text: str, message_id: str) -> Message:
         """Record the message on the simulated server (once per id) and start its acks."""
-        known = self._log.get(message_id)
+        return await self.send_message(Outgoing(chat_id, message_id, text))
+
+    async def send_message(self, out: Outgoing) -> Message:
+        """Record a rich message (media read to its end and hashed) once per id; acks follow."""
+        known = self._log.get(out.message_id)
         if known is not None:
             return known
-        if not self._ready:
-            raise SessionNotReady(self._config.session_id, "not connected")
+        self._require_ready()
+        kind, media = MessageType.TEXT, None
+        if out.media is not None:
+            size, sha256 = await _read_media(out.media.source)
+            info = out.media.info
+            kind = out.media.kind
+            media = MediaInfo(info.media_id, info.mimetype, size, sha256, info.filename)
         message = Message(
-            id=message_id,
-            chat_id=chat_id,
+            id=out.message_id,
+            chat_id=out.chat_id,
             sender=self._me,
-            recipient=chat_id,
+            recipient=out.chat_id,
             from_me=True,
-            text=text,
+            text=out.text,
             timestamp=datetime.now(UTC),
             ack=Ack.PENDING,
+            type=kind,
+            reply_to=out.reply_to,
+            mentions=out.mentions,
+            media=media,
         )
-        self._log.append(message)
-        self._emit(MessageOut(message))
-        self._spawn(self._progress_acks(message))
-        return message
+        return self._record_sent(message)
+
+    async def react(self, chat_id: str, message_id: str, emoji: str) -> None:
+        """Record the line's reaction; WhatsApp echoes it as a reaction event."""
+        self._require_ready()
+        self._find(chat_id, message_id)
+        now = datetime.now(UTC)
+        self._log.append_action(SandboxAction("reaction", chat_id, message_id, now, emoji=emoji))
+        self._emit(ReactionChanged(message_id, chat_id, self._me, emoji, True, now))
+
+    async def edit(self, chat_id: str, message_id: str, text: str) -> None:
+        """Record the edit of one of the line's messages; echoed as an edit event."""
+        self._require_ready()
+        self._own(chat_id, message_id)
+        now = datetime.now(UTC)
+        self._log.append_action(SandboxAction("edit", chat_id, message_id, now, text=text))
+        self._emit(MessageEdited(message_id, chat_id, self._me, text, now))
+
+    async def revoke(self, chat_id: str, message_id: str) -> None:
+        """Record the deletion of one of the line's messages; echoed as a revoke event."""
+        self._require_ready()
+        self._own(chat_id, message_id)
+        now = datetime.now(UTC)
+        self._log.append_action(SandboxAction("revoke", chat_id, message_id, now))
+        self._emit(MessageRevoked(message_id, chat_id, self._me, now))
+
+    async def forward(
+        self, chat_id: str, message_id: str, to_chat: str, new_message_id: str
+    ) -> Message:
+        """Send a copy of a message the line sent or received to `to_chat`, once per new id."""
+        known = self._log.get(new_message_id)
+        if known is not None:
+            return known
+        self._require_ready()
+        original = self._find(chat_id, message_id)
+        now = datetime.now(UTC)
+        message = Message(
+            id=new_message_id,
+            chat_id=to_chat,
+            sender=self._me,
+            recipient=to_chat,
+            from_me=True,
+            text=original.text,
+            timestamp=now,
+            ack=Ack.PENDING,
+            type=original.type,
+            media=original.media,
+        )
+        self._log.append_action(
+            SandboxAction(
+                "forward", chat_id, message_id, now, to=to_chat, new_message_id=new_message_id
+            )
+        )
+        return self._record_sent(message)
 
     async def logout(self) -> None:
         """Unpair; the auth state becomes void."""
@@ -276,23 +435,60 @@ class SandboxEngine(Engine, PairsByCode):
         return self._pair()
 
     def receive(self, sender: str, text: str) -> Message:
-        """A contact sends the line a message."""
+        """A contact sends the line a text message."""
+        return self.receive_message(Inbound(sender, text))
+
+    def receive_message(self, inbound: Inbound) -> Message:
+        """A contact sends the line a message; media is offered as a download of its bytes."""
         self._require_ready()
-        if not text:
-            raise InvalidInput("text must not be empty", "text")
-        chat = parse_recipient(sender, "from")
+        kind = _inbound_type(inbound)
+        chat = parse_recipient(inbound.sender, "from")
         message = Message(
             id="3EB0" + secrets.token_hex(14).upper(),
             chat_id=chat,
             sender=chat,
             recipient=self._me,
             from_me=False,
-            text=text,
+            text=inbound.text,
             timestamp=datetime.now(UTC),
             ack=Ack.DEVICE,
+            type=kind,
+            reply_to=inbound.reply_to or None,
+            mentions=tuple(parse_recipient(m, "mentions") for m in inbound.mentions),
         )
-        self._emit(MessageIn(message))
+        download = None
+        if kind in MEDIA_TYPES:
+            data = inbound.media
+            download = MediaSource(
+                mimetype=inbound.mimetype or "application/octet-stream",
+                open=lambda: _chunks(data),
+                filename=inbound.filename or None,
+                size=len(data),
+            )
+        self._received[message.id] = message
+        self._emit(MessageIn(message, download))
         return message
+
+    def receive_reaction(self, sender: str, message_id: str, emoji: str) -> None:
+        """A contact reacts to a message of the chat (empty emoji: removes its reaction)."""
+        self._require_ready()
+        chat = parse_recipient(sender, "from")
+        self._find(chat, message_id)
+        self._emit(ReactionChanged(message_id, chat, chat, emoji, False, datetime.now(UTC)))
+
+    def receive_edit(self, sender: str, message_id: str, text: str) -> None:
+        """A contact edits one of its messages."""
+        self._require_ready()
+        if not text:
+            raise InvalidInput("text must not be empty", "text")
+        chat = self._theirs(sender, message_id)
+        self._emit(MessageEdited(message_id, chat, chat, text, datetime.now(UTC)))
+
+    def receive_revoke(self, sender: str, message_id: str) -> None:
+        """A contact deletes one of its messages for everyone."""
+        self._require_ready()
+        chat = self._theirs(sender, message_id)
+        self._emit(MessageRevoked(message_id, chat, chat, datetime.now(UTC)))
 
     def set_ack(self, message_id: str, ack: Ack) -> None:
         """The recipient's phone reports an ack for a sent message."""
@@ -330,6 +526,32 @@ class SandboxEngine(Engine, PairsByCode):
         task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _record_sent(self, message: Message) -> Message:
+        self._log.append(message)
+        self._emit(MessageOut(message))
+        self._spawn(self._progress_acks(message))
+        return message
+
+    def _find(self, chat_id: str, message_id: str) -> Message:
+        """A message of `chat_id` the line sent or received."""
+        found = self._log.get(message_id) or self._received.get(message_id)
+        if found is None or found.chat_id != chat_id:
+            raise MessageNotFound(f"no message {message_id} in chat {chat_id}")
+        return found
+
+    def _own(self, chat_id: str, message_id: str) -> Message:
+        found = self._log.get(message_id)
+        if found is None or found.chat_id != chat_id:
+            raise MessageNotFound(f"the line sent no message {message_id} in chat {chat_id}")
+        return found
+
+    def _theirs(self, sender: str, message_id: str) -> str:
+        chat = parse_recipient(sender, "from")
+        found = self._received.get(message_id)
+        if found is None or found.sender != chat:
+            raise MessageNotFound(f"{chat} sent the line no message {message_id}")
+        return chat
 
     def _require_ready(self) -> None:
         if not self._ready:
@@ -392,6 +614,21 @@ class SandboxEngine(Engine, PairsByCode):
         await asyncio.sleep(self._config.reconnect_delay_s)
         if self._running and self._token is not None:
             self._connect()
+
+
+def _inbound_type(inbound: Inbound) -> MessageType:
+    try:
+        kind = MessageType(inbound.type or "text")
+    except ValueError:
+        raise InvalidInput(f"type: unknown message type {inbound.type!r}", "type") from None
+    if kind is MessageType.TEXT:
+        if not inbound.text:
+            raise InvalidInput("text must not be empty", "text")
+        if inbound.media:
+            raise InvalidInput("media needs a media type (image, voice, ...)", "media")
+    elif not inbound.media:
+        raise InvalidInput(f"a {kind.value} message needs media bytes", "media")
+    return kind
 
 
 def _running(task: asyncio.Task[None] | None) -> bool:

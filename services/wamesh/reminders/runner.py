@@ -223,5 +223,7 @@ class ReminderRunner:
         self, conn: AsyncConnection[DictRow], kind: str, data: dict[str, object]
     ) -> tuple[list[LineEvent], list[str]]:
         event = LineEvent(kind, data)
-        delivery_id = await record_event(conn, self._line.session_id, kind, data, event.id)
+        delivery_id = await record_event(
+            conn, self._line.session_id, kind, data, event.id, event.timestamp
+        )
         return [event], [delivery_id] if delivery_id else []

@@ -1,7 +1,15 @@
-"""A line's events as webhooks, subscribers and gRPC clients see them."""
+"""A line's events as webhooks, subscribers and gRPC clients see them.
+
+One serializer: each `*_event` function builds the event's `data` once, as JSON values. That dict
+is the webhook's `data` (outbox row), the gRPC `Event.data_json` (its JSON text) and `Event.data`
+(the same values as a Struct), and the SSE `data` (the gateway parses `data_json`); the envelope
+around it (`wamesh.outbox.envelope`) is shared by webhooks and SSE and carries the event's own
+timestamp, in milliseconds with a Z.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,7 +18,14 @@ from typing import Any
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from wamesh import constants as c
-from wamesh.engines.base import Ack, Message
+from wamesh.engines.base import (
+    Ack,
+    MediaInfo,
+    Message,
+    MessageEdited,
+    MessageRevoked,
+    ReactionChanged,
+)
 from wamesh.v1 import common_pb2
 
 
@@ -20,8 +35,14 @@ class LineEvent:
 
     type: str
     data: dict[str, Any]
-    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    timestamp: datetime = field(default_factory=lambda: now_ms())
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def now_ms() -> datetime:
+    """Now in UTC, truncated to milliseconds (what an event's ISO timestamp can say)."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -51,10 +72,31 @@ def pairing_code_event(code: str, phone: str, expires_at: datetime) -> LineEvent
     )
 
 
-def message_data(message: Message) -> dict[str, Any]:
-    """A message as webhook data."""
+def media_url(session_id: str, media_id: str) -> str:
+    """Where the gateway serves a line's stored media (relative to the gateway's base URL)."""
+    return c.MEDIA_URL_PATH.format(session_id=session_id, media_id=media_id)
+
+
+def media_data(session_id: str, info: MediaInfo) -> dict[str, Any]:
+    """Stored media as event data."""
     return {
+        "media_id": info.media_id,
+        "mimetype": info.mimetype,
+        "size": info.size,
+        "sha256": info.sha256,
+        "filename": info.filename,
+        "url": media_url(session_id, info.media_id),
+    }
+
+
+def message_data(
+    message: Message, session_id: str, media_error: str | None = None
+) -> dict[str, Any]:
+    """A message as event data (`media` null for text, and for media whose download failed,
+    `media_error` then says why)."""
+    data: dict[str, Any] = {
         "id": message.id,
+        "type": message.type.value,
         "chat_id": message.chat_id,
         "from": message.sender,
         "to": message.recipient,
@@ -62,13 +104,60 @@ def message_data(message: Message) -> dict[str, Any]:
         "text": message.text,
         "timestamp": iso(message.timestamp),
         "ack": message.ack.value,
+        "reply_to": message.reply_to,
+        "mentions": list(message.mentions),
+        "media": media_data(session_id, message.media) if message.media else None,
     }
+    if media_error is not None:
+        data["media_error"] = media_error
+    return data
 
 
-def message_event(message: Message) -> LineEvent:
+def message_event(message: Message, session_id: str, media_error: str | None = None) -> LineEvent:
     """`message.sent` or `message.received`."""
     kind = c.EVENT_MESSAGE_SENT if message.from_me else c.EVENT_MESSAGE_RECEIVED
-    return LineEvent(kind, message_data(message))
+    return LineEvent(kind, message_data(message, session_id, media_error))
+
+
+def reaction_event(
+    message_id: str, chat_id: str, sender: str, emoji: str, from_me: bool, moment: datetime
+) -> LineEvent:
+    """`message.reaction` (an empty `emoji`: the reaction was removed)."""
+    return LineEvent(
+        c.EVENT_MESSAGE_REACTION,
+        {
+            "message_id": message_id,
+            "chat_id": chat_id,
+            "from": sender,
+            "emoji": emoji,
+            "from_me": from_me,
+            "timestamp": iso(moment),
+        },
+    )
+
+
+def edited_event(
+    message_id: str, chat_id: str, sender: str, text: str, moment: datetime
+) -> LineEvent:
+    """`message.edited`: the new text (or caption)."""
+    return LineEvent(
+        c.EVENT_MESSAGE_EDITED,
+        {
+            "message_id": message_id,
+            "chat_id": chat_id,
+            "from": sender,
+            "text": text,
+            "timestamp": iso(moment),
+        },
+    )
+
+
+def revoked_event(message_id: str, chat_id: str, sender: str, moment: datetime) -> LineEvent:
+    """`message.revoked`: deleted for everyone."""
+    return LineEvent(
+        c.EVENT_MESSAGE_REVOKED,
+        {"message_id": message_id, "chat_id": chat_id, "from": sender, "timestamp": iso(moment)},
+    )
 
 
 def ack_event(message_id: str, chat_id: str, ack: Ack) -> LineEvent:
@@ -76,6 +165,26 @@ def ack_event(message_id: str, chat_id: str, ack: Ack) -> LineEvent:
     return LineEvent(
         c.EVENT_MESSAGE_ACK, {"message_id": message_id, "chat_id": chat_id, "ack": ack.value}
     )
+
+
+def action_event(event: ReactionChanged | MessageEdited | MessageRevoked) -> LineEvent:
+    """The line event of an engine's reaction, edit or revoke."""
+    match event:
+        case ReactionChanged():
+            return reaction_event(
+                event.message_id,
+                event.chat_id,
+                event.sender,
+                event.emoji,
+                event.from_me,
+                event.timestamp,
+            )
+        case MessageEdited():
+            return edited_event(
+                event.message_id, event.chat_id, event.sender, event.text, event.timestamp
+            )
+        case MessageRevoked():
+            return revoked_event(event.message_id, event.chat_id, event.sender, event.timestamp)
 
 
 STATUS_TO_PROTO: dict[str, common_pb2.SessionStatus.ValueType] = {
@@ -113,30 +222,58 @@ def timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
     return stamp
 
 
-def message_to_proto(message: Message) -> common_pb2.Message:
+def message_to_proto(message: Message, session_id: str) -> common_pb2.Message:
     """A message on the wire."""
+    return message_data_to_proto(message_data(message, session_id))
+
+
+def message_data_to_proto(d: dict[str, Any]) -> common_pb2.Message:
+    """A message's event data (`message_data`) on the wire."""
+    media = d.get("media")
     return common_pb2.Message(
-        id=message.id,
-        chat_id=message.chat_id,
-        to=message.recipient,
-        from_me=message.from_me,
-        text=message.text,
-        timestamp=timestamp(message.timestamp),
-        ack=ACK_TO_PROTO[message.ack.value],
-        **{"from": message.sender},
+        id=d["id"],
+        chat_id=d["chat_id"],
+        to=d["to"],
+        from_me=d["from_me"],
+        text=d["text"],
+        timestamp=timestamp(_parse_iso(d["timestamp"])) if d.get("timestamp") else None,
+        ack=ACK_TO_PROTO[d["ack"]],
+        type=d.get("type") or "text",
+        reply_to=d.get("reply_to") or "",
+        mentions=d.get("mentions") or [],
+        media=_media_proto(media) if media else None,
+        media_error=d.get("media_error") or "",
+        **{"from": d["from"]},
     )
 
 
+def _media_proto(media: dict[str, Any]) -> common_pb2.Media:
+    return common_pb2.Media(
+        media_id=media["media_id"],
+        mimetype=media["mimetype"],
+        size=media["size"],
+        sha256=media["sha256"],
+        filename=media.get("filename") or "",
+        url=media["url"],
+    )
+
+
+def event_json(event: LineEvent) -> str:
+    """The event's `data` as JSON text: what the webhook, SSE and gRPC `data_json` carry."""
+    return json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
+
+
 def event_to_proto(session_id: str, event: LineEvent) -> common_pb2.Event:
-    """An event on the wire: typed payload plus the webhook `data` as a Struct."""
+    """An event on the wire: typed payload plus the webhook `data` as JSON text and Struct."""
     data = struct_pb2.Struct()
-    data.update({k: v for k, v in event.data.items() if v is not None})
+    data.update(event.data)
     proto = common_pb2.Event(
         id=event.id,
         session_id=session_id,
         type=event.type,
         timestamp=timestamp(event.timestamp),
         data=data,
+        data_json=event_json(event),
     )
     _fill_payload(proto, event)
     return proto
@@ -162,14 +299,34 @@ def _fill_payload(proto: common_pb2.Event, event: LineEvent) -> None:
             )
         )
     elif event.type in (c.EVENT_MESSAGE_SENT, c.EVENT_MESSAGE_RECEIVED):
-        proto.message.CopyFrom(
-            common_pb2.Message(
-                id=d["id"],
+        proto.message.CopyFrom(message_data_to_proto(d))
+    elif event.type == c.EVENT_MESSAGE_REACTION:
+        proto.reaction.CopyFrom(
+            common_pb2.ReactionChanged(
+                message_id=d["message_id"],
                 chat_id=d["chat_id"],
-                to=d["to"],
+                emoji=d["emoji"],
                 from_me=d["from_me"],
+                timestamp=timestamp(_parse_iso(d["timestamp"])),
+                **{"from": d["from"]},
+            )
+        )
+    elif event.type == c.EVENT_MESSAGE_EDITED:
+        proto.edited.CopyFrom(
+            common_pb2.MessageEdited(
+                message_id=d["message_id"],
+                chat_id=d["chat_id"],
                 text=d["text"],
-                ack=ACK_TO_PROTO[d["ack"]],
+                timestamp=timestamp(_parse_iso(d["timestamp"])),
+                **{"from": d["from"]},
+            )
+        )
+    elif event.type == c.EVENT_MESSAGE_REVOKED:
+        proto.revoked.CopyFrom(
+            common_pb2.MessageRevoked(
+                message_id=d["message_id"],
+                chat_id=d["chat_id"],
+                timestamp=timestamp(_parse_iso(d["timestamp"])),
                 **{"from": d["from"]},
             )
         )

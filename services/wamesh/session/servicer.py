@@ -10,7 +10,7 @@ import grpc.aio
 
 from wamesh.constants import EVENT_SESSION_QR, EVENT_SESSION_STATUS
 from wamesh.engines.base import Ack
-from wamesh.engines.sandbox import SandboxEngine, SentLog
+from wamesh.engines.sandbox import Inbound, SandboxEngine, SentLog
 from wamesh.errors import InvalidInput, SessionNotReady, WameshError, WrongSession
 from wamesh.rpc.errors import abort, translate_errors
 from wamesh.session.events import (
@@ -20,7 +20,7 @@ from wamesh.session.events import (
     message_to_proto,
     timestamp,
 )
-from wamesh.session.line import FINAL_STATUSES, Line
+from wamesh.session.line import FINAL_STATUSES, Line, SendRequest, SendResult
 from wamesh.v1 import common_pb2, session_pb2, session_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -52,16 +52,48 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def SendMessage(
         self, request: session_pb2.SendMessageRequest, context: Context
     ) -> session_pb2.SendMessageResponse:
-        """Send a text once per client message id."""
+        """Send once per client message id (media arrives as a stored `media_id` only)."""
         _check_line(self._line, request.session_id)
-        result = await self._line.send(request.to, request.text, request.client_message_id)
-        return session_pb2.SendMessageResponse(
-            message_id=result.message_id,
-            chat_id=result.chat_id,
-            client_message_id=result.client_message_id,
-            duplicate=result.duplicate,
-            timestamp=timestamp(result.timestamp),
+        result = await self._line.send_message(send_request(request))
+        return send_response(result)
+
+    @translate_errors
+    async def React(
+        self, request: session_pb2.ReactRequest, context: Context
+    ) -> session_pb2.ReactResponse:
+        """Set or remove the line's reaction."""
+        _check_line(self._line, request.session_id)
+        await self._line.react(request.chat_id, request.message_id, request.emoji)
+        return session_pb2.ReactResponse()
+
+    @translate_errors
+    async def EditMessage(
+        self, request: session_pb2.EditMessageRequest, context: Context
+    ) -> session_pb2.EditMessageResponse:
+        """Edit a message the line sent."""
+        _check_line(self._line, request.session_id)
+        await self._line.edit(request.chat_id, request.message_id, request.text)
+        return session_pb2.EditMessageResponse()
+
+    @translate_errors
+    async def RevokeMessage(
+        self, request: session_pb2.RevokeMessageRequest, context: Context
+    ) -> session_pb2.RevokeMessageResponse:
+        """Delete a message the line sent, for everyone."""
+        _check_line(self._line, request.session_id)
+        await self._line.revoke(request.chat_id, request.message_id)
+        return session_pb2.RevokeMessageResponse()
+
+    @translate_errors
+    async def ForwardMessage(
+        self, request: session_pb2.ForwardMessageRequest, context: Context
+    ) -> session_pb2.SendMessageResponse:
+        """Forward a message once per client message id."""
+        _check_line(self._line, request.session_id)
+        result = await self._line.forward(
+            request.chat_id, request.message_id, request.to, request.client_message_id
         )
+        return send_response(result)
 
     async def StreamQr(
         self, request: session_pb2.StreamQrRequest, context: Context
@@ -116,6 +148,33 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         return session_pb2.RequestPairingCodeResponse(
             code=pairing.code, phone=pairing.phone, expires_at=timestamp(pairing.expires_at)
         )
+
+
+def send_request(request: session_pb2.SendMessageRequest) -> SendRequest:
+    """A SendMessage request as the line's; media other than a stored id is refused."""
+    media = request.media if request.HasField("media") else None
+    if media is not None and media.WhichOneof("source") != "media_id":
+        raise InvalidInput("the worker takes media by media_id only", "media")
+    return SendRequest(
+        to=request.to,
+        text=request.text,
+        client_message_id=request.client_message_id,
+        media_kind=media.kind if media else "",
+        media_id=media.media_id if media else "",
+        reply_to=request.reply_to,
+        mentions=tuple(request.mentions),
+    )
+
+
+def send_response(result: SendResult) -> session_pb2.SendMessageResponse:
+    """What SendMessage and ForwardMessage answer."""
+    return session_pb2.SendMessageResponse(
+        message_id=result.message_id,
+        chat_id=result.chat_id,
+        client_message_id=result.client_message_id,
+        duplicate=result.duplicate,
+        timestamp=timestamp(result.timestamp),
+    )
 
 
 def status_response(
@@ -208,8 +267,47 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
         self, request: session_pb2.InjectInboundRequest, context: Context
     ) -> session_pb2.InjectInboundResponse:
         """A contact sends the line a message."""
-        message = self._sandbox(request.session_id).receive(getattr(request, "from"), request.text)
-        return session_pb2.InjectInboundResponse(message=message_to_proto(message))
+        inbound = Inbound(
+            sender=getattr(request, "from"),
+            text=request.text,
+            type=request.type or "text",
+            media=request.media,
+            mimetype=request.mimetype,
+            filename=request.filename,
+            reply_to=request.reply_to,
+            mentions=tuple(request.mentions),
+        )
+        message = self._sandbox(request.session_id).receive_message(inbound)
+        return session_pb2.InjectInboundResponse(
+            message=message_to_proto(message, self._line.session_id)
+        )
+
+    @translate_errors
+    async def InjectReaction(
+        self, request: session_pb2.InjectReactionRequest, context: Context
+    ) -> session_pb2.InjectActionResponse:
+        """A contact reacts to a message (an empty emoji removes its reaction)."""
+        sandbox = self._sandbox(request.session_id)
+        sandbox.receive_reaction(getattr(request, "from"), request.message_id, request.emoji)
+        return session_pb2.InjectActionResponse()
+
+    @translate_errors
+    async def InjectEdit(
+        self, request: session_pb2.InjectEditRequest, context: Context
+    ) -> session_pb2.InjectActionResponse:
+        """A contact edits one of its messages."""
+        sandbox = self._sandbox(request.session_id)
+        sandbox.receive_edit(getattr(request, "from"), request.message_id, request.text)
+        return session_pb2.InjectActionResponse()
+
+    @translate_errors
+    async def InjectRevoke(
+        self, request: session_pb2.InjectRevokeRequest, context: Context
+    ) -> session_pb2.InjectActionResponse:
+        """A contact deletes one of its messages for everyone."""
+        sandbox = self._sandbox(request.session_id)
+        sandbox.receive_revoke(getattr(request, "from"), request.message_id)
+        return session_pb2.InjectActionResponse()
 
     @translate_errors
     async def InjectAck(
@@ -242,5 +340,21 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
         _check_line(self._line, request.session_id)
         if self._sent_log is None:
             raise InvalidInput("the line's engine is not sandbox")
-        sent = self._sent_log.reload().all()
-        return session_pb2.ListSentResponse(messages=[message_to_proto(m) for m in sent])
+        log = self._sent_log.reload()
+        sid = self._line.session_id
+        return session_pb2.ListSentResponse(
+            messages=[message_to_proto(m, sid) for m in log.all()],
+            actions=[
+                session_pb2.SandboxAction(
+                    kind=a.kind,
+                    chat_id=a.chat_id,
+                    message_id=a.message_id,
+                    emoji=a.emoji,
+                    text=a.text,
+                    to=a.to,
+                    new_message_id=a.new_message_id,
+                    timestamp=timestamp(a.timestamp),
+                )
+                for a in log.actions()
+            ],
+        )

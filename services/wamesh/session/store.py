@@ -99,7 +99,7 @@ class LineStore:
         ids = []
         for event in events:
             delivery_id = await record_event(
-                conn, self.session_id, event.type, event.data, event.id
+                conn, self.session_id, event.type, event.data, event.id, event.timestamp
             )
             if delivery_id is not None:
                 ids.append(delivery_id)
@@ -115,6 +115,17 @@ class LineStore:
             )
             row = await cursor.fetchone()
         return SentRecord(**row) if row else None
+
+    async def chat_of_sent(self, message_id: str) -> str | None:
+        """The chat of a message this line sent through wamesh, or None."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT chat_id FROM sent_messages WHERE session_id = %s AND message_id = %s "
+                "LIMIT 1",
+                (self.session_id, message_id),
+            )
+            row = await cursor.fetchone()
+        return str(row["chat_id"]) if row else None
 
     async def remember_sent(self, client_message_id: str, message: Message) -> SentRecord:
         """Store the result of a send; when another call stored one first, return that."""

@@ -20,7 +20,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc.aio
@@ -31,13 +31,14 @@ from wamesh.constants import MESH_TOKEN_METADATA
 from wamesh.db.pool import Pool
 from wamesh.engines.factory import create_engine
 from wamesh.engines.sandbox import SentLog
+from wamesh.media.postgres import PostgresMediaStore
 from wamesh.outbox import Kicker
 from wamesh.registry import Lease, Registry, new_record
 from wamesh.reminders.runner import ReminderRunner
 from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value, tokens_match
 from wamesh.rpc.server import RunningServer, serve
 from wamesh.session.hub import Hub
-from wamesh.session.line import Line
+from wamesh.session.line import Line, LineMedia
 from wamesh.session.servicer import SandboxServicer, SessionServicer
 from wamesh.session.store import LineStore
 from wamesh.settings import Settings
@@ -87,6 +88,7 @@ async def running_worker(
         auth,
         Hub(),
         kicker,
+        line_media(settings, pool),
     )
     started_at = datetime.now(UTC)
     sent_log = (
@@ -124,6 +126,16 @@ async def running_worker(
             yield running
         finally:
             await _shutdown(running)
+
+
+def line_media(settings: Settings, pool: Pool) -> LineMedia:
+    """The line's MediaStore (PostgreSQL, on the worker's pool) and its download policy."""
+    retention = timedelta(hours=settings.media_retention_hours)
+    return LineMedia(
+        PostgresMediaStore(pool, retention),
+        settings.media_max_bytes,
+        frozenset(settings.media_auto_download),
+    )
 
 
 async def _shutdown(worker: RunningWorker) -> None:

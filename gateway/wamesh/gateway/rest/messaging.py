@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC
 
 import segno
 from aiohttp import web
@@ -17,7 +18,10 @@ from wamesh.gateway import schemas as s
 from wamesh.gateway.api import BODY, Operation, Query, Response, line_id, query_param
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, proto_time
+from wamesh.jid import parse_recipient
+from wamesh.outbox import envelope
 from wamesh.session.events import STATUS_FROM_PROTO
+from wamesh.session.line import check_message_id
 from wamesh.v1 import common_pb2, session_pb2
 
 SSE_HEARTBEAT_S = 15.0
@@ -25,17 +29,40 @@ _QR_FORMATS = {"json": "application/json", "png": "image/png", "svg": "image/svg
 
 
 async def send_message(request: web.Request) -> web.StreamResponse:
-    """Send a text; `client_message_id` makes it idempotent (one is assigned when missing)."""
+    """Send a text, or media (url, base64 or media_id) with a caption, optionally replying and
+    mentioning; `client_message_id` makes it idempotent (one is assigned when missing)."""
+    gw = gateway_of(request)
     body = request[BODY]
-    reply = await calls.send_message(
-        gateway_of(request).router,
-        session_pb2.SendMessageRequest(
-            session_id=line_id(request),
-            to=body["to"],
-            text=body["text"],
-            client_message_id=body.get("client_message_id", ""),
-        ),
+    req = session_pb2.SendMessageRequest(
+        session_id=line_id(request),
+        to=body["to"],
+        text=body.get("text", ""),
+        client_message_id=body.get("client_message_id", ""),
+        reply_to=body.get("reply_to", ""),
+        mentions=body.get("mentions", []),
     )
+    media = body.get("media")
+    if media is not None:
+        parse_recipient(req.to)  # before anything is fetched or stored
+        req.media.kind = media["kind"]
+        req.media.mimetype = media.get("mimetype", "")
+        req.media.filename = media.get("filename", "")
+        if "url" in media:
+            req.media.url = media["url"]
+        elif "media_id" in media:
+            req.media.media_id = media["media_id"]
+        else:
+            known = await calls.known_send(gw, req)
+            if known is not None:
+                return sent_response(known)
+            req.media.media_id = (
+                await calls.ingest_base64_media(gw, req.session_id, media)
+            ).media_id
+    return sent_response(await calls.relay(gw, "SendMessage", req))
+
+
+def sent_response(reply: session_pb2.SendMessageResponse) -> web.Response:
+    """A send's or forward's answer: 201, or 200 for a repeated client_message_id."""
     return json_response(
         {
             "message_id": reply.message_id,
@@ -46,6 +73,67 @@ async def send_message(request: web.Request) -> web.StreamResponse:
         },
         200 if reply.duplicate else 201,
     )
+
+
+def _message_id(request: web.Request) -> str:
+    message_id = request.match_info["message_id"]
+    check_message_id(message_id)
+    return message_id
+
+
+async def react_to_message(request: web.Request) -> web.StreamResponse:
+    """Set the line's reaction to a message (an empty emoji removes it)."""
+    body = request[BODY]
+    req = session_pb2.ReactRequest(
+        session_id=line_id(request),
+        chat_id=body["chat_id"],
+        message_id=_message_id(request),
+        emoji=body["emoji"],
+    )
+    await calls.relay(gateway_of(request), "React", req)
+    return _action_response(req.message_id, req.chat_id, "reaction")
+
+
+async def edit_message(request: web.Request) -> web.StreamResponse:
+    """Replace the text (or caption) of a message the line sent."""
+    body = request[BODY]
+    req = session_pb2.EditMessageRequest(
+        session_id=line_id(request),
+        chat_id=body["chat_id"],
+        message_id=_message_id(request),
+        text=body["text"],
+    )
+    await calls.relay(gateway_of(request), "EditMessage", req)
+    return _action_response(req.message_id, req.chat_id, "edit")
+
+
+async def revoke_message(request: web.Request) -> web.StreamResponse:
+    """Delete a message the line sent, for everyone (`?chat_id=` names its chat; without it,
+    the chat the line sent it to through wamesh)."""
+    req = session_pb2.RevokeMessageRequest(
+        session_id=line_id(request),
+        chat_id=query_param(request, "chat_id") or "",
+        message_id=_message_id(request),
+    )
+    await calls.relay(gateway_of(request), "RevokeMessage", req)
+    return _action_response(req.message_id, req.chat_id or None, "revoke")
+
+
+async def forward_message(request: web.Request) -> web.StreamResponse:
+    """Forward a message to another chat, once per client_message_id."""
+    body = request[BODY]
+    req = session_pb2.ForwardMessageRequest(
+        session_id=line_id(request),
+        chat_id=body["chat_id"],
+        message_id=_message_id(request),
+        to=body["to"],
+        client_message_id=body.get("client_message_id", ""),
+    )
+    return sent_response(await calls.relay(gateway_of(request), "ForwardMessage", req))
+
+
+def _action_response(message_id: str, chat_id: str | None, action: str) -> web.Response:
+    return json_response({"message_id": message_id, "chat_id": chat_id, "action": action})
 
 
 def _qr_format(request: web.Request) -> str:
@@ -64,8 +152,8 @@ def _qr_format(request: web.Request) -> str:
 async def get_qr(request: web.Request) -> web.StreamResponse:
     """The line's current QR code as JSON, or as a PNG/SVG image (`?format=` or `Accept`)."""
     fmt = _qr_format(request)
-    reply = await calls.get_status(
-        gateway_of(request).router, session_pb2.GetStatusRequest(session_id=line_id(request))
+    reply = await calls.relay(
+        gateway_of(request), "GetStatus", session_pb2.GetStatusRequest(session_id=line_id(request))
     )
     status = STATUS_FROM_PROTO.get(reply.status, "starting")
     if fmt == "json":
@@ -91,8 +179,9 @@ def _render_qr(code: str, fmt: str) -> bytes:
 
 async def request_pairing_code(request: web.Request) -> web.StreamResponse:
     """A code to type on the phone (Linked devices > Link with phone number) instead of the QR."""
-    reply = await calls.request_pairing_code(
-        gateway_of(request).router,
+    reply = await calls.relay(
+        gateway_of(request),
+        "RequestPairingCode",
         session_pb2.RequestPairingCodeRequest(
             session_id=line_id(request), phone=request[BODY]["phone"]
         ),
@@ -109,8 +198,10 @@ async def stream_line_events(request: web.Request) -> web.StreamResponse:
     types = [t for t in (query_param(request, "types") or "").split(",") if t]
     if await gw.router.resolve(session_id) is None:
         raise await gw.router.offline(session_id)
-    events = calls.stream_events(
-        gw.router, session_pb2.StreamEventsRequest(session_id=session_id, types=types)
+    events = calls.stream(
+        gw.router,
+        "StreamEvents",
+        session_pb2.StreamEventsRequest(session_id=session_id, types=types),
     )
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -145,28 +236,25 @@ async def _sse(events: AsyncIterator[common_pb2.Event]) -> AsyncIterator[bytes]:
 
 
 def _sse_frame(event: common_pb2.Event) -> bytes:
-    envelope = {
-        "id": event.id,
-        "type": event.type,
-        "session_id": event.session_id,
-        "timestamp": event.timestamp.ToJsonString(),
-        "data": MessageToDict(event.data),
-    }
-    return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(envelope)}\n\n".encode()
+    """The webhook's envelope and `data` (`data_json`, written by the worker's one serializer)."""
+    data = json.loads(event.data_json) if event.data_json else MessageToDict(event.data)
+    moment = event.timestamp.ToDatetime(tzinfo=UTC)
+    body = json.dumps(envelope(event.id, event.type, event.session_id, data, moment))
+    return f"id: {event.id}\nevent: {event.type}\ndata: {body}\n\n".encode()
 
 
 async def logout_session(request: web.Request) -> web.StreamResponse:
     """Log the line out; its auth state is purged."""
-    reply = await calls.logout(
-        gateway_of(request).router, session_pb2.LogoutRequest(session_id=line_id(request))
+    reply = await calls.relay(
+        gateway_of(request), "Logout", session_pb2.LogoutRequest(session_id=line_id(request))
     )
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "logged_out")})
 
 
 async def restart_session(request: web.Request) -> web.StreamResponse:
     """Restart the line's engine (auth state kept)."""
-    reply = await calls.restart(
-        gateway_of(request).router, session_pb2.RestartRequest(session_id=line_id(request))
+    reply = await calls.relay(
+        gateway_of(request), "Restart", session_pb2.RestartRequest(session_id=line_id(request))
     )
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "starting")})
 
@@ -179,12 +267,56 @@ OPERATIONS = [
         "POST",
         _LINE + "/messages",
         send_message,
-        "Send a text message",
+        "Send a message: text, or media (url, base64 or media_id) with a caption",
         _TAG,
         ok=201,
         response=Response("Sent (200 when the client_message_id was used before)", s.MESSAGE_SENT),
         body=s.SEND_MESSAGE,
-        errors=(400, *_LIVE),
+        errors=(400, *_LIVE, 501),
+        extra_responses={200: Response("Already sent with this client_message_id", s.MESSAGE_SENT)},
+    ),
+    Operation(
+        "POST",
+        _LINE + "/messages/{message_id}/reaction",
+        react_to_message,
+        "React to a message (an empty emoji removes the reaction)",
+        _TAG,
+        response=Response("Reacted", s.MESSAGE_ACTION),
+        body=s.REACTION_REQUEST,
+        errors=(400, *_LIVE, 501),
+    ),
+    Operation(
+        "PATCH",
+        _LINE + "/messages/{message_id}",
+        edit_message,
+        "Edit the text of a message the line sent",
+        _TAG,
+        response=Response("Edited", s.MESSAGE_ACTION),
+        body=s.EDIT_REQUEST,
+        errors=(400, *_LIVE, 501),
+    ),
+    Operation(
+        "DELETE",
+        _LINE + "/messages/{message_id}",
+        revoke_message,
+        "Delete a message the line sent, for everyone",
+        _TAG,
+        response=Response("Deleted for everyone", s.MESSAGE_ACTION),
+        query=(Query("chat_id", "The chat the message is in (default: where the line sent it)"),),
+        errors=(400, *_LIVE, 501),
+    ),
+    Operation(
+        "POST",
+        _LINE + "/messages/{message_id}/forward",
+        forward_message,
+        "Forward a message to another chat",
+        _TAG,
+        ok=201,
+        response=Response(
+            "Forwarded (200 when the client_message_id was used before)", s.MESSAGE_SENT
+        ),
+        body=s.FORWARD_REQUEST,
+        errors=(400, *_LIVE, 501),
         extra_responses={200: Response("Already sent with this client_message_id", s.MESSAGE_SENT)},
     ),
     Operation(

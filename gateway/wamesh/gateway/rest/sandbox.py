@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from aiohttp import web
 
+from wamesh.errors import InvalidInput
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
 from wamesh.gateway.api import BODY, Operation, Response, line_id
@@ -16,9 +19,11 @@ from wamesh.v1 import common_pb2, session_pb2
 
 
 def message_json(message: common_pb2.Message) -> dict[str, Any]:
-    """A wire message as JSON."""
-    return {
+    """A wire message as JSON (the fields of a message event's data)."""
+    media = message.media if message.HasField("media") else None
+    data: dict[str, Any] = {
         "id": message.id,
+        "type": message.type or "text",
         "chat_id": message.chat_id,
         "from": getattr(message, "from"),
         "to": message.to,
@@ -26,21 +31,37 @@ def message_json(message: common_pb2.Message) -> dict[str, Any]:
         "text": message.text,
         "timestamp": proto_time(message.timestamp),
         "ack": ACK_FROM_PROTO.get(message.ack, "pending"),
+        "reply_to": message.reply_to or None,
+        "mentions": list(message.mentions),
+        "media": None
+        if media is None
+        else {
+            "media_id": media.media_id,
+            "mimetype": media.mimetype,
+            "size": media.size,
+            "sha256": media.sha256,
+            "filename": media.filename or None,
+            "url": media.url,
+        },
     }
+    if message.media_error:
+        data["media_error"] = message.media_error
+    return data
 
 
 async def sandbox_scan(request: web.Request) -> web.StreamResponse:
     """Scan the line's QR code with the simulated phone."""
-    reply = await calls.scan(
-        gateway_of(request).router, session_pb2.ScanRequest(session_id=line_id(request))
+    reply = await calls.relay(
+        gateway_of(request), "Scan", session_pb2.ScanRequest(session_id=line_id(request))
     )
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "ready"), "me": reply.me})
 
 
 async def sandbox_enter_pairing_code(request: web.Request) -> web.StreamResponse:
     """Type the line's pairing code on the simulated phone."""
-    reply = await calls.enter_pairing_code(
-        gateway_of(request).router,
+    reply = await calls.relay(
+        gateway_of(request),
+        "EnterPairingCode",
         session_pb2.EnterPairingCodeRequest(
             session_id=line_id(request), code=request[BODY]["code"]
         ),
@@ -52,10 +73,61 @@ async def sandbox_inbound(request: web.Request) -> web.StreamResponse:
     """A contact sends the line a message."""
     body = request[BODY]
     req = session_pb2.InjectInboundRequest(
-        session_id=line_id(request), text=body["text"], **{"from": body["from"]}
+        session_id=line_id(request),
+        text=body.get("text", ""),
+        type=body.get("type", "text"),
+        media=_base64(body["media"]) if "media" in body else b"",
+        mimetype=body.get("mimetype", ""),
+        filename=body.get("filename", ""),
+        reply_to=body.get("reply_to", ""),
+        mentions=body.get("mentions", []),
+        **{"from": body["from"]},
     )
-    reply = await calls.inject_inbound(gateway_of(request).router, req)
+    reply = await calls.relay(gateway_of(request), "InjectInbound", req)
     return json_response({"message": message_json(reply.message)}, 201)
+
+
+def _base64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("media: not valid base64", "media") from None
+
+
+async def sandbox_reaction(request: web.Request) -> web.StreamResponse:
+    """A contact reacts to a message (an empty emoji removes its reaction)."""
+    body = request[BODY]
+    req = session_pb2.InjectReactionRequest(
+        session_id=line_id(request),
+        message_id=body["message_id"],
+        emoji=body["emoji"],
+        **{"from": body["from"]},
+    )
+    await calls.relay(gateway_of(request), "InjectReaction", req)
+    return json_response({"ok": True})
+
+
+async def sandbox_edit(request: web.Request) -> web.StreamResponse:
+    """A contact edits one of its messages."""
+    body = request[BODY]
+    req = session_pb2.InjectEditRequest(
+        session_id=line_id(request),
+        message_id=body["message_id"],
+        text=body["text"],
+        **{"from": body["from"]},
+    )
+    await calls.relay(gateway_of(request), "InjectEdit", req)
+    return json_response({"ok": True})
+
+
+async def sandbox_revoke(request: web.Request) -> web.StreamResponse:
+    """A contact deletes one of its messages for everyone."""
+    body = request[BODY]
+    req = session_pb2.InjectRevokeRequest(
+        session_id=line_id(request), message_id=body["message_id"], **{"from": body["from"]}
+    )
+    await calls.relay(gateway_of(request), "InjectRevoke", req)
+    return json_response({"ok": True})
 
 
 async def sandbox_disconnect(request: web.Request) -> web.StreamResponse:
@@ -64,16 +136,33 @@ async def sandbox_disconnect(request: web.Request) -> web.StreamResponse:
     req = session_pb2.PhoneDisconnectRequest(
         session_id=line_id(request), logout=bool(body.get("logout"))
     )
-    reply = await calls.phone_disconnect(gateway_of(request).router, req)
+    reply = await calls.relay(gateway_of(request), "PhoneDisconnect", req)
     return json_response({"status": STATUS_FROM_PROTO.get(reply.status, "disconnected")})
 
 
 async def sandbox_sent(request: web.Request) -> web.StreamResponse:
     """Every message the simulated WhatsApp server received from the line."""
-    reply = await calls.list_sent(
-        gateway_of(request).router, session_pb2.ListSentRequest(session_id=line_id(request))
+    reply = await calls.relay(
+        gateway_of(request), "ListSent", session_pb2.ListSentRequest(session_id=line_id(request))
     )
-    return json_response({"messages": [message_json(m) for m in reply.messages]})
+    return json_response(
+        {
+            "messages": [message_json(m) for m in reply.messages],
+            "actions": [
+                {
+                    "kind": a.kind,
+                    "chat_id": a.chat_id,
+                    "message_id": a.message_id,
+                    "emoji": a.emoji,
+                    "text": a.text,
+                    "to": a.to,
+                    "new_message_id": a.new_message_id,
+                    "timestamp": proto_time(a.timestamp),
+                }
+                for a in reply.actions
+            ],
+        }
+    )
 
 
 _TAG = "sandbox"
@@ -108,6 +197,36 @@ OPERATIONS = [
         ok=201,
         response=Response("The received message", s.INBOUND_REPLY),
         body=s.INBOUND,
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/reaction",
+        sandbox_reaction,
+        "Sandbox: a contact reacts to a message",
+        _TAG,
+        response=Response("Injected", s.OK_REPLY),
+        body=s.INJECT_REACTION,
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/edit",
+        sandbox_edit,
+        "Sandbox: a contact edits one of its messages",
+        _TAG,
+        response=Response("Injected", s.OK_REPLY),
+        body=s.INJECT_EDIT,
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/revoke",
+        sandbox_revoke,
+        "Sandbox: a contact deletes one of its messages for everyone",
+        _TAG,
+        response=Response("Injected", s.OK_REPLY),
+        body=s.INJECT_REVOKE,
         errors=_ERRORS,
     ),
     Operation(
