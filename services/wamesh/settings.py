@@ -385,7 +385,7 @@ class Settings:
         parse_int(1, 24 * 3650),
         "Hours stored media are kept before the gateway purges them.",
     )
-    media_auto_download: Kinds = setting(
+    media_auto_download: tuple[str, ...] = setting(  # a Kinds
         "WAMESH_MEDIA_AUTO_DOWNLOAD",
         MEDIA_KINDS,
         parse_media_kinds,
