@@ -71,6 +71,8 @@ class Operation:
     errors: Sequence[int] = ()
     public: bool = False
     extra_responses: dict[int, Response] = field(default_factory=dict)
+    # A JSON body larger than the app's limit (inline base64 media), read up to this many bytes.
+    max_json_bytes: int | None = None
     # Bodies the handler streams itself (media type -> schema): documented, never read whole.
     raw_body: dict[str, Schema] = field(default_factory=dict)
 
@@ -97,15 +99,15 @@ def _with_validation(op: Operation) -> Handler:
     validator = Draft202012Validator(op.body, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        request[BODY] = _validated(validator, await _read_json(request))
+        request[BODY] = _validated(validator, await _read_json(request, op.max_json_bytes))
         return await op.handler(request)
 
     handler.__name__ = op.handler.__name__
     return handler
 
 
-async def _read_json(request: web.Request) -> Any:
-    raw = await request.read()
+async def _read_json(request: web.Request, max_bytes: int | None = None) -> Any:
+    raw = await request.read() if max_bytes is None else await _read_up_to(request, max_bytes)
     if not raw.strip():
         raise InvalidInput("the request body must be a JSON object", None, "malformed_json")
     try:
@@ -115,6 +117,18 @@ async def _read_json(request: web.Request) -> Any:
             f"the request body is not valid JSON: {exc}", None, "malformed_json"
         ) from None
     return _clean(body)
+
+
+async def _read_up_to(request: web.Request, max_bytes: int) -> bytes:
+    """The body, or 413 past `max_bytes` (aiohttp's own limit applies to `read()` only)."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise web.HTTPRequestEntityTooLarge(max_size=max_bytes, actual_size=request.content_length)
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        raw += chunk
+        if len(raw) > max_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=max_bytes, actual_size=len(raw))
+    return bytes(raw)
 
 
 def _clean(value: Any) -> Any:

@@ -25,6 +25,8 @@ from wamesh.session.line import check_message_id
 from wamesh.v1 import common_pb2, session_pb2
 
 SSE_HEARTBEAT_S = 15.0
+# Base64 media travel inside the JSON body, which is read whole: larger files go by URL or upload.
+MAX_INLINE_MEDIA_BODY = 16 * 1024 * 1024
 _QR_FORMATS = {"json": "application/json", "png": "image/png", "svg": "image/svg+xml"}
 
 
@@ -272,6 +274,7 @@ OPERATIONS = [
         ok=201,
         response=Response("Sent (200 when the client_message_id was used before)", s.MESSAGE_SENT),
         body=s.SEND_MESSAGE,
+        max_json_bytes=MAX_INLINE_MEDIA_BODY,
         errors=(400, *_LIVE, 501),
         extra_responses={200: Response("Already sent with this client_message_id", s.MESSAGE_SENT)},
     ),

@@ -14,6 +14,7 @@ from wamesh.gateway import schemas as s
 from wamesh.gateway.api import BODY, Operation, Response, line_id
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, proto_time
+from wamesh.gateway.rest.messaging import MAX_INLINE_MEDIA_BODY
 from wamesh.session.events import ACK_FROM_PROTO, STATUS_FROM_PROTO
 from wamesh.v1 import common_pb2, session_pb2
 
@@ -197,6 +198,7 @@ OPERATIONS = [
         ok=201,
         response=Response("The received message", s.INBOUND_REPLY),
         body=s.INBOUND,
+        max_json_bytes=MAX_INLINE_MEDIA_BODY,
         errors=_ERRORS,
     ),
     Operation(

@@ -1,0 +1,152 @@
+"""An engine without a capability answers 501 `not_supported` naming itself, once, generically:
+a small text-only engine (a stand-in for one that cannot send media, react, edit, revoke or
+forward) runs in a real Line, served by a real worker gRPC server, reached through a gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import aiohttp
+import grpc
+import grpc.aio
+import pytest
+from redis.asyncio import Redis
+
+from tests.gateway.conftest import API_KEY, gateway_settings
+from tests.rich.conftest import CONTACT
+from wamesh.authstate import AuthStore, derive_key
+from wamesh.db.pool import Pool
+from wamesh.engines.base import Engine, EngineEvent, LoggedOut, Message, Ready
+from wamesh.errors import NotSupported
+from wamesh.gateway.app import running_gateway
+from wamesh.registry import Lease, Registry, new_record
+from wamesh.rpc.server import serve
+from wamesh.session.hub import Hub
+from wamesh.session.line import Line, SendRequest
+from wamesh.session.servicer import SessionServicer
+from wamesh.session.store import LineStore
+from wamesh.v1 import session_pb2, session_pb2_grpc
+
+
+class TextOnlyEngine(Engine):
+    """Ready at once; sends plain text and nothing else."""
+
+    kind = "text-only"
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[EngineEvent | None] = asyncio.Queue()
+
+    async def start(self, auth_state: bytes | None) -> None:
+        self._queue.put_nowait(Ready("15550001111@s.whatsapp.net"))
+
+    async def stop(self) -> None:
+        self._queue.put_nowait(None)
+
+    async def events(self) -> AsyncIterator[EngineEvent]:
+        while (event := await self._queue.get()) is not None:
+            yield event
+
+    async def send_text(self, chat_id: str, text: str, message_id: str) -> Message:
+        return Message(message_id, chat_id, "me", chat_id, True, text, datetime.now(UTC))
+
+    async def logout(self) -> None:
+        self._queue.put_nowait(LoggedOut("logged out by request"))
+
+    async def export_auth_state(self) -> bytes | None:
+        return None
+
+
+@asynccontextmanager
+async def ready_line(pool: Pool, session_id: str) -> AsyncIterator[Line]:
+    auth = AuthStore(pool, derive_key("test-auth-key"), session_id)
+    line = Line(session_id, TextOnlyEngine, LineStore(pool, session_id), auth, Hub())
+    await line.start()
+    try:
+        await line.wait_for({"ready"}, limit_s=10)
+        yield line
+    finally:
+        await line.stop()
+
+
+MSG = "3EB0000000000000000001"
+
+
+class TestLineCapabilities:
+    """Plain text still goes out; everything richer is NotSupported naming the engine."""
+
+    async def test_text_is_sent_and_the_rest_is_not_supported(
+        self, pool: Pool, make_line: Callable[..., str]
+    ) -> None:
+        async with ready_line(pool, make_line()) as line:
+            sent = await line.send(CONTACT, "plain")
+            assert not sent.duplicate
+            attempts = [
+                line.send_message(SendRequest(CONTACT, "re", reply_to=MSG)),
+                line.send_message(SendRequest(CONTACT, "hi", mentions=(CONTACT,))),
+                line.send_message(SendRequest(CONTACT, media_kind="image", media_id="m")),
+                line.react(CONTACT, MSG, "👍"),
+                line.edit(CONTACT, MSG, "new"),
+                line.revoke(CONTACT, MSG),
+                line.forward(CONTACT, MSG, CONTACT),
+            ]
+            for attempt in attempts:
+                with pytest.raises(NotSupported) as caught:
+                    await attempt
+                assert caught.value.engine == "text-only"
+
+
+class TestThroughTheGateway:
+    """REST answers 501 with code not_supported and the engine; gRPC answers UNIMPLEMENTED."""
+
+    async def test_501_and_unimplemented(
+        self, pool: Pool, database_url: str, redis_url: str, make_line: Callable[..., str]
+    ) -> None:
+        line_id = make_line()
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        async with ready_line(pool, line_id) as line:
+
+            def register(server: grpc.aio.Server, port: int) -> list[str]:
+                servicer = SessionServicer(
+                    line, f"127.0.0.1:{port}", "text-only", datetime.now(UTC)
+                )
+                session_pb2_grpc.add_SessionServiceServicer_to_server(servicer, server)
+                return []
+
+            async with serve("127.0.0.1", 0, register, grace_s=0) as worker:
+                lease = Lease(
+                    Registry(redis, 15_000), new_record(line_id, f"127.0.0.1:{worker.port}")
+                )
+                await lease.start()
+                try:
+                    settings = gateway_settings(database_url, redis_url)
+                    async with running_gateway(settings) as gateway:
+                        await self._check(gateway.http_port, gateway.grpc_port, line_id)
+                finally:
+                    await lease.stop(release=True)
+        await redis.aclose()
+
+    async def _check(self, http_port: int, grpc_port: int, line_id: str) -> None:
+        base = f"http://127.0.0.1:{http_port}/v1/sessions/{line_id}/messages"
+        headers = {"X-Api-Key": API_KEY}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            for method, url, body in (
+                ("POST", f"{base}/{MSG}/reaction", {"chat_id": CONTACT, "emoji": "👍"}),
+                ("POST", base, {"to": CONTACT, "text": "re", "reply_to": MSG}),
+                ("PATCH", f"{base}/{MSG}", {"chat_id": CONTACT, "text": "x"}),
+            ):
+                async with http.request(method, url, json=body) as resp:
+                    problem = await resp.json(content_type=None)
+                    assert resp.status == 501, problem
+                    assert problem["code"] == "not_supported"
+                    assert problem["engine"] == "text-only"
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            stub = session_pb2_grpc.SessionServiceStub(channel)
+            request = session_pb2.RevokeMessageRequest(
+                session_id=line_id, chat_id=CONTACT, message_id=MSG
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.RevokeMessage(request, metadata=(("x-api-key", API_KEY),))
+            assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
