@@ -9,6 +9,8 @@ sync, made async, loaded too early or an event that is never emitted.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -582,3 +584,238 @@ class TestStandinBehaviour:
             [sent["serialized"]],
         )
         assert found == sent["serialized"]
+
+
+# whatsapp-web.js's flows (Utils.js sendMessage/processMediaData/processStickerData/editMessage/
+# forwardMessage, Message.js downloadMedia/delete, Client.js sendReaction), run on the surface.
+RICH = """async ([peer, b64, sha]) => {
+    const R = (n) => window.require(n);
+    const W = R('WAWebWidFactory'), Msg = R('WAWebCollections').Msg;
+    const until = async (fn) => { while (!fn()) await new Promise((r) => setTimeout(r, 10)); };
+    const chat = (await R('WAWebFindChatAction').findOrCreateLatestChat(W.createWid(peer))).chat;
+    const send = async (extra, body) => {
+        const MsgKey = R('WAWebMsgKey');
+        const from = R('WAWebUserPrefsMeUser').getMaybeMePnUser();
+        const key = new MsgKey({from, to: chat.id, id: await MsgKey.newId(), selfDir: 'out'});
+        const [added, sent] = R('WAWebSendMsgChatAction').addAndSendMsgToChat(chat, {
+            id: key, ack: 0, body, from, to: chat.id, local: true, self: 'out', t: 1,
+            isNewMsg: true, type: 'chat', ...R('WAWebGetEphemeralFieldsMsgActionsUtils')
+                .getEphemeralFields(chat), ...extra});
+        await added; await sent;
+        return Msg.get(key.toString());
+    };
+    const file = (b64, name, type) => new File(
+        [Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, {type});
+    const media = async (name, mimetype, params) => {
+        const OpaqueData = R('WAWebMediaOpaqueData');
+        const opaque = await OpaqueData.createFromData(file(b64, name, mimetype), mimetype);
+        const mediaData = await R('WAWebPrepRawMedia').prepRawMedia(opaque, params).waitForPrep();
+        const mediaObject = R('WAWebMediaStorage').getOrCreateMediaObject(mediaData.filehash);
+        const mediaType = R('WAWebMmsMediaTypes').msgToMediaType(
+            {type: mediaData.type, isGif: mediaData.isGif, isNewsletter: false});
+        if (!(mediaData.mediaBlob instanceof OpaqueData)) throw new Error('not OpaqueData');
+        mediaData.renderableUrl = mediaData.mediaBlob.url();
+        mediaObject.consolidate(mediaData.toJSON());
+        mediaData.mediaBlob.autorelease();
+        const {mediaEntry} = await R('WAWebMediaMmsV4Upload').uploadMedia(
+            {mimetype: mediaData.mimetype, mediaObject, mediaType});
+        mediaData.set({directPath: mediaEntry.directPath, mediaKey: mediaEntry.mediaKey,
+            mediaKeyTimestamp: mediaEntry.mediaKeyTimestamp, filehash: mediaObject.filehash,
+            encFilehash: mediaEntry.encFilehash, size: mediaObject.size});
+        return mediaData;
+    };
+    const out = {};
+
+    // An image with a caption, a document, a voice note.
+    const img = await media('p.png', 'image/png', {});
+    img.caption = 'look';
+    out.image = await send({...img, ...img.toJSON()}, img.preview);
+    const doc = await media('report.pdf', 'application/pdf', {asDocument: true});
+    await send({...doc, ...doc.toJSON()}, doc.preview);
+    const ptt = await media('v.ogg', 'audio/ogg', {isPtt: true});
+    await send({...ptt, ...ptt.toJSON()}, ptt.preview);
+
+    // A sticker (processStickerData).
+    const sticker = file(b64, 's.webp', 'image/webp');
+    const info = await R('WAWebUploadManager').encryptAndUpload({blob: sticker, type: 'sticker',
+        signal: new AbortController().signal, mediaKey: 'k'.repeat(32),
+        uploadQpl: R('WAWebStartMediaUploadQpl').startMediaUploadQpl({entryPoint: 'MediaUpload'})});
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await sticker.arrayBuffer()));
+    await send({...info, clientUrl: info.url, deprecatedMms3Url: info.url,
+        uploadhash: info.encFilehash, size: sticker.size, type: 'sticker',
+        filehash: btoa(String.fromCharCode(...digest))}, undefined);
+
+    // A reply with a mention, to a received message.
+    const inId = window.__standin.receive(peer, 'question');
+    await until(() => Msg.find((m) => m.id.id === inId));
+    const quoted = Msg.find((m) => m.id.id === inId);
+    const canReply = R('WAWebMsgReply').canReplyMsg(quoted.unsafe());
+    await send({...(canReply ? quoted.msgContextInfo(chat) : {}),
+        mentionedJidList: [W.createWid('15550004444@c.us')]}, 'answer');
+
+    // Received media: downloaded through the download manager, the same bytes.
+    const rid = window.__standin.receiveMedia(peer, 'document', b64, 'application/pdf', 'in.pdf', 'c');
+    await until(() => Msg.find((m) => m.id.id === rid));
+    const rm = Msg.find((m) => m.id.id === rid);
+    out.stageBefore = rm.mediaData.mediaStage;
+    if (rm.mediaData.mediaStage !== 'RESOLVED') await rm.downloadMedia(
+        {downloadEvenIfExpensive: true, rmrReason: 1});
+    out.stageAfter = rm.mediaData.mediaStage;
+    const buf = await R('WAWebDownloadManager').downloadManager.downloadAndMaybeDecrypt({
+        directPath: rm.directPath, encFilehash: rm.encFilehash, filehash: rm.filehash,
+        mediaKey: rm.mediaKey, mediaKeyTimestamp: rm.mediaKeyTimestamp, type: rm.type,
+        signal: new AbortController().signal, downloadQpl: {}});
+    out.downloaded = btoa(String.fromCharCode(...new Uint8Array(buf)));
+    out.received = {type: rm.type, mimetype: rm.mimetype, filename: rm.filename,
+        caption: rm.caption, size: rm.size};
+    try {
+        await R('WAWebDownloadManager').downloadManager.downloadAndMaybeDecrypt(
+            {directPath: '/nope', mediaKey: 'x', encFilehash: 'y', filehash: 'z'});
+    } catch (e) { out.missingStatus = e.status; }
+
+    // React, edit, revoke and forward own messages; events as whatsapp-web.js listens to them.
+    const events = [];
+    Msg.on('change:body change:caption', (m, now, prev) => events.push(['edit', m.id.id, now, prev]));
+    Msg.on('change:type', (m, type) => events.push(['type', m.id.id, type]));
+    const rows = [];
+    const table = R('WAWebAddonReactionTableMode').reactionTableMode;
+    const original = table.bulkUpsert;
+    table.bulkUpsert = function (...args) { rows.push(...args[0]); return original.apply(this, args); };
+    await R('WAWebSendReactionMsgAction').sendReactionToMsg(quoted, 'ok');
+    window.__standin.receiveReaction(peer, out.image.id.id, 'wow');
+    await until(() => rows.length === 2);
+    out.rows = rows.map((r) => ({id: r.id.toString(), parent: r.reactionParentKey.toString(),
+        text: r.reactionText, ms: r.reactionTimestamp > 1e12,
+        sender: (r.author ?? r.from)._serialized}));
+    const mine = await send({}, 'typo');
+    const Cap = R('WAWebMsgActionCapability');
+    out.canEdit = [Cap.canEditText(mine), Cap.canEditText(quoted), Cap.canEditCaption(out.image)];
+    await R('WAWebSendMessageEditAction').sendMessageEdit(mine, 'fixed', {mentionedJidList: []});
+    await R('WAWebSendMessageEditAction').sendMessageEdit(out.image, 'look again', {});
+    out.edited = [Msg.get(mine.id.toString()).body, out.image.caption];
+    out.canRevoke = [Cap.canSenderRevokeMsg(mine), Cap.canSenderRevokeMsg(quoted)];
+    R('WAWebCmd').Cmd.sendRevokeMsgs(chat, {list: [mine], type: 'message'}, {clearMedia: true});
+    await until(() => mine.type === 'revoked');
+    out.revoked = {type: mine.type, subtype: mine.subtype, body: mine.body ?? null,
+        key: mine.protocolMessageKey.toString() === mine.id.toString()};
+    const other = (await R('WAWebFindChatAction').findOrCreateLatestChat(
+        W.createWid('15550005555@c.us'))).chat;
+    const fwd = await R('WAWebChatForwardMessage').forwardMessages({chat: other,
+        msgs: [out.image], multicast: true, includeCaption: true, appendedText: undefined});
+    out.fwd = fwd.length;
+    out.events = events;
+    out.imageId = out.image.id.id; out.mineId = mine.id.id; out.quotedId = inId;
+    out.image = null;
+    return out;
+}"""
+
+
+class TestRichMessages:
+    """Media, replies, mentions, reactions, edits, revokes and forwards through the surface."""
+
+    async def test_rich_flows(self, standin_pages: OpenPage) -> None:
+        data = bytes(range(256)) * 3
+        b64 = base64.b64encode(data).decode()
+        sha = hashlib.sha256(data).hexdigest()
+        page = await standin_pages(FAST.replace("refs=3", "refs=100"))
+        await _state(page, "UNPAIRED")
+        await page.evaluate("() => window.__standin.scan()")
+        await _synced(page)
+        out = await page.evaluate(RICH, [PEER, b64, sha])
+        sent = await page.evaluate("() => window.__standin.sent()")
+        assert [s["error"] for s in sent] == [None] * len(sent), sent
+
+        image, doc, ptt, sticker, reply, _mine, forwarded = sent
+        assert (image["type"], image["mimetype"], image["caption"], image["size"]) == (
+            "image",
+            "image/png",
+            "look",
+            len(data),
+        )
+        assert image["sha256"] == sha
+        assert image["body"]  # the preview
+        assert (doc["type"], doc["filename"], doc["sha256"]) == ("document", "report.pdf", sha)
+        assert ptt["type"] == "ptt"
+        assert (sticker["type"], sticker["sha256"]) == ("sticker", sha)
+        assert reply["quotedId"] == out["quotedId"]
+        assert reply["hasQuotedMsg"]
+        assert reply["quotedParticipant"] == PEER
+        assert reply["mentions"] == ["15550004444@c.us"]
+        assert forwarded["isForwarded"]
+        assert (forwarded["to"], forwarded["sha256"], forwarded["caption"]) == (
+            "15550005555@c.us",
+            sha,
+            "look again",
+        )
+        uploads = await page.evaluate("() => window.__standin.uploads()")
+        assert {u["sha256"] for u in uploads} == {sha}
+
+        assert (out["stageBefore"], out["stageAfter"]) == ("INIT", "RESOLVED")
+        assert out["downloaded"] == b64
+        assert out["received"] == {
+            "type": "document",
+            "mimetype": "application/pdf",
+            "filename": "in.pdf",
+            "caption": "c",
+            "size": len(data),
+        }
+        assert out["missingStatus"] == 404
+
+        own_row, peer_row = out["rows"]
+        assert own_row["text"] == "ok"
+        assert own_row["parent"].endswith(out["quotedId"])
+        assert own_row["sender"] == "15550009999@c.us"
+        assert (peer_row["text"], peer_row["sender"]) == ("wow", PEER)
+        assert peer_row["parent"].endswith(out["imageId"])
+        assert peer_row["ms"]
+        reactions = await page.evaluate("() => window.__standin.reactions()")
+        assert [(r["msgId"], r["emoji"]) for r in reactions] == [(out["quotedId"], "ok")]
+
+        assert out["canEdit"] == [True, False, True]
+        assert out["edited"] == ["fixed", "look again"]
+        assert ["edit", out["mineId"], "fixed", "typo"] in out["events"]
+        assert ["edit", out["imageId"], "look again", "look"] in out["events"]
+        edits = await page.evaluate("() => window.__standin.edits()")
+        assert [(e["msgId"], e["previous"]) for e in edits] == [
+            (out["mineId"], "typo"),
+            (out["imageId"], "look"),
+        ]
+        assert out["canRevoke"] == [True, False]
+        assert out["revoked"] == {
+            "type": "revoked",
+            "subtype": "sender_revoke",
+            "body": None,
+            "key": True,
+        }
+        assert ["type", out["mineId"], "revoked"] in out["events"]
+        revokes = await page.evaluate("() => window.__standin.revokes()")
+        assert [r["msgId"] for r in revokes] == [out["mineId"]]
+        forwards = await page.evaluate("() => window.__standin.forwards()")
+        assert [(f["sourceId"], f["target"]) for f in forwards] == [
+            (out["imageId"], "15550005555@c.us")
+        ]
+        assert out["fwd"] == 1
+
+        # The server refuses media it never got and mentions that are not Wids.
+        bad = await page.evaluate(
+            """async ([peer]) => {
+                const R = (n) => window.require(n);
+                const chat = (await R('WAWebFindChatAction').findOrCreateLatestChat(
+                    R('WAWebWidFactory').createWid(peer))).chat;
+                const MsgKey = R('WAWebMsgKey');
+                const from = R('WAWebUserPrefsMeUser').getMaybeMePnUser();
+                const go = async (extra) => {
+                    const key = new MsgKey({from, to: chat.id, id: await MsgKey.newId(),
+                        selfDir: 'out'});
+                    const [added, sent] = R('WAWebSendMsgChatAction').addAndSendMsgToChat(chat,
+                        {id: key, ack: 0, body: 'x', from, to: chat.id, t: 1, isNewMsg: true,
+                         type: 'chat', ...extra});
+                    await added; return (await sent).messageSendResult;
+                };
+                return [await go({type: 'image', directPath: '/nope', mediaKey: 'a'}),
+                        await go({mentionedJidList: ['15550004444@c.us']})];
+            }""",
+            [PEER],
+        )
+        assert bad == ["ERROR_UNKNOWN", "ERROR_UNKNOWN"]
+        assert await page.evaluate("() => window.__standin.errors()") == []
