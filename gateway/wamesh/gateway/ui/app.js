@@ -1,7 +1,7 @@
 // wamesh dashboard: plain JavaScript over the REST API (no framework, no CDN).
 "use strict";
 
-const state = { key: "", selected: null, engine: null, timer: null, pairing: null, watch: null };
+const state = { key: "", selected: null, engine: null, timer: null, pairing: null, watch: null, messages: null };
 const $ = (id) => document.getElementById(id);
 
 function readKey() {
@@ -74,6 +74,7 @@ async function refreshDetail(line) {
   $("detail-me").textContent = line.me ? "(" + line.me + ")" : "";
   state.engine = line.engine;
   await refreshQr(line);
+  watchMessages(line.id);
   await refreshDeliveries(line.id);
   await refreshInbox(line.id);
 }
@@ -120,7 +121,7 @@ async function readEvents(id, type, signal, onEvent) {
       const data = frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
       if (!data) continue;
       const event = JSON.parse(data);
-      if (event.type === type) onEvent(event);
+      if (type.split(",").includes(event.type)) onEvent(event);
     }
   }
 }
@@ -136,6 +137,48 @@ function watchPairingCodes(id) {
   }).catch(() => {}).finally(() => {
     if (state.watch && state.watch.ctrl === ctrl) state.watch = null;
   });
+}
+
+// Sent and received messages of the selected line, newest first, media shown or downloadable.
+function watchMessages(id) {
+  if (state.messages && state.messages.id === id) return;
+  if (state.messages) state.messages.ctrl.abort();
+  $("messages").tBodies[0].replaceChildren();
+  const ctrl = new AbortController();
+  state.messages = { id, ctrl };
+  readEvents(id, "message.received,message.sent", ctrl.signal, (event) => {
+    if (state.selected === id) showMessage(event).catch(() => {});
+  }).catch(() => {}).finally(() => {
+    if (state.messages && state.messages.ctrl === ctrl) state.messages = null;
+  });
+}
+
+async function showMessage(event) {
+  const m = event.data;
+  const row = $("messages").tBodies[0].insertRow(0);
+  cell(row, new Date(m.timestamp).toLocaleTimeString());
+  cell(row, event.type === "message.sent" ? "sent" : "received");
+  cell(row, m.from_me ? "me" : m.from);
+  cell(row, m.type);
+  cell(row, m.text);
+  const media = cell(row, m.media ? "" : (m.media_error || ""));
+  if (!m.media) return;
+  // The media URL needs the API key, so it is fetched and shown from a blob URL.
+  const blob = await call("GET", m.media.url);
+  const url = URL.createObjectURL(blob);
+  if (m.media.mimetype.startsWith("image/")) {
+    const img = document.createElement("img");
+    img.src = url;
+    img.alt = (m.type === "sticker" ? "sticker" : "image") + " from " + (m.from_me ? "me" : m.from);
+    img.className = "media";
+    media.append(img);
+  } else {
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = m.media.filename || m.media.media_id;
+    link.textContent = "Download " + m.type + " (" + m.media.size + " bytes)";
+    media.append(link);
+  }
 }
 
 function stopWatching() {
@@ -233,9 +276,26 @@ async function scan() {
   await refreshLines();
 }
 
+// A text, or an image: uploaded to the line's media first, then sent by its media_id.
 async function send(event) {
   event.preventDefault();
-  const reply = await call("POST", "/v1/sessions/" + state.selected + "/messages", { to: $("send-to").value, text: $("send-text").value });
+  const line = "/v1/sessions/" + state.selected;
+  const body = { to: $("send-to").value };
+  const text = $("send-text").value;
+  if (text) body.text = text;
+  const file = $("send-file").files[0];
+  if (file) {
+    const resp = await fetch(line + "/media?filename=" + encodeURIComponent(file.name), {
+      method: "POST",
+      headers: { "X-Api-Key": state.key, "Content-Type": file.type || "application/octet-stream" },
+      body: file,
+    });
+    const uploaded = await resp.json();
+    if (!resp.ok) throw new Error(uploaded.detail || resp.statusText);
+    body.media = { kind: "image", media_id: uploaded.media_id };
+  }
+  const reply = await call("POST", line + "/messages", body);
+  $("send-file").value = "";
   notice("Sent " + reply.message_id);
 }
 
