@@ -5,6 +5,8 @@ a message that arrives undecrypted, group senders, and a logout from the phone."
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -118,6 +120,47 @@ class TestBrowserLineThroughTheGateway:
             assert conn.execute(
                 "SELECT count(*) FROM session_auth WHERE session_id = %s", (line,)
             ).fetchone() == (0,)
+
+    async def test_media_out_and_in(
+        self,
+        api: Api,
+        spawn: Callable[..., WorkerProcess],
+        standin: Standin,
+        make_line: Callable[..., str],
+        database_url: str,
+    ) -> None:
+        line = make_line(engine="browser")
+        await _paired_by_code(api, spawn, standin, line)
+        outgoing = bytes(range(256)) * 3000
+        media = {
+            "kind": "document",
+            "data": base64.b64encode(outgoing).decode(),
+            "mimetype": "application/pdf",
+            "filename": "notes.pdf",
+        }
+        status, sent = await api.call(
+            "POST",
+            f"/v1/sessions/{line}/messages",
+            {"to": "+15550001111", "text": "the notes", "media": media, "client_message_id": "m-1"},
+        )
+        assert status == 201, sent
+        [message] = await _wait_events(database_url, line, "message.sent", 1)
+        assert (message["type"], message["text"]) == ("document", "the notes")
+
+        incoming = b"OggS" + bytes(range(200)) * 2000
+        await standin.control(
+            "receiveMedia",
+            "15550002222@c.us",
+            "ptt",
+            base64.b64encode(incoming).decode(),
+            "audio/ogg",
+        )
+        [received] = await _wait_events(database_url, line, "message.received", 1)
+        assert received["type"] == "voice"
+        assert received["media"]["sha256"] == hashlib.sha256(incoming).hexdigest()
+        status, body = await api.call("GET", received["media"]["url"])
+        assert status == 200
+        assert body == incoming
 
 
 __all__ = ["api", "gateway", "spawn"]

@@ -62,6 +62,21 @@ class TestMediaOut:
             (MessageType.IMAGE, "image", "image/png", None, PNG),
             (MessageType.DOCUMENT, "document", "application/pdf", "report.pdf", b"%PDF" * 300_000),
             (MessageType.VOICE, "ptt", "audio/ogg; codecs=opus", None, b"OggS" + bytes(5000)),
+            (MessageType.AUDIO, "audio", "audio/mpeg", None, b"ID3" + bytes(7000)),
+            (
+                MessageType.VIDEO,
+                "video",
+                "video/mp4",
+                None,
+                b"\x00\x00\x00\x18ftypmp42" + bytes(9000),
+            ),
+            (
+                MessageType.STICKER,
+                "sticker",
+                "image/webp",
+                None,
+                b"RIFF\x00\x00\x00\x00WEBPVP8 " + bytes(800),
+            ),
         ],
     )
     async def test_each_kind_arrives_whole(

@@ -58,6 +58,8 @@ async def get_session(request: web.Request) -> web.StreamResponse:
                 idempotent=True,
             )
             live = STATUS_FROM_PROTO.get(reply.status)
+    if live is not None and live != line.status:  # changed while we asked: show the new row
+        line = await lines.get_line(gw.pool, line.id)
     return json_response(line_json(line, worker, live))
 
 
