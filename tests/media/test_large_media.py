@@ -14,6 +14,7 @@ import pytest
 from tests.gateway.conftest import API_KEY
 from tests.media.conftest import generated, sha256_of_generated
 from tests.support.gateway_process import GatewayProcess, gateway_process
+from tests.support.memory import reset_peak, status_kib
 
 SIZE = 100 * 1024 * 1024
 GROWTH_LIMIT_KIB = 20 * 1024
@@ -26,17 +27,6 @@ def running(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Gatew
         yield gateway
 
 
-def _status_kib(pid: int, field: str) -> int:
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith(field + ":"):
-            return int(row.split()[1])
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
-
-
-def _reset_peak(pid: int) -> None:
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
-
-
 async def test_100_mib_round_trip_in_little_memory(
     running: GatewayProcess, make_line: Callable[..., str]
 ) -> None:
@@ -47,8 +37,8 @@ async def test_100_mib_round_trip_in_little_memory(
         async with http.get(running.base_url + "/readyz", headers=headers) as resp:
             assert resp.status == 200  # warmed up: pool and Redis connected
         # Reset the peak to now, so VmHWM below is the peak of this round trip only.
-        _reset_peak(running.proc.pid)
-        before = _status_kib(running.proc.pid, "VmRSS")
+        reset_peak(running.proc.pid)
+        before = status_kib(running.proc.pid, "VmRSS")
         async with http.post(
             f"{running.base_url}/v1/sessions/{line}/media",
             data=generated(SIZE),
@@ -68,6 +58,6 @@ async def test_100_mib_round_trip_in_little_memory(
                 received += len(piece)
         assert (received, digest.hexdigest()) == (SIZE, reply["sha256"])
 
-    peak = _status_kib(running.proc.pid, "VmHWM")
+    peak = status_kib(running.proc.pid, "VmHWM")
     print(f"gateway RSS before {before} KiB, peak during the round trip {peak} KiB")
     assert peak - before < GROWTH_LIMIT_KIB, f"RSS grew from {before} KiB to a peak of {peak} KiB"

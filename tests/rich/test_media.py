@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from tests.gateway.conftest import Api
-from tests.rich.conftest import CONTACT, paired_line, sent_log, wait_outbox
+from tests.rich.conftest import CONTACT, outbox, paired_line, sent_log, wait_outbox
 from tests.support.workers import WorkerProcess
 
 IMAGE = os.urandom(300_000)  # over one store chunk
@@ -153,6 +153,25 @@ class TestReceivingMedia:
         async with api.http.get(api.base + media["url"], headers=api.headers) as resp:
             assert resp.status == 200
             assert sha(await resp.read()) == sha(voice)
+
+    async def test_inbound_by_media_id_needs_a_stored_one_and_no_bytes_beside_it(
+        self, api: Api, spawn: Callable[..., WorkerProcess], database_url: str
+    ) -> None:
+        line = await paired_line(api, spawn)
+        path = f"/v1/sessions/{line}/sandbox/inbound"
+        missing = "00000000-0000-0000-0000-000000000000"
+        inbound = {"from": CONTACT, "type": "document", "media_id": missing}
+        status, problem = await api.call("POST", path, inbound)
+        assert (status, problem["code"]) == (404, "media_not_found"), problem
+        async with api.http.post(
+            f"{api.base}/v1/sessions/{line}/media", data=PDF, headers=api.headers
+        ) as resp:
+            assert resp.status == 201, await resp.text()
+            stored = (await resp.json())["media_id"]
+        both = {**inbound, "media_id": stored, "media": base64.b64encode(PDF).decode()}
+        status, problem = await api.call("POST", path, both)
+        assert status == 400, problem
+        assert outbox(database_url, line, "message.received") == []
 
     async def test_media_over_the_cap_is_delivered_without_media_and_says_why(
         self, api: Api, spawn: Callable[..., WorkerProcess], database_url: str

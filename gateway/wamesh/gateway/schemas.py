@@ -365,6 +365,10 @@ INBOUND = obj(
         "text": text(1, MAX_TEXT_LENGTH),
         "type": {"type": "string", "enum": ["text", *MEDIA_KIND["enum"]]},
         "media": {"type": "string", "minLength": 1, "description": "The media's bytes, base64"},
+        "media_id": {
+            **text(1, 100),
+            "description": "Instead of media: one of the line's stored media (POST .../media)",
+        },
         "mimetype": text(1, 200),
         "filename": text(1, 255),
         "reply_to": MESSAGE_ID,

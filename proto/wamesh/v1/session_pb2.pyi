@@ -619,6 +619,7 @@ class InjectInboundRequest(_message.Message):
     FILENAME_FIELD_NUMBER: _builtins.int
     REPLY_TO_FIELD_NUMBER: _builtins.int
     MENTIONS_FIELD_NUMBER: _builtins.int
+    MEDIA_ID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     text: _builtins.str
     """The text, or the caption of `media`."""
@@ -629,6 +630,10 @@ class InjectInboundRequest(_message.Message):
     mimetype: _builtins.str
     filename: _builtins.str
     reply_to: _builtins.str
+    media_id: _builtins.str
+    """Instead of `media`: one of the line's stored media (POST .../media), streamed from the
+    MediaStore as the download, so media past a request's size limit can be received.
+    """
     @_builtins.property
     def mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -642,10 +647,11 @@ class InjectInboundRequest(_message.Message):
         filename: _builtins.str = ...,
         reply_to: _builtins.str = ...,
         mentions: _abc.Iterable[_builtins.str] | None = ...,
+        media_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filename", b"filename", "from", b"from", "media", b"media", "mentions", b"mentions", "mimetype", b"mimetype", "reply_to", b"reply_to", "session_id", b"session_id", "text", b"text", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filename", b"filename", "from", b"from", "media", b"media", "media_id", b"media_id", "mentions", b"mentions", "mimetype", b"mimetype", "reply_to", b"reply_to", "session_id", b"session_id", "text", b"text", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,7 +25,8 @@ recorded as actions beside the messages and echoed as the events WhatsApp sends 
 (`ReactionChanged`, `MessageEdited`, `MessageRevoked`, `MessageOut`). Edits and revokes apply to
 the line's own messages only; a reaction or forward needs a message the line sent or received
 (else `message_not_found`). The phone side injects inbound media (offered as
-`MessageIn.download`, streaming the given bytes), reactions, edits and revokes of a contact.
+`MessageIn.download`, streaming the given bytes, or a `MediaSource` such as a stored media read
+chunk by chunk, so no size needs to fit in memory), reactions, edits and revokes of a contact.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import json
 import os
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -124,12 +125,14 @@ class SandboxAction:
 
 @dataclass(frozen=True)
 class Inbound:
-    """A message a contact sends the line: text, or media bytes of `type` with a caption."""
+    """A message a contact sends the line: text, or media of `type` with a caption (its bytes in
+    `media`, or a `source` to stream them from; `mimetype` and `filename` override the source's)."""
 
     sender: str
     text: str = ""
     type: str = "text"
     media: bytes = b""
+    source: MediaSource | None = None
     mimetype: str = ""
     filename: str = ""
     reply_to: str = ""
@@ -456,15 +459,7 @@ class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forw
             reply_to=inbound.reply_to or None,
             mentions=tuple(parse_recipient(m, "mentions") for m in inbound.mentions),
         )
-        download = None
-        if kind in MEDIA_TYPES:
-            data = inbound.media
-            download = MediaSource(
-                mimetype=inbound.mimetype or "application/octet-stream",
-                open=lambda: _chunks(data),
-                filename=inbound.filename or None,
-                size=len(data),
-            )
+        download = _download(inbound) if kind in MEDIA_TYPES else None
         self._received[message.id] = message
         self._emit(MessageIn(message, download))
         return message
@@ -621,14 +616,34 @@ def _inbound_type(inbound: Inbound) -> MessageType:
         kind = MessageType(inbound.type or "text")
     except ValueError:
         raise InvalidInput(f"type: unknown message type {inbound.type!r}", "type") from None
+    has_media = bool(inbound.media) or inbound.source is not None
+    if inbound.media and inbound.source is not None:
+        raise InvalidInput("give media bytes or a stored media_id, not both", "media")
     if kind is MessageType.TEXT:
         if not inbound.text:
             raise InvalidInput("text must not be empty", "text")
-        if inbound.media:
+        if has_media:
             raise InvalidInput("media needs a media type (image, voice, ...)", "media")
-    elif not inbound.media:
+    elif not has_media:
         raise InvalidInput(f"a {kind.value} message needs media bytes", "media")
     return kind
+
+
+def _download(inbound: Inbound) -> MediaSource:
+    """The inbound media as the download the line will store."""
+    if inbound.source is not None:
+        return replace(
+            inbound.source,
+            mimetype=inbound.mimetype or inbound.source.mimetype,
+            filename=inbound.filename or inbound.source.filename,
+        )
+    data = inbound.media
+    return MediaSource(
+        mimetype=inbound.mimetype or "application/octet-stream",
+        open=lambda: _chunks(data),
+        filename=inbound.filename or None,
+        size=len(data),
+    )
 
 
 def _running(task: asyncio.Task[None] | None) -> bool:

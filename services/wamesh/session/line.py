@@ -315,6 +315,11 @@ class Line:
             raise SessionNotReady(self.session_id, self.status)
         return engine
 
+    async def stored_media(self, media_id: str) -> MediaSource:
+        """One of the line's stored media, to read in chunks (MediaNotFound when absent)."""
+        store = self._media_store()
+        return store.source(self.session_id, await store.info(self.session_id, media_id))
+
     def _media_store(self) -> MediaStore:
         if self.media is None:
             raise NotSupported("line's", "media (no media store configured)")

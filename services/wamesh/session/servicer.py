@@ -266,18 +266,21 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
     async def InjectInbound(
         self, request: session_pb2.InjectInboundRequest, context: Context
     ) -> session_pb2.InjectInboundResponse:
-        """A contact sends the line a message."""
+        """A contact sends the line a message (its media given, or one of the line's stored)."""
+        sandbox = self._sandbox(request.session_id)
+        stored = request.media_id
         inbound = Inbound(
             sender=getattr(request, "from"),
             text=request.text,
             type=request.type or "text",
             media=request.media,
+            source=await self._line.stored_media(stored) if stored else None,
             mimetype=request.mimetype,
             filename=request.filename,
             reply_to=request.reply_to,
             mentions=tuple(request.mentions),
         )
-        message = self._sandbox(request.session_id).receive_message(inbound)
+        message = sandbox.receive_message(inbound)
         return session_pb2.InjectInboundResponse(
             message=message_to_proto(message, self._line.session_id)
         )

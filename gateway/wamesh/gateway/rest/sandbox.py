@@ -78,6 +78,7 @@ async def sandbox_inbound(request: web.Request) -> web.StreamResponse:
         text=body.get("text", ""),
         type=body.get("type", "text"),
         media=_base64(body["media"]) if "media" in body else b"",
+        media_id=body.get("media_id", ""),
         mimetype=body.get("mimetype", ""),
         filename=body.get("filename", ""),
         reply_to=body.get("reply_to", ""),
