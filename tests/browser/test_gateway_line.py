@@ -17,6 +17,7 @@ import pytest
 from tests.browser.conftest import Standin
 from tests.browser.test_worker import _browser_env
 from tests.gateway.conftest import Api, api, gateway, spawn, wait_live
+from tests.rich.conftest import outbox, wait_outbox
 from tests.support.workers import WorkerProcess
 
 pytestmark = pytest.mark.browser
@@ -24,22 +25,11 @@ MESSAGE_ID = re.compile(r"3EB0[0-9A-F]{18}")
 
 
 def _events(database_url: str, line: str, kind: str) -> list[dict[str, Any]]:
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT payload->'data' FROM webhook_deliveries "
-            "WHERE session_id = %s AND event_type = %s ORDER BY created_at",
-            (line, kind),
-        ).fetchall()
-    return [r[0] for r in rows]
+    return [body["data"] for body in outbox(database_url, line, kind)]
 
 
-async def _wait_events(
-    database_url: str, line: str, kind: str, n: int, timeout: float = 20
-) -> list[dict[str, Any]]:
-    async with asyncio.timeout(timeout):
-        while len(found := _events(database_url, line, kind)) < n:
-            await asyncio.sleep(0.1)
-    return found
+async def _wait_events(database_url: str, line: str, kind: str, n: int) -> list[dict[str, Any]]:
+    return [body["data"] for body in await wait_outbox(database_url, line, kind, n, timeout=20)]
 
 
 async def _paired_by_code(

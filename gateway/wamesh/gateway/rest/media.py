@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, hdrs, web
@@ -22,6 +21,7 @@ from wamesh.gateway.api import Operation, Query, Response, line_id, query_param
 from wamesh.gateway.context import gateway_of, media_of
 from wamesh.gateway.problems import PROBLEM_TYPE, problem
 from wamesh.gateway.render import json_response
+from wamesh.session.events import media_data
 
 READ_SIZE = 64 * 1024
 MAX_FILENAME = 255
@@ -54,18 +54,6 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size:
         raise RangeNotSatisfiable
     return start, min(end, size)
-
-
-def media_json(session_id: str, info: MediaInfo) -> dict[str, Any]:
-    """Stored media as the API shows it, with the path to download it."""
-    return {
-        "media_id": info.media_id,
-        "mimetype": info.mimetype,
-        "size": info.size,
-        "sha256": info.sha256,
-        "filename": info.filename,
-        "url": f"/v1/sessions/{session_id}/media/{info.media_id}",
-    }
 
 
 def _filename(raw: str | None, field: str = "filename") -> str | None:
@@ -132,7 +120,7 @@ async def upload_media(request: web.Request) -> web.StreamResponse:
             filename=_filename(query_param(request, "filename")),
             max_bytes=cap,
         )
-    body = media_json(line, info)
+    body = media_data(line, info)
     response = json_response(body, 201)
     response.headers[hdrs.LOCATION] = body["url"]
     return response
