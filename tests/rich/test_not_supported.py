@@ -25,7 +25,8 @@ from wamesh.gateway.app import running_gateway
 from wamesh.registry import Lease, Registry, new_record
 from wamesh.rpc.server import serve
 from wamesh.session.hub import Hub
-from wamesh.session.line import Line, SendRequest
+from wamesh.session.line import Line
+from wamesh.session.messaging import SendRequest
 from wamesh.session.servicer import SessionServicer
 from wamesh.session.store import LineStore
 from wamesh.v1 import session_pb2, session_pb2_grpc

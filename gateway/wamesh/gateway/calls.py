@@ -23,7 +23,7 @@ from wamesh.gateway.routing import WorkerRouter
 from wamesh.jid import parse_phone, parse_recipient
 from wamesh.media.ingest import ingest_base64, ingest_url
 from wamesh.session.events import timestamp
-from wamesh.session.line import SendRequest, check_message, check_message_id
+from wamesh.session.messaging import SendRequest, check_message, check_message_id
 from wamesh.session.store import LineStore
 from wamesh.v1 import session_pb2
 

@@ -20,7 +20,8 @@ from wamesh.session.events import (
     message_to_proto,
     timestamp,
 )
-from wamesh.session.line import FINAL_STATUSES, Line, SendRequest, SendResult
+from wamesh.session.line import FINAL_STATUSES, Line
+from wamesh.session.messaging import SendRequest, SendResult
 from wamesh.v1 import common_pb2, session_pb2, session_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]

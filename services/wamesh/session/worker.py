@@ -38,7 +38,8 @@ from wamesh.reminders.runner import ReminderRunner
 from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value, tokens_match
 from wamesh.rpc.server import RunningServer, serve
 from wamesh.session.hub import Hub
-from wamesh.session.line import Line, LineMedia
+from wamesh.session.line import Line
+from wamesh.session.messaging import LineMedia
 from wamesh.session.servicer import SandboxServicer, SessionServicer
 from wamesh.session.store import LineStore
 from wamesh.settings import Settings

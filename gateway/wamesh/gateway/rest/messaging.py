@@ -21,7 +21,7 @@ from wamesh.gateway.render import json_response, proto_time
 from wamesh.jid import parse_recipient
 from wamesh.outbox import envelope
 from wamesh.session.events import STATUS_FROM_PROTO
-from wamesh.session.line import check_message_id
+from wamesh.session.messaging import check_message_id
 from wamesh.v1 import common_pb2, session_pb2
 
 SSE_HEARTBEAT_S = 15.0

@@ -1,0 +1,34 @@
+"""The sandbox engine: a simulated phone and WhatsApp server, for offline use and users' own CI.
+
+- `engine`: `SandboxEngine`, the line (the `Engine` interface, rich messages, the simulated phone);
+- `config`: `SandboxConfig`, its timing and storage, and `fake_own_jid`;
+- `pairing`: `PairingScreen`, the QR codes and pairing codes an unpaired line shows;
+- `sent_log`: `SentLog`, what the simulated server received, fsynced to `sent.jsonl`;
+- `inbound`: `Inbound`, what a contact sends the line from the simulated phone.
+"""
+
+from wamesh.engines.sandbox.config import (
+    PAIRING_CODE_TTL_S,
+    RECONNECT_DELAY_S,
+    SandboxConfig,
+    fake_own_jid,
+)
+from wamesh.engines.sandbox.engine import SandboxEngine
+from wamesh.engines.sandbox.inbound import MEDIA_CHUNK, Inbound
+from wamesh.engines.sandbox.pairing import PAIRING_CODE_ALPHABET, PairingScreen, new_pairing_code
+from wamesh.engines.sandbox.sent_log import SandboxAction, SentLog
+
+__all__ = [
+    "MEDIA_CHUNK",
+    "PAIRING_CODE_ALPHABET",
+    "PAIRING_CODE_TTL_S",
+    "RECONNECT_DELAY_S",
+    "Inbound",
+    "PairingScreen",
+    "SandboxAction",
+    "SandboxConfig",
+    "SandboxEngine",
+    "SentLog",
+    "fake_own_jid",
+    "new_pairing_code",
+]

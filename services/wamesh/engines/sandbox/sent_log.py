@@ -1,0 +1,119 @@
+"""What the simulated WhatsApp server received from a sandbox line, append-only on disk.
+
+Messages and actions (reactions, edits, revokes, forwards) are appended to
+`<sandbox_dir>/<session_id>/sent.jsonl`, flushed and fsynced per record, so the record survives a
+worker crash exactly as a real server's would: a message id it already has is returned again,
+never sent twice. The worker and the servicer read it back (`reload`) to show what was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from wamesh.engines.base import Ack, MediaInfo, Message, MessageType
+
+
+@dataclass(frozen=True)
+class SandboxAction:
+    """A reaction, edit, revoke or forward the simulated server received from the line."""
+
+    kind: str
+    chat_id: str
+    message_id: str
+    timestamp: datetime
+    emoji: str = ""
+    text: str = ""
+    to: str = ""
+    new_message_id: str = ""
+
+
+class SentLog:
+    """The simulated server's record of sent messages and actions, append-only on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._by_id: dict[str, Message] = {}
+        self._actions: list[SandboxAction] = []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.reload()
+
+    @classmethod
+    def of(cls, data_dir: Path, session_id: str) -> SentLog:
+        """The log of line `session_id` under `data_dir`."""
+        return cls(data_dir / session_id / "sent.jsonl")
+
+    def reload(self) -> SentLog:
+        """Re-read the file (another process may have appended)."""
+        self._by_id.clear()
+        self._actions.clear()
+        if self._path.exists():
+            for line in self._path.read_text().splitlines():
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                if "action" in record:
+                    self._actions.append(_action_from_json(record["action"]))
+                else:
+                    message = _message_from_json(record)
+                    self._by_id[message.id] = message
+        return self
+
+    def get(self, message_id: str) -> Message | None:
+        """The recorded message with this id."""
+        return self._by_id.get(message_id)
+
+    def append(self, message: Message) -> None:
+        """Record and fsync."""
+        self._write(_message_to_json(message))
+        self._by_id[message.id] = message
+
+    def append_action(self, action: SandboxAction) -> None:
+        """Record a reaction, edit, revoke or forward, and fsync."""
+        data = asdict(action)
+        data["timestamp"] = action.timestamp.isoformat()
+        self._write({"action": data})
+        self._actions.append(action)
+
+    def _write(self, record: dict[str, object]) -> None:
+        with self._path.open("a") as out:
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+    def all(self) -> list[Message]:
+        """Every recorded message, in send order."""
+        return list(self._by_id.values())
+
+    def actions(self) -> list[SandboxAction]:
+        """Every recorded action, in order."""
+        return list(self._actions)
+
+
+def _message_to_json(message: Message) -> dict[str, object]:
+    data = asdict(message)
+    data["timestamp"] = message.timestamp.isoformat()
+    data["ack"] = message.ack.value
+    data["type"] = message.type.value
+    data["mentions"] = list(message.mentions)
+    return data
+
+
+def _message_from_json(data: dict[str, object]) -> Message:
+    fields = dict(data)
+    fields["timestamp"] = datetime.fromisoformat(str(fields["timestamp"]))
+    fields["ack"] = Ack(str(fields["ack"]))
+    fields["type"] = MessageType(str(fields.get("type", "text")))
+    fields["mentions"] = tuple(str(m) for m in fields.get("mentions") or ())  # type: ignore[attr-defined]
+    media = fields.get("media")
+    fields["media"] = MediaInfo(**media) if isinstance(media, dict) else None
+    return Message(**fields)  # type: ignore[arg-type]
+
+
+def _action_from_json(data: dict[str, object]) -> SandboxAction:
+    fields = dict(data)
+    fields["timestamp"] = datetime.fromisoformat(str(fields["timestamp"]))
+    return SandboxAction(**fields)  # type: ignore[arg-type]
