@@ -33,7 +33,9 @@ def _sent_texts(tmp_path: Path, line: str) -> list[str]:
     log = tmp_path / "sandbox" / line / "sent.jsonl"
     if not log.exists():
         return []
-    return [json.loads(row)["text"] for row in log.read_text().splitlines() if row.strip()]
+    # The worker may be appending: a last line without its newline is not written yet.
+    rows = log.read_text().split("\n")[:-1]
+    return [json.loads(row)["text"] for row in rows if row.strip()]
 
 
 def _count(database_url: str, line: str, status: str) -> int:
