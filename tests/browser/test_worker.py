@@ -128,6 +128,31 @@ class TestBrowserLine:
             f"ready {ready[0] / 1024:.0f} / {ready[1] / 1024:.0f} MiB"
         )
 
+    async def test_killed_worker_comes_back_without_a_qr(
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+        standin: Standin,
+        tmp_path: Path,
+    ) -> None:
+        line = make_line(engine="browser")
+        worker = spawn(line, **_browser_env(standin))
+        stubs = connect(worker.wait_registered(timeout=60))
+        await _status(stubs, line, common_pb2.SESSION_STATUS_QR)
+        await standin.control("scan")
+        await _status(stubs, line, common_pb2.SESSION_STATUS_READY)
+        await asyncio.sleep(13)  # the save 10 s after ready holds what Chromium wrote lazily
+        worker.signal(__import__("signal").SIGKILL)
+        await asyncio.to_thread(worker.wait, 30)
+        await asyncio.sleep(2)  # its lease (1.5 s in tests) expires
+        shutil.rmtree(tmp_path / "profiles" / line, ignore_errors=True)
+        second = spawn(line, **_browser_env(standin))
+        stubs = connect(second.wait_registered(timeout=60))
+        await _status(stubs, line, common_pb2.SESSION_STATUS_READY)
+        assert "qr" not in _statuses(database_url, line)[3:]
+
     async def test_broken_module_fails_the_line_with_engine_incompatible(
         self,
         database_url: str,

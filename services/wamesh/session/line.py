@@ -3,7 +3,8 @@
 Every engine event goes through `_handle` in order (one pump task): a status change is written to
 the `sessions` row together with its outbox rows in one transaction, the rows are kicked to the
 webhook queue after the commit, and the event is published to in-process subscribers. Auth state
-is saved after pairing, again after a settling delay, periodically, and on stop. The message
+is saved after pairing, again 10 s and 60 s later, every ten minutes, and on stop (after the
+engine closed). The message
 commands (sends, reactions, edits, revokes, forwards, stored media) are `Messaging`'s; the line
 hands them its engine while it is ready.
 
@@ -63,7 +64,10 @@ from wamesh.session.messaging import LineMedia, Messaging, SendRequest, SendResu
 from wamesh.session.store import LineStore, StatusChange
 
 _LOGGER = logging.getLogger(__name__)
-AUTH_SAVE_DELAY_S = 60.0
+# After ready: again once the browser has flushed what it writes lazily (Chromium commits Local
+# Storage in batches seconds apart), once WhatsApp Web has settled (whatsapp-web.js RemoteAuth
+# waits 60 s), then every ten minutes. A save that finds nothing changed writes nothing.
+AUTH_SAVE_DELAYS_S = (10.0, 50.0)
 AUTH_SAVE_INTERVAL_S = 600.0
 PAIRED_STATUSES = frozenset({"ready", "disconnected"})
 FINAL_STATUSES = frozenset({"logged_out", "failed", "stopped"})
@@ -337,10 +341,12 @@ class Line:
         asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._halt_engine()))
 
     async def _keep_saving(self) -> None:
-        await asyncio.sleep(AUTH_SAVE_DELAY_S)
-        while True:
+        for delay in AUTH_SAVE_DELAYS_S:
+            await asyncio.sleep(delay)
             await self.save_auth()
+        while True:
             await asyncio.sleep(AUTH_SAVE_INTERVAL_S)
+            await self.save_auth()
 
     async def _change(self, change: StatusChange, events: list[LineEvent]) -> None:
         if self._frozen:
