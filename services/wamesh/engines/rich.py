@@ -107,3 +107,21 @@ def capability(engine: Engine, wanted: Callable[..., C], name: str) -> C:
     if not isinstance(engine, cast("type[Any]", wanted)):
         raise NotSupported(engine.kind, name)
     return cast(C, engine)
+
+
+@dataclass(frozen=True)
+class ContactInfo:
+    """What WhatsApp knows of a number or id: whether it is on WhatsApp, its phone-number JID
+    (`...@s.whatsapp.net`) and its LID (`...@lid`), each None when unknown."""
+
+    exists: bool
+    jid: str | None = None
+    lid: str | None = None
+
+
+class ChecksNumbers(ABC):
+    """Capability: look a number, JID or LID up on WhatsApp (the LID <-> phone mapping)."""
+
+    @abstractmethod
+    async def check_contact(self, jid: str) -> ContactInfo:
+        """`jid` is `<digits>@s.whatsapp.net` or `<id>@lid`; an unknown one answers exists=False."""
