@@ -231,10 +231,16 @@ class TestSurfaceFile:
             "WAWebMsgKey:.": "class",
             "WAWebSendMsgChatAction:addAndSendMsgToChat": "function",
             "WAWebQueryExistsJob:queryWidExists": "async function",
+            "WAWebApiContact:getCurrentLid": "function",
+            "WAWebApiContact:getPhoneNumber": "function",
             "WAWebCmd:Cmd#logout_from_bridge": "event",
         }.items():
             assert keys[key]["kind"] == kind, key
         assert keys["WAWebCollections:Msg"]["phase"] == "ready"
+        for key in ("WAWebApiContact:getCurrentLid", "WAWebApiContact:getPhoneNumber"):
+            assert keys[key]["phase"] == "ready", key
+            assert "Utils.js:1694-1722" in keys[key]["source"], key
+        assert "mapping" in keys["WAWebQueryExistsJob:queryWidExists"]["returns"]
         assert keys["WAWebSyncGatingUtils:isPlaceholderMessageResendEnabled"]["phase"] == "optional"
         assert set(_surface()["sequences"]["states"]["values"]) >= {
             "OPENING",
@@ -409,6 +415,7 @@ class TestStandinBehaviour:
             self._pairing_code_and_lid_only_account(standin_pages),
             self._addressing_unknown_numbers_and_acks(standin_pages),
             self._dollar_one_keys(standin_pages),
+            self._lid_mapping(standin_pages),
         )
 
     async def _reload_restores_the_session_and_loads_messages_lazily(
@@ -559,6 +566,95 @@ class TestStandinBehaviour:
             page,
             f"window.require('WAWebCollections').Msg.find(m => m.id.id === '{mid}')?.ack === 3",
         )
+        assert await page.evaluate("() => window.__standin.errors()") == []
+
+    async def _lid_mapping(self, standin_pages: OpenPage) -> None:
+        """WAWebApiContact knows a number's LID only once the line has met or queried it."""
+        page = await standin_pages(FAST.replace("refs=3", "refs=100"))
+        await _state(page, "UNPAIRED")
+        await page.evaluate("() => window.__standin.scan()")
+        await _synced(page)
+        ctl = "window.__standin"
+        lid = await page.evaluate(f"() => {ctl}.lidOf('+15550004444')")
+        assert lid.endswith("@lid")
+        assert lid != "15550004444@lid"
+        assert await page.evaluate(f"() => {ctl}.lidOf('15550004444@c.us')") == lid
+        await page.evaluate(f"() => {ctl}.notOnWhatsApp('+15550005555')")
+        assert await page.evaluate(f"() => {ctl}.lidOf('15550005555')") is None
+        hidden = "99887766554433@lid"
+        assert await page.evaluate(f"([l]) => {ctl}.lidOnlyContact(l)", [hidden]) is True
+        # whatsapp-web.js's enforceLidAndPnRetrieval (Utils.js:1694-1722), as written there.
+        enforce = """async (userId) => {
+            const wid = window.require('WAWebWidFactory').createWid(userId);
+            const isLid = wid.server === 'lid';
+            const C = window.require('WAWebApiContact');
+            let lid = isLid ? wid : C.getCurrentLid(wid);
+            let phone = isLid ? C.getPhoneNumber(wid) : wid;
+            if (!isLid && !lid) {
+                const q = await window.require('WAWebQueryExistsJob').queryWidExists(wid);
+                if (!q?.wid) return {};
+                lid = C.getCurrentLid(wid);
+            }
+            if (isLid && !phone) {
+                const q = await window.require('WAWebQueryExistsJob').queryWidExists(wid);
+                if (!q?.wid) return {};
+                phone = C.getPhoneNumber(wid);
+            }
+            return {lid: lid?._serialized ?? null, pn: phone?._serialized ?? null};
+        }"""
+        peek = """([pn, lid]) => {
+            const W = window.require('WAWebWidFactory'), C = window.require('WAWebApiContact');
+            const a = C.getCurrentLid(W.createWid(pn)), b = C.getPhoneNumber(W.createWid(lid));
+            return [a ? a.toString() : a, b ? b.toString() : b];
+        }"""
+        pn = "15550004444@c.us"
+        # Unknown until queried; the query makes it known both ways.
+        assert await page.evaluate(peek, [pn, lid]) == [None, None]
+        assert await page.evaluate(enforce, pn) == {"lid": lid, "pn": pn}
+        assert await page.evaluate(peek, [pn, lid]) == [lid, pn]
+        await page.evaluate(f"([p]) => {ctl}.knownLid(p, false)", [pn])
+        assert await page.evaluate(peek, [pn, lid]) == [None, None]
+        assert await page.evaluate(enforce, lid) == {"lid": lid, "pn": pn}
+        assert await page.evaluate(peek, [pn, lid]) == [lid, pn]
+        # Forgotten, then learnt from a received message; or from a chat opened with the number.
+        await page.evaluate(f"([p]) => {ctl}.knownLid(p, false)", [pn])
+        assert await page.evaluate(peek, [pn, lid]) == [None, None]
+        await page.evaluate(f"([p]) => {ctl}.receive(p, 'hi')", [pn])
+        await _wait(page, f"window.require('WAWebCollections').Chat.get('{pn}') !== undefined")
+        assert await page.evaluate(peek, [pn, lid]) == [lid, pn]
+        other = "15550006666@c.us"
+        other_lid = await page.evaluate(f"([p]) => {ctl}.lidOf(p)", [other])
+        assert other_lid not in (lid, None)
+        assert await page.evaluate(peek, [other, other_lid]) == [None, None]
+        await page.evaluate(
+            """async ([p]) => { const W = window.require('WAWebWidFactory');
+                await window.require('WAWebFindChatAction').findOrCreateLatestChat(W.createWid(p)); }""",
+            [other],
+        )
+        assert await page.evaluate(peek, [other, other_lid]) == [other_lid, other]
+        await page.evaluate(f"([p]) => {ctl}.knownLid(p, false)", [other])
+        assert await page.evaluate(f"([p]) => {ctl}.knownLid(p, true)", [other]) is True
+        assert await page.evaluate(peek, [other, other_lid]) == [other_lid, other]
+        # Not on WhatsApp: no LID, the query finds nothing. LID-only: no phone number.
+        assert await page.evaluate(enforce, "15550005555@c.us") == {}
+        assert await page.evaluate(f"() => {ctl}.knownLid('15550005555', true)") is False
+        assert await page.evaluate(enforce, hidden) == {"lid": hidden, "pn": None}
+        found = await page.evaluate(
+            """async ([l]) => { const W = window.require('WAWebWidFactory');
+                const r = await window.require('WAWebQueryExistsJob').queryWidExists(W.createWid(l));
+                return [String(r.wid), window.require('WAWebApiContact').getPhoneNumber(r.wid)]; }""",
+            [hidden],
+        )
+        assert found == [hidden, None]
+        # The own number maps to the own LID.
+        me = await page.evaluate(
+            """() => { const u = window.require('WAWebUserPrefsMeUser');
+                const C = window.require('WAWebApiContact');
+                return [String(C.getCurrentLid(u.getMaybeMePnUser())), String(u.getMaybeMeLidUser()),
+                        String(C.getPhoneNumber(u.getMaybeMeLidUser())), String(u.getMaybeMePnUser())]; }"""
+        )
+        assert me[0] == me[1]
+        assert me[2] == me[3]
         assert await page.evaluate("() => window.__standin.errors()") == []
 
     async def _dollar_one_keys(self, standin_pages: OpenPage) -> None:

@@ -34,6 +34,13 @@
 //     phoneLogout() -> true; conflict() -> true; setState(name) -> true; idle() -> bool;
 //     breakModule(name) -> true (reloads; that module is unknown); repair() -> true;
 //     meLidOnly(bool) -> true; notOnWhatsApp(phone) -> true; lidAddressedGroup(group, bool) -> true;
+//     lidOf(phone) -> the LID ('<digits>@lid') the stand-in assigns that number (stable, derived from it; the
+//       own number gets the own LID), or null for a number marked notOnWhatsApp;
+//     knownLid(phone, bool = true) -> bool: makes this line know (or forget) that number's LID
+//       mapping (false if the number has no LID); otherwise it is known once the line has a chat
+//       with the user, received from them, or called queryWidExists for them (cleared on logout);
+//     lidOnlyContact(lid) -> true: a LID with no phone number (hidden-number user): getPhoneNumber
+//       gives null, queryWidExists(lidWid) gives {wid: lidWid};
 //     setEphemeral(jid, seconds) -> true; resendRequests() -> [{id, flag}]; resetControl() -> true.
 //   Inbound (each returns the new message's id, MsgKey.id; the message is added in a later task)
 //     receive(from, text); receiveGroup(group, author, text);
@@ -481,7 +488,7 @@
     }
     Chat.add(chat);
     const ids = wa.get("chats", []);
-    if (!ids.includes(w.toString())) { ids.push(w.toString()); wa.set("chats", ids); }
+    if (!ids.includes(w.toString())) { ids.push(w.toString()); wa.set("chats", ids); meetUser(w); }
     return chat;
   }
 
@@ -667,8 +674,78 @@
     await sleep(30);
     if (!(w instanceof Wid)) throw new TypeError("queryWidExists: expected a Wid");
     if (!w.isUser()) return null;
-    if (ctl.get("notOnWhatsApp", []).includes(w.user)) return null;
+    if (w.isLid()) {
+      if (!lidExists(w.user)) return null;
+      const pn = pnOfLid(w.user);
+      if (pn) learnLid(pn);
+      return { wid: new Wid(w.toString()), biz: false };
+    }
+    if (!onWhatsApp(w.user)) return null;
+    learnLid(w.user);
     return { wid: new Wid(w.toString()), biz: false };
+  }
+
+  // LID <-> phone-number mapping (WAWebApiContact). Every number on WhatsApp has a stable LID,
+  // derived from the number; this line knows the mapping only once it has a chat with the user,
+  // received from them, or queried them (queryWidExists), as WA Web learns it from the server.
+  // "The world" (which LID belongs to which number, LID-only users) is test control (ctl); what
+  // this line knows is WA state (wa, cleared on logout).
+  const onWhatsApp = (pn) => !ctl.get("notOnWhatsApp", []).includes(pn);
+  function fnv(s, seed) {
+    let h = seed >>> 0;
+    for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0; }
+    return h;
+  }
+  function lidFor(pn) {
+    if (!onWhatsApp(pn)) return null;
+    const m = me();
+    if (m && m.pn === pn) return m.lid;
+    const lid = "1" + String(fnv(pn, 2166136261) % 1e7).padStart(7, "0") + String(fnv(pn, 33554467) % 1e7).padStart(7, "0");
+    const world = ctl.get("lidWorld", {});
+    if (world[lid] !== pn) { world[lid] = pn; ctl.set("lidWorld", world); }
+    return lid;
+  }
+  function pnOfLid(lid) {
+    if (ctl.get("lidOnly", []).includes(lid)) return null;
+    const m = me();
+    if (m && m.lid === lid) return m.pn;
+    const pn = ctl.get("lidWorld", {})[lid];
+    return pn && onWhatsApp(pn) ? pn : null;
+  }
+  function lidExists(lid) {
+    return pnOfLid(lid) !== null || ctl.get("lidOnly", []).includes(lid) || wa.get("chats", []).includes(lid + "@lid");
+  }
+  function learnLid(pn) {
+    if (!lidFor(pn)) return;
+    const known = wa.get("lidKnown", []);
+    if (!known.includes(pn)) { known.push(pn); wa.set("lidKnown", known); }
+  }
+  function forgetLid(pn) { wa.set("lidKnown", wa.get("lidKnown", []).filter((x) => x !== pn)); }
+  function mappingKnown(pn) {
+    const m = me();
+    return (m && m.pn === pn) || wa.get("lidKnown", []).includes(pn);
+  }
+  // A user this line hears from or talks to: its mapping becomes known.
+  function meetUser(w) {
+    if (!(w instanceof Wid) || !w.isUser()) return;
+    if (!w.isLid()) { learnLid(w.user); return; }
+    const pn = pnOfLid(w.user);
+    if (pn) learnLid(pn);
+  }
+  function getCurrentLid(w) {
+    if (!(w instanceof Wid)) throw new TypeError("getCurrentLid: expected a Wid");
+    if (w.server !== "c.us" || !mappingKnown(w.user)) return null;
+    const lid = lidFor(w.user);
+    return lid ? new Wid(lid + "@lid") : null;
+  }
+  function getPhoneNumber(w) {
+    if (!(w instanceof Wid)) throw new TypeError("getPhoneNumber: expected a Wid");
+    if (!w.isLid()) return null;
+    const pn = pnOfLid(w.user);
+    if (!pn || !mappingKnown(pn)) return null;
+    const m = me();
+    if (m && m.pn === pn && ctl.get("meLidOnly", false)) return null;
+    return new Wid(pn + "@c.us");
   }
 
   // Inbound messages: what the phone's network delivers, added in a later task.
@@ -683,6 +760,8 @@
     attachMediaData(model, "INIT");
     later(() => {
       chatFor(chatWid);
+      meetUser(chatWid);
+      meetUser(authorWid);
       storeMsg(model);
       Msg.add(model);
       if (then) then(model);
@@ -1022,6 +1101,7 @@
     WAWebGetEphemeralFieldsMsgActionsUtils: { getEphemeralFields },
     WAWebSendMsgChatAction: { addAndSendMsgToChat },
     WAWebQueryExistsJob: { queryWidExists },
+    WAWebApiContact: { getCurrentLid, getPhoneNumber },
     WAWebMediaOpaqueData: OpaqueData,
     WAWebPrepRawMedia: { prepRawMedia },
     WAWebMediaStorage: { getOrCreateMediaObject },
@@ -1199,6 +1279,22 @@
       const digits = jidDigits(phone);
       if (!list.includes(digits)) list.push(digits);
       ctl.set("notOnWhatsApp", list);
+      return true;
+    },
+    lidOf(phone) { const lid = lidFor(jidDigits(phone)); return lid ? lid + "@lid" : null; },
+    knownLid(phone, on = true) {
+      const pn = jidDigits(phone);
+      if (!on) { forgetLid(pn); return true; }
+      if (!lidFor(pn)) return false;
+      learnLid(pn);
+      return true;
+    },
+    lidOnlyContact(lid) {
+      const digits = jidDigits(lid);
+      if (!USER_RE.test(digits)) throw new Error("lidOnlyContact: invalid LID " + lid);
+      const list = ctl.get("lidOnly", []);
+      if (!list.includes(digits)) list.push(digits);
+      ctl.set("lidOnly", list);
       return true;
     },
     lidAddressedGroup(groupJid, on = true) {
