@@ -1,6 +1,7 @@
 """An engine without a capability answers 501 `not_supported` naming itself, once, generically:
-a small text-only engine (a stand-in for one that cannot send media, react, edit, revoke or
-forward) runs in a real Line, served by a real worker gRPC server, reached through a gateway."""
+a small text-only engine (a stand-in for one that cannot send media, react, edit, revoke, forward
+or check numbers) runs in a real Line, served by a real worker gRPC server, reached through a
+gateway."""
 
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ class TestLineCapabilities:
                 line.edit(CONTACT, MSG, "new"),
                 line.revoke(CONTACT, MSG),
                 line.forward(CONTACT, MSG, CONTACT),
+                line.check_contact(CONTACT),
             ]
             for attempt in attempts:
                 with pytest.raises(NotSupported) as caught:
@@ -137,6 +139,7 @@ class TestThroughTheGateway:
                 ("POST", f"{base}/{MSG}/reaction", {"chat_id": CONTACT, "emoji": "👍"}),
                 ("POST", base, {"to": CONTACT, "text": "re", "reply_to": MSG}),
                 ("PATCH", f"{base}/{MSG}", {"chat_id": CONTACT, "text": "x"}),
+                ("GET", f"{base.removesuffix('/messages')}/contacts/{CONTACT}", None),
             ):
                 async with http.request(method, url, json=body) as resp:
                     problem = await resp.json(content_type=None)

@@ -23,7 +23,12 @@ from wamesh.gateway.routing import WorkerRouter
 from wamesh.jid import parse_phone, parse_recipient
 from wamesh.media.ingest import ingest_base64, ingest_url
 from wamesh.session.events import timestamp
-from wamesh.session.messaging import SendRequest, check_message, check_message_id
+from wamesh.session.messaging import (
+    SendRequest,
+    check_message,
+    check_message_id,
+    parse_contact,
+)
 from wamesh.session.store import LineStore
 from wamesh.v1 import session_pb2
 
@@ -42,6 +47,8 @@ IDEMPOTENT = frozenset(
         "Logout",
         "InjectAck",
         "ListSent",
+        "CheckContact",
+        "MarkNotOnWhatsApp",
     }
 )
 
@@ -221,8 +228,20 @@ async def _prepare_pairing(gw: Gateway, req: Any) -> ProtoMessage:
     return cast(ProtoMessage, req)
 
 
+async def _prepare_contact(gw: Gateway, req: Any) -> ProtoMessage:
+    parse_contact(cast(session_pb2.CheckContactRequest, req).id)
+    return cast(ProtoMessage, req)
+
+
+async def _prepare_mark(gw: Gateway, req: Any) -> ProtoMessage:
+    parse_phone(cast(session_pb2.MarkNotOnWhatsAppRequest, req).phone)
+    return cast(ProtoMessage, req)
+
+
 PREPARE: dict[str, Callable[[Gateway, Any], Awaitable[ProtoMessage]]] = {
     "SendMessage": _prepare_send,
     "ForwardMessage": _prepare_forward,
     "RequestPairingCode": _prepare_pairing,
+    "CheckContact": _prepare_contact,
+    "MarkNotOnWhatsApp": _prepare_mark,
 }

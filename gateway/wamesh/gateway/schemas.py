@@ -263,6 +263,17 @@ MESSAGE_ACTION = named(
         ("message_id", "chat_id", "action"),
     ),
 )
+CONTACT = named(
+    "Contact",
+    obj(
+        {
+            "exists": {"type": "boolean", "description": "Whether it is on WhatsApp"},
+            "jid": {**NULLABLE_STRING, "description": "Its phone-number JID, when known"},
+            "lid": {**NULLABLE_STRING, "description": "Its LID (`...@lid`), when known"},
+        },
+        ("exists", "jid", "lid"),
+    ),
+)
 MEDIA = named(
     "Media",
     obj(
@@ -408,6 +419,10 @@ INJECT_REACTION = obj(
 INJECT_EDIT = obj(
     {"from": text(1, 100), "message_id": MESSAGE_ID, "text": text(1, MAX_TEXT_LENGTH)},
     ("from", "message_id", "text"),
+)
+NOT_ON_WHATSAPP = obj(
+    {"phone": {**text(1, 40), "description": "A phone number in international form"}},
+    ("phone",),
 )
 OK_REPLY = obj({"ok": {"type": "boolean"}}, ("ok",))
 INJECT_REVOKE = obj({"from": text(1, 100), "message_id": MESSAGE_ID}, ("from", "message_id"))

@@ -566,6 +566,56 @@ class ForwardMessageRequest(_message.Message):
 Global___ForwardMessageRequest: _TypeAlias = ForwardMessageRequest  # noqa: Y015
 
 @_typing.final
+class CheckContactRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    id: _builtins.str
+    """A phone number, a `@s.whatsapp.net` / `@c.us` JID or a `@lid`."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckContactRequest: _TypeAlias = CheckContactRequest  # noqa: Y015
+
+@_typing.final
+class CheckContactResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXISTS_FIELD_NUMBER: _builtins.int
+    JID_FIELD_NUMBER: _builtins.int
+    LID_FIELD_NUMBER: _builtins.int
+    exists: _builtins.bool
+    jid: _builtins.str
+    """`<digits>@s.whatsapp.net`, empty when unknown."""
+    lid: _builtins.str
+    """`<id>@lid`, empty when unknown."""
+    def __init__(
+        self,
+        *,
+        exists: _builtins.bool = ...,
+        jid: _builtins.str = ...,
+        lid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exists", b"exists", "jid", b"jid", "lid", b"lid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CheckContactResponse: _TypeAlias = CheckContactResponse  # noqa: Y015
+
+@_typing.final
 class ScanRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -980,3 +1030,26 @@ class EnterPairingCodeResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EnterPairingCodeResponse: _TypeAlias = EnterPairingCodeResponse  # noqa: Y015
+
+@_typing.final
+class MarkNotOnWhatsAppRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    phone: _builtins.str
+    """A phone number in international form."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        phone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["phone", b"phone", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkNotOnWhatsAppRequest: _TypeAlias = MarkNotOnWhatsAppRequest  # noqa: Y015

@@ -90,6 +90,11 @@ class SessionServiceStub:
                 request_serializer=wamesh_dot_v1_dot_session__pb2.ForwardMessageRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.SendMessageResponse.FromString,
                 _registered_method=True)
+        self.CheckContact = channel.unary_unary(
+                '/wamesh.v1.SessionService/CheckContact',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.CheckContactRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.CheckContactResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -170,6 +175,14 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckContact(self, request, context):
+        """Whether a number, JID or LID is on WhatsApp, with its phone-number JID and LID (the LID <->
+        phone mapping both ways); an unknown one answers exists=false. Groups are INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -227,6 +240,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.ForwardMessage,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.ForwardMessageRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.SendMessageResponse.SerializeToString,
+            ),
+            'CheckContact': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckContact,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.CheckContactRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.CheckContactResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -536,6 +554,33 @@ class SessionService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def CheckContact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/CheckContact',
+            wamesh_dot_v1_dot_session__pb2.CheckContactRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.CheckContactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SandboxServiceStub:
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`.
@@ -590,6 +635,11 @@ class SandboxServiceStub:
         self.InjectRevoke = channel.unary_unary(
                 '/wamesh.v1.SandboxService/InjectRevoke',
                 request_serializer=wamesh_dot_v1_dot_session__pb2.InjectRevokeRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+                _registered_method=True)
+        self.MarkNotOnWhatsApp = channel.unary_unary(
+                '/wamesh.v1.SandboxService/MarkNotOnWhatsApp',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.MarkNotOnWhatsAppRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
                 _registered_method=True)
 
@@ -654,6 +704,14 @@ class SandboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MarkNotOnWhatsApp(self, request, context):
+        """The simulated server knows `phone` as not on WhatsApp: checks answer exists=false and sends
+        to it are refused (`invalid_recipient`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SandboxServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -700,6 +758,11 @@ def add_SandboxServiceServicer_to_server(servicer, server):
             'InjectRevoke': grpc.unary_unary_rpc_method_handler(
                     servicer.InjectRevoke,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.InjectRevokeRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
+            ),
+            'MarkNotOnWhatsApp': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotOnWhatsApp,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.MarkNotOnWhatsAppRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
             ),
     }
@@ -946,6 +1009,33 @@ class SandboxService:
             target,
             '/wamesh.v1.SandboxService/InjectRevoke',
             wamesh_dot_v1_dot_session__pb2.InjectRevokeRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotOnWhatsApp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/MarkNotOnWhatsApp',
+            wamesh_dot_v1_dot_session__pb2.MarkNotOnWhatsAppRequest.SerializeToString,
             wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
             options,
             channel_credentials,

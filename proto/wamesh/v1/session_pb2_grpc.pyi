@@ -55,6 +55,10 @@ class SessionServiceStub:
     """Delete a message the line sent, for everyone."""
     ForwardMessage: _grpc.UnaryUnaryMultiCallable[_session_pb2.ForwardMessageRequest, _session_pb2.SendMessageResponse]
     """Forward a message to another chat; idempotent by `client_message_id` like SendMessage."""
+    CheckContact: _grpc.UnaryUnaryMultiCallable[_session_pb2.CheckContactRequest, _session_pb2.CheckContactResponse]
+    """Whether a number, JID or LID is on WhatsApp, with its phone-number JID and LID (the LID <->
+    phone mapping both ways); an unknown one answers exists=false. Groups are INVALID_ARGUMENT.
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -80,6 +84,10 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Delete a message the line sent, for everyone."""
     ForwardMessage: _aio.UnaryUnaryMultiCallable[_session_pb2.ForwardMessageRequest, _session_pb2.SendMessageResponse]  # type: ignore[assignment]
     """Forward a message to another chat; idempotent by `client_message_id` like SendMessage."""
+    CheckContact: _aio.UnaryUnaryMultiCallable[_session_pb2.CheckContactRequest, _session_pb2.CheckContactResponse]  # type: ignore[assignment]
+    """Whether a number, JID or LID is on WhatsApp, with its phone-number JID and LID (the LID <->
+    phone mapping both ways); an unknown one answers exists=false. Groups are INVALID_ARGUMENT.
+    """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -169,6 +177,16 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_session_pb2.SendMessageResponse, _abc.Awaitable[_session_pb2.SendMessageResponse]]:
         """Forward a message to another chat; idempotent by `client_message_id` like SendMessage."""
 
+    @_abc_1.abstractmethod
+    def CheckContact(
+        self,
+        request: _session_pb2.CheckContactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.CheckContactResponse, _abc.Awaitable[_session_pb2.CheckContactResponse]]:
+        """Whether a number, JID or LID is on WhatsApp, with its phone-number JID and LID (the LID <->
+        phone mapping both ways); an unknown one answers exists=false. Groups are INVALID_ARGUMENT.
+        """
+
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class SandboxServiceStub:
@@ -189,6 +207,10 @@ class SandboxServiceStub:
     """A contact reacts to, edits or revokes one of its messages (or a line's, for reactions)."""
     InjectEdit: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectEditRequest, _session_pb2.InjectActionResponse]
     InjectRevoke: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectRevokeRequest, _session_pb2.InjectActionResponse]
+    MarkNotOnWhatsApp: _grpc.UnaryUnaryMultiCallable[_session_pb2.MarkNotOnWhatsAppRequest, _session_pb2.InjectActionResponse]
+    """The simulated server knows `phone` as not on WhatsApp: checks answer exists=false and sends
+    to it are refused (`invalid_recipient`).
+    """
 
 @_typing.type_check_only
 class SandboxServiceAsyncStub(SandboxServiceStub):
@@ -206,6 +228,10 @@ class SandboxServiceAsyncStub(SandboxServiceStub):
     """A contact reacts to, edits or revokes one of its messages (or a line's, for reactions)."""
     InjectEdit: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectEditRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
     InjectRevoke: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectRevokeRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
+    MarkNotOnWhatsApp: _aio.UnaryUnaryMultiCallable[_session_pb2.MarkNotOnWhatsAppRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
+    """The simulated server knows `phone` as not on WhatsApp: checks answer exists=false and sends
+    to it are refused (`invalid_recipient`).
+    """
 
 class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`."""
@@ -274,5 +300,15 @@ class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _session_pb2.InjectRevokeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MarkNotOnWhatsApp(
+        self,
+        request: _session_pb2.MarkNotOnWhatsAppRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]:
+        """The simulated server knows `phone` as not on WhatsApp: checks answer exists=false and sends
+        to it are refused (`invalid_recipient`).
+        """
 
 def add_SandboxServiceServicer_to_server(servicer: SandboxServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -47,6 +47,7 @@ from wamesh.engines.base import (
     ReactionChanged,
     Ready,
 )
+from wamesh.engines.rich import ContactInfo
 from wamesh.errors import AlreadyPaired, NotSupported, SessionNotFound, SessionNotReady
 from wamesh.jid import parse_phone
 from wamesh.outbox import Kicker
@@ -184,6 +185,10 @@ class Line:
     ) -> SendResult:
         """Forward a message to `to`, once per client message id (as `send_message`)."""
         return await self._messaging.forward(chat_id, message_id, to, client_message_id)
+
+    async def check_contact(self, contact: str) -> ContactInfo:
+        """Whether a number, JID or LID is on WhatsApp (see `Messaging.check_contact`)."""
+        return await self._messaging.check_contact(contact)
 
     def _ready_engine(self) -> Engine:
         engine = self.engine

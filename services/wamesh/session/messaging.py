@@ -3,11 +3,12 @@
 A send with media, `reply_to` or mentions goes to engines that are `SendsRich` (others answer
 `not_supported`; a plain text keeps using `send_text`). Media reaches the worker only as a
 `media_id` of the line's MediaStore (the gateway stores URLs and base64 first); the engine reads it
-as a `MediaSource`. React, edit, revoke and forward go through `capability`. Sends and forwards
-are idempotent by client message id (`sent_messages` plus the engine's own record of message ids).
-Received media (`MessageIn.download`) of a type in WAMESH_MEDIA_AUTO_DOWNLOAD is stored by
-`store_received` (the line calls it in its event pump, so events keep their order); a failed
-download still delivers the message, with `media` null and `media_error` saying why.
+as a `MediaSource`. React, edit, revoke, forward and the contact check go through `capability`.
+Sends and forwards are idempotent by client message id (`sent_messages` plus the engine's own
+record of message ids). Received media (`MessageIn.download`) of a type in
+WAMESH_MEDIA_AUTO_DOWNLOAD is stored by `store_received` (the line calls it in its event pump, so
+events keep their order); a failed download still delivers the message, with `media` null and
+`media_error` saying why.
 
 The `check_*` functions validate a message before it reaches a worker (the gateway calls them too).
 """
@@ -24,6 +25,8 @@ from wamesh.constants import MAX_TEXT_LENGTH
 from wamesh.engines.base import Engine, MediaSource, Message, MessageType, message_id_for
 from wamesh.engines.rich import (
     MEDIA_TYPES,
+    ChecksNumbers,
+    ContactInfo,
     Edits,
     Forwards,
     Outgoing,
@@ -34,7 +37,7 @@ from wamesh.engines.rich import (
     capability,
 )
 from wamesh.errors import InvalidInput, MessageNotFound, NotSupported, WameshError
-from wamesh.jid import parse_recipient
+from wamesh.jid import GROUP_SERVER, LID_SERVER, USER_SERVER, parse_recipient
 from wamesh.media.store import MediaStore
 from wamesh.session.store import LineStore
 
@@ -174,6 +177,13 @@ class Messaging:
         stored = await self._store.remember_sent(cmid, message)
         return SendResult(stored.message_id, stored.chat_id, cmid, False, stored.sent_at)
 
+    async def check_contact(self, contact: str) -> ContactInfo:
+        """Whether a number, JID or LID is on WhatsApp, with its JID and LID."""
+        jid = parse_contact(contact)
+        engine = self._ready_engine()
+        checker = capability(engine, ChecksNumbers, "checking numbers")
+        return await checker.check_contact(jid)
+
     async def stored_media(self, media_id: str) -> MediaSource:
         """One of the line's stored media, to read in chunks (MediaNotFound when absent)."""
         store = self._media_store()
@@ -208,6 +218,17 @@ class Messaging:
             _LOGGER.exception("downloading received media of %s failed", message.id)
             return message, f"download failed: {type(exc).__name__}"
         return replace(message, media=info), None
+
+
+def parse_contact(value: str, field: str = "id") -> str:
+    """A phone number, a user JID (`@s.whatsapp.net`, `@c.us`) or a `@lid`, as a JID."""
+    jid = parse_recipient(value, field)
+    server = jid.partition("@")[2]
+    if server == GROUP_SERVER:
+        raise InvalidInput(f"{field}: a group is not a contact", field)
+    if server not in (USER_SERVER, LID_SERVER):
+        raise InvalidInput(f"{field}: {value!r} is not a contact", field)
+    return jid
 
 
 def check_text(text: str) -> None:

@@ -96,6 +96,17 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         )
         return send_response(result)
 
+    @translate_errors
+    async def CheckContact(
+        self, request: session_pb2.CheckContactRequest, context: Context
+    ) -> session_pb2.CheckContactResponse:
+        """Whether a number, JID or LID is on WhatsApp, with its JID and LID."""
+        _check_line(self._line, request.session_id)
+        info = await self._line.check_contact(request.id)
+        return session_pb2.CheckContactResponse(
+            exists=info.exists, jid=info.jid or "", lid=info.lid or ""
+        )
+
     async def StreamQr(
         self, request: session_pb2.StreamQrRequest, context: Context
     ) -> AsyncIterator[session_pb2.QrUpdate]:
@@ -311,6 +322,14 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
         """A contact deletes one of its messages for everyone."""
         sandbox = self._sandbox(request.session_id)
         sandbox.receive_revoke(getattr(request, "from"), request.message_id)
+        return session_pb2.InjectActionResponse()
+
+    @translate_errors
+    async def MarkNotOnWhatsApp(
+        self, request: session_pb2.MarkNotOnWhatsAppRequest, context: Context
+    ) -> session_pb2.InjectActionResponse:
+        """The simulated server knows a number as not on WhatsApp."""
+        self._sandbox(request.session_id).mark_not_on_whatsapp(request.phone)
         return session_pb2.InjectActionResponse()
 
     @translate_errors

@@ -8,6 +8,7 @@ from wamesh.gateway.api import Operation
 def operations(*, dev_mode: bool = False) -> list[Operation]:
     """Every REST operation, in documentation order (the dev inbox only in dev mode)."""
     from wamesh.gateway.rest import (
+        contacts,
         dashboard,
         deliveries,
         docs,
@@ -27,6 +28,7 @@ def operations(*, dev_mode: bool = False) -> list[Operation]:
         *docs.OPERATIONS,
         *sessions.OPERATIONS,
         *messaging.OPERATIONS,
+        *contacts.OPERATIONS,
         *media.OPERATIONS,
         *sandbox.OPERATIONS,
         *reminders.OPERATIONS,

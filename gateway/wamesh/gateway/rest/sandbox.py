@@ -132,6 +132,15 @@ async def sandbox_revoke(request: web.Request) -> web.StreamResponse:
     return json_response({"ok": True})
 
 
+async def sandbox_not_on_whatsapp(request: web.Request) -> web.StreamResponse:
+    """The simulated server knows a number as not on WhatsApp."""
+    req = session_pb2.MarkNotOnWhatsAppRequest(
+        session_id=line_id(request), phone=request[BODY]["phone"]
+    )
+    await calls.relay(gateway_of(request), "MarkNotOnWhatsApp", req)
+    return json_response({"ok": True})
+
+
 async def sandbox_disconnect(request: web.Request) -> web.StreamResponse:
     """The phone drops the connection (it comes back) or, with `logout`, logs the line out."""
     body = request[BODY]
@@ -230,6 +239,16 @@ OPERATIONS = [
         _TAG,
         response=Response("Injected", s.OK_REPLY),
         body=s.INJECT_REVOKE,
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/not-on-whatsapp",
+        sandbox_not_on_whatsapp,
+        "Sandbox: a number is not on WhatsApp (checks say so, sends to it are refused)",
+        _TAG,
+        response=Response("Marked", s.OK_REPLY),
+        body=s.NOT_ON_WHATSAPP,
         errors=_ERRORS,
     ),
     Operation(

@@ -4,6 +4,7 @@
 - `config`: `SandboxConfig`, its timing and storage, and `fake_own_jid`;
 - `pairing`: `PairingScreen`, the QR codes and pairing codes an unpaired line shows;
 - `sent_log`: `SentLog`, what the simulated server received, fsynced to `sent.jsonl`;
+- `contacts`: `Directory`, who is on WhatsApp and the LID <-> phone mapping (`lid_of`);
 - `inbound`: `Inbound`, what a contact sends the line from the simulated phone.
 """
 
@@ -13,6 +14,7 @@ from wamesh.engines.sandbox.config import (
     SandboxConfig,
     fake_own_jid,
 )
+from wamesh.engines.sandbox.contacts import Directory, lid_of
 from wamesh.engines.sandbox.engine import SandboxEngine
 from wamesh.engines.sandbox.inbound import MEDIA_CHUNK, Inbound
 from wamesh.engines.sandbox.pairing import PAIRING_CODE_ALPHABET, PairingScreen, new_pairing_code
@@ -23,6 +25,7 @@ __all__ = [
     "PAIRING_CODE_ALPHABET",
     "PAIRING_CODE_TTL_S",
     "RECONNECT_DELAY_S",
+    "Directory",
     "Inbound",
     "PairingScreen",
     "SandboxAction",
@@ -30,5 +33,6 @@ __all__ = [
     "SandboxEngine",
     "SentLog",
     "fake_own_jid",
+    "lid_of",
     "new_pairing_code",
 ]

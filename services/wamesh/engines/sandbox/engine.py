@@ -14,7 +14,8 @@ recorded as actions beside the messages and echoed as the events WhatsApp sends 
 (`ReactionChanged`, `MessageEdited`, `MessageRevoked`, `MessageOut`). Edits and revokes apply to
 the line's own messages only; a reaction or forward needs a message the line sent or received
 (else `message_not_found`). The phone side injects inbound media, reactions, edits and revokes of
-a contact.
+a contact, and marks numbers as not on WhatsApp: checks (`Directory`) answer exists=False for
+them and sends or forwards to them are refused as `invalid_recipient`.
 """
 
 from __future__ import annotations
@@ -49,8 +50,19 @@ from wamesh.engines.base import (
     ReactionChanged,
     Ready,
 )
-from wamesh.engines.rich import MEDIA_TYPES, Edits, Forwards, Outgoing, Reacts, Revokes, SendsRich
+from wamesh.engines.rich import (
+    MEDIA_TYPES,
+    ChecksNumbers,
+    ContactInfo,
+    Edits,
+    Forwards,
+    Outgoing,
+    Reacts,
+    Revokes,
+    SendsRich,
+)
 from wamesh.engines.sandbox.config import SandboxConfig, fake_own_jid
+from wamesh.engines.sandbox.contacts import Directory
 from wamesh.engines.sandbox.inbound import Inbound, inbound_download, inbound_type
 from wamesh.engines.sandbox.pairing import PairingScreen
 from wamesh.engines.sandbox.sent_log import SandboxAction, SentLog
@@ -71,7 +83,9 @@ async def _read_media(source: MediaSource) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forwards):
+class SandboxEngine(
+    Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forwards, ChecksNumbers
+):
     """A line on a simulated phone."""
 
     kind = "sandbox"
@@ -87,6 +101,9 @@ class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forw
         self._running = False
         self._log = SentLog.of(config.data_dir, config.session_id)
         self._received: dict[str, Message] = {}
+        self._directory = Directory()
+        for sent in self._log.all():
+            self._directory.meet(sent.chat_id)
 
     @classmethod
     def from_settings(cls, session_id: str, settings: Settings) -> SandboxEngine:
@@ -140,6 +157,7 @@ class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forw
         if known is not None:
             return known
         self._require_ready()
+        self._directory.require_on_whatsapp(out.chat_id)
         kind, media = MessageType.TEXT, None
         if out.media is not None:
             size, sha256 = await _read_media(out.media.source)
@@ -194,6 +212,7 @@ class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forw
         if known is not None:
             return known
         self._require_ready()
+        self._directory.require_on_whatsapp(to_chat)
         original = self._find(chat_id, message_id)
         now = datetime.now(UTC)
         message = Message(
@@ -214,6 +233,11 @@ class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forw
             )
         )
         return self._record_sent(message)
+
+    async def check_contact(self, jid: str) -> ContactInfo:
+        """A number or LID looked up in the simulated server's `Directory`."""
+        self._require_ready()
+        return self._directory.check(jid)
 
     async def logout(self) -> None:
         """Unpair; the auth state becomes void."""
@@ -273,6 +297,7 @@ class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forw
         )
         download = inbound_download(inbound) if kind in MEDIA_TYPES else None
         self._received[message.id] = message
+        self._directory.meet(chat)
         self._emit(MessageIn(message, download))
         return message
 
@@ -296,6 +321,10 @@ class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forw
         self._require_ready()
         chat = self._theirs(sender, message_id)
         self._emit(MessageRevoked(message_id, chat, chat, datetime.now(UTC)))
+
+    def mark_not_on_whatsapp(self, phone: str) -> str:
+        """The simulated server knows `phone` as not on WhatsApp; returns its digits."""
+        return self._directory.mark_absent(phone)
 
     def set_ack(self, message_id: str, ack: Ack) -> None:
         """The recipient's phone reports an ack for a sent message."""
@@ -336,6 +365,7 @@ class SandboxEngine(Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forw
 
     def _record_sent(self, message: Message) -> Message:
         self._log.append(message)
+        self._directory.meet(message.chat_id)
         self._emit(MessageOut(message))
         self._spawn(self._progress_acks(message))
         return message
