@@ -54,6 +54,7 @@
     revoke: { msgCapability: "WAWebMsgActionCapability" },
     forward: { forwarder: "WAWebChatForwardMessage" },
     reply: { msgReply: "WAWebMsgReply" },
+    contacts: { apiContact: "WAWebApiContact" },
   };
   // Nice to have: placeholder resend for messages that arrive undecrypted.
   const OPTIONAL = {
@@ -541,6 +542,27 @@
     return btoa(bin);
   }
 
+  // Contacts ---------------------------------------------------------------------------------
+
+  // A number or LID on WhatsApp, and the LID <-> phone mapping, as whatsapp-web.js
+  // enforceLidAndPnRetrieval does: the mapping WhatsApp Web holds, else a server query (which
+  // makes the mapping known), then the mapping again.
+  async function checkContact(id) {
+    const missing = await resolve(FEATURES.contacts, MODULE_WAIT_MS.onDemand);
+    if (missing.length) return { error: "missing_modules", missing };
+    const wid = m.widFactory.createWid(id);
+    const lidSide = isLid(wid);
+    const contacts = m.apiContact;
+    let lid = lidSide ? wid : contacts.getCurrentLid(wid);
+    let phone = lidSide ? contacts.getPhoneNumber(wid) : wid;
+    if (lidSide ? !phone : !lid) {
+      const result = m.queryExists ? await m.queryExists.queryWidExists(wid) : null;
+      if (!result || !result.wid) return { exists: false, jid: "", lid: "" };
+      if (lidSide) phone = contacts.getPhoneNumber(wid); else lid = contacts.getCurrentLid(wid);
+    }
+    return { exists: true, jid: ser(phone), lid: ser(lid) };
+  }
+
   // Acting on messages -----------------------------------------------------------------------
 
   async function target(chatId, id, feature) {
@@ -617,6 +639,7 @@
     edit,
     revoke,
     forward,
+    checkContact,
     requestPairingCode,
     logout: async () => { await m.socket.Socket.logout(); },
     ping: () => (m.socket ? m.socket.Socket.state : "BOOTING"),

@@ -16,14 +16,24 @@ from typing import Any
 
 from wamesh.engines.base import MediaSource, Message
 from wamesh.engines.browser.events import message_from
-from wamesh.engines.rich import Edits, Forwards, Outgoing, OutgoingMedia, Reacts, Revokes, SendsRich
+from wamesh.engines.rich import (
+    ChecksNumbers,
+    ContactInfo,
+    Edits,
+    Forwards,
+    Outgoing,
+    OutgoingMedia,
+    Reacts,
+    Revokes,
+    SendsRich,
+)
 from wamesh.errors import (
     EngineError,
     EngineIncompatible,
     InvalidInput,
     MessageNotFound,
 )
-from wamesh.jid import LEGACY_USER_SERVER, USER_SERVER
+from wamesh.jid import LEGACY_USER_SERVER, USER_SERVER, normalize_jid
 
 SLICE = 384 * 1024  # 512 KiB of base64 per page call
 
@@ -53,7 +63,7 @@ def checked(data: dict[str, Any], chat_id: str) -> dict[str, Any]:
     raise EngineError(f"WhatsApp Web could not do it: {error} {data.get('message') or ''}".strip())
 
 
-class BrowserRich(SendsRich, Reacts, Edits, Revokes, Forwards):
+class BrowserRich(SendsRich, Reacts, Edits, Revokes, Forwards, ChecksNumbers):
     """The rich-message capabilities of the browser engine (mixed into BrowserEngine)."""
 
     @abstractmethod
@@ -95,6 +105,18 @@ class BrowserRich(SendsRich, Reacts, Edits, Revokes, Forwards):
             [to_web(chat_id), message_id, to_web(to_chat)],
         )
         return message_from(checked(data, to_chat)["message"])
+
+    async def check_contact(self, jid: str) -> ContactInfo:
+        """Whether `jid` is on WhatsApp, with its phone-number JID and LID when WhatsApp Web
+        knows them (queryWidExists, then WAWebApiContact's mapping)."""
+        data = checked(
+            await self._command("([j]) => window.__wamesh.checkContact(j)", [to_web(jid)]), jid
+        )
+        return ContactInfo(
+            bool(data["exists"]),
+            normalize_jid(str(data["jid"])) if data.get("jid") else None,
+            str(data["lid"]) if data.get("lid") else None,
+        )
 
     def media_download(self, media: dict[str, Any]) -> MediaSource:
         """A received message's media, read from the page when the worker opens it."""
