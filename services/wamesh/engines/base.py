@@ -179,6 +179,27 @@ class MessageRevoked:
 
 
 @dataclass(frozen=True)
+class GroupParticipantsChanged:
+    """Members joined, left, were added, removed, promoted or demoted in a group."""
+
+    group_jid: str
+    action: str  # add, remove, leave, join, promote, demote
+    participants: tuple[str, ...]
+    author: str | None
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    """A contact's presence in a chat: available, unavailable, typing, recording, paused."""
+
+    chat_id: str
+    jid: str
+    presence: str
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
 class Disconnected:
     """The connection to WhatsApp was lost; auth state is still valid."""
 
@@ -212,6 +233,8 @@ EngineEvent = (
     | ReactionChanged
     | MessageEdited
     | MessageRevoked
+    | GroupParticipantsChanged
+    | PresenceChanged
     | Disconnected
     | LoggedOut
     | Failed

@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from wamesh.engines.base import Engine, MediaInfo, MediaSource, Message, MessageType
@@ -125,3 +126,57 @@ class ChecksNumbers(ABC):
     @abstractmethod
     async def check_contact(self, jid: str) -> ContactInfo:
         """`jid` is `<digits>@s.whatsapp.net` or `<id>@lid`; an unknown one answers exists=False."""
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A group member: its JID (phone number or LID) and admin flags."""
+
+    jid: str
+    is_admin: bool = False
+    is_super_admin: bool = False
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    """A group the line is in."""
+
+    jid: str
+    subject: str
+    description: str = ""
+    participants: tuple[Participant, ...] = ()
+
+
+class ReadsGroups(ABC):
+    """Capability: the line's groups and their members."""
+
+    @abstractmethod
+    async def list_groups(self) -> list[GroupInfo]:
+        """Every group the line is in (participants may be left empty here)."""
+
+    @abstractmethod
+    async def group_info(self, group_jid: str) -> GroupInfo:
+        """One group with its participants; MessageNotFound-style NotFound when unknown."""
+
+
+class ChatPresence(StrEnum):
+    """What the line shows in a chat (WhatsApp's chat states) or globally (online/offline)."""
+
+    TYPING = "typing"
+    RECORDING = "recording"
+    PAUSED = "paused"
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class MarksPresence(ABC):
+    """Capability: mark chats read and show typing / recording / paused / online."""
+
+    @abstractmethod
+    async def mark_read(self, chat_id: str) -> None:
+        """Mark every message of `chat_id` read (blue ticks to the sender when enabled)."""
+
+    @abstractmethod
+    async def set_presence(self, chat_id: str | None, presence: ChatPresence) -> None:
+        """Show `presence` in `chat_id` (typing, recording, paused) or everywhere (online,
+        offline: `chat_id` None)."""
