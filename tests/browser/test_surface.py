@@ -151,9 +151,14 @@ MAKE_SAMPLES = """async ([peer, group]) => {
     const mid = window.__standin.receive(peer, 'react to this');
     while (!Msg.find((m) => m.id.id === mid)) await new Promise((r) => setTimeout(r, 10));
     window.__standin.receiveReaction(peer, mid, '+1');
+    // A group the line is in (a control), for a Participant; a chat's presence.
+    const Chat = window.require('WAWebCollections').Chat;
+    const gid = window.__standin.createGroup('Samples', [{jid: peer, isAdmin: true}]);
+    while (!Chat.get(gid)) await new Promise((r) => setTimeout(r, 10));
+    const participant = Chat.get(gid).groupMetadata.participants.getModelsArray()[0];
     window.__samples = {Wid: wid, Chat: chat, GroupChat: groupChat, MsgKey: key,
         OpaqueData: opaque, MediaPrep: prep, MediaData: mediaData, MediaObject: mediaObject,
-        ReactionRow: await caught};
+        ReactionRow: await caught, Participant: participant, PresenceModel: chat.presence};
 }"""
 
 # Send one text through the surface, as whatsapp-web.js's sendMessage does.
@@ -189,6 +194,28 @@ RECEIVE_EDIT_REVOKE = """async ([peer]) => {
     await until(() => Msg.find((m) => m.id.id === image).caption === 'new cap');
     window.__standin.receiveRevoke(peer, text);
     await until(() => Msg.find((m) => m.id.id === text).type === 'revoked');
+}"""
+
+
+# Subscribe to a chat's presence (wa-js registerPresenceChange) and let the contact type, then stop.
+PRESENCE = """async ([peer]) => {
+    const R = (n) => window.require(n);
+    const chat = (await R('WAWebFindChatAction').findOrCreateLatestChat(
+        R('WAWebWidFactory').createWid(peer))).chat;
+    const seen = [];
+    const Presence = R('WAWebCollections').Presence;
+    const fn = (chatstate) => {
+        const p = Presence.getModelsArray().find((m) => m.chatstate === chatstate);
+        if (p && p.hasData && String(p.id) === peer) seen.push(chatstate.type);
+    };
+    Presence.on('change:chatstate.type', fn);
+    await chat.presence.subscribe();
+    window.__standin.contactPresence(peer, peer, 'typing');
+    while (seen.length < 1) await new Promise((r) => setTimeout(r, 10));
+    window.__standin.contactPresence(peer, peer, 'available');
+    while (seen.length < 2) await new Promise((r) => setTimeout(r, 10));
+    Presence.off('change:chatstate.type', fn);
+    return seen;
 }"""
 
 
@@ -234,6 +261,21 @@ class TestSurfaceFile:
             "WAWebApiContact:getCurrentLid": "function",
             "WAWebApiContact:getPhoneNumber": "function",
             "WAWebCmd:Cmd#logout_from_bridge": "event",
+            "WAWebCollections:Chat.getModelsArray": "function",
+            "WAWebCollections:GroupMetadata|WAWebGroupMetadataCollection.update": "async function",
+            "WAWebLidMigrationUtils:toPn": "function",
+            "WAWebCollections:GroupChat.groupMetadata.participants": "collection",
+            "WAWebCollections:Participant.isSuperAdmin": "attribute",
+            "WAWebCollections:MsgModel.recipients": "attribute",
+            "WAWebUpdateUnreadChatAction:sendSeen": "async function",
+            "WAWebStreamModel:Stream.markAvailable": "function",
+            "WAWebChatStateBridge:sendChatStateComposing": "async function",
+            "WAWebChatStateBridge:sendChatStateRecording": "async function",
+            "WAWebChatStateBridge:sendChatStatePaused": "async function",
+            "WAWebPresenceChatAction:sendPresenceAvailable": "function",
+            "WAWebPresenceChatAction:sendPresenceUnavailable": "function",
+            "WAWebCollections:Presence#change:chatstate.type": "event",
+            "WAWebCollections:PresenceModel.subscribe": "async function",
         }.items():
             assert keys[key]["kind"] == kind, key
         assert keys["WAWebCollections:Msg"]["phase"] == "ready"
@@ -314,6 +356,9 @@ class TestStandinMatchesSurface:
 
         # Edits (text and caption) and a revoke fire Msg change:body / change:caption / change:type.
         await page.evaluate(RECEIVE_EDIT_REVOKE, ["15550002222@c.us"])
+
+        # A subscribed contact's presence fires Presence change:chatstate.type.
+        assert await page.evaluate(PRESENCE, [PEER]) == ["typing", "available"]
 
         # Logged out from the phone: WA navigates to /?post_logout=1 and boots unpaired.
         await page.evaluate("() => window.__standin.phoneLogout()")
@@ -914,4 +959,171 @@ class TestRichMessages:
             [PEER],
         )
         assert bad == ["ERROR_UNKNOWN", "ERROR_UNKNOWN"]
+        assert await page.evaluate("() => window.__standin.errors()") == []
+
+
+# whatsapp-web.js's getChats / getChatModel (Utils.js:920-1007) and its gp2 listener (Client.js:591-640).
+GROUPS = """async ([members]) => {
+    const R = (n) => window.require(n);
+    const C = R('WAWebCollections'), Msg = C.Msg;
+    const until = async (fn) => { while (!fn()) await new Promise((r) => setTimeout(r, 10)); };
+    const gid = window.__standin.createGroup('Team', members);
+    await until(() => C.Chat.get(gid));
+    const read = async (chat) => {
+        const model = chat.serialize();
+        if (chat.groupMetadata) {
+            await (C.GroupMetadata || C.WAWebGroupMetadataCollection).update(
+                R('WAWebWidFactory').createWid(chat.id._serialized));
+            const meta = chat.groupMetadata.serialize();
+            for (const p of meta.participants || []) {
+                p.id = R('WAWebLidMigrationUtils').toPn(p.id) ?? p.id;
+            }
+            model.groupMetadata = meta;
+        }
+        return model;
+    };
+    const chats = await Promise.all(C.Chat.getModelsArray().map(read));
+    const group = chats.find((c) => String(c.id) === gid);
+    const out = {gid, groups: chats.filter((c) => c.groupMetadata).map((c) => String(c.id)),
+        subject: group.groupMetadata.subject, owner: String(group.groupMetadata.owner),
+        participants: group.groupMetadata.participants.map((p) => [String(p.id), p.isAdmin,
+            p.isSuperAdmin])};
+    const notes = [];
+    Msg.on('add', (m) => { if (m.isNewMsg && m.type === 'gp2') notes.push({subtype: m.subtype,
+        chat: String(m.id.remote), author: String(m.author), recipients: m.recipients.map(String)}); });
+    const parts = C.Chat.get(gid).groupMetadata.participants;
+    const flags = [];
+    parts.on('change:isAdmin', (p, v) => flags.push([String(p.id), v]));
+    window.__standin.groupNotification(gid, 'add', ['15550006666@c.us'], members[0].jid);
+    await until(() => notes.length === 1);
+    window.__standin.groupNotification(gid, 'promote', ['15550006666@c.us'], members[0].jid);
+    window.__standin.groupNotification(gid, 'leave', ['15550005555@c.us']);
+    await until(() => notes.length === 3);
+    out.notes = notes;
+    out.flags = flags;
+    out.after = parts.getModelsArray().map((p) => [String(p.id), p.isAdmin]);
+    return out;
+}"""
+
+READ_AND_STATES = """async ([peer]) => {
+    const R = (n) => window.require(n);
+    const W = R('WAWebWidFactory');
+    const chat = (await R('WAWebFindChatAction').findOrCreateLatestChat(W.createWid(peer))).chat;
+    const Stream = R('WAWebStreamModel').Stream;
+    Stream.markAvailable();
+    await R('WAWebUpdateUnreadChatAction').sendSeen({chat, threadId: undefined});
+    Stream.markUnavailable();
+    const B = R('WAWebChatStateBridge');
+    await B.sendChatStateComposing(W.createWid(peer));
+    await B.sendChatStateRecording(W.createWid(peer));
+    await B.sendChatStatePaused(W.createWid(peer));
+    R('WAWebPresenceChatAction').sendPresenceAvailable();
+    R('WAWebPresenceChatAction').sendPresenceUnavailable();
+    let refused = null;
+    try { await R('WAWebUpdateUnreadChatAction').sendSeen({chat: {id: chat.id}}); }
+    catch (e) { refused = e.message; }
+    return {refused, unread: chat.unreadCount};
+}"""
+
+
+class TestGroupsReadPresence:
+    """Groups and gp2 notifications, read receipts, chat states and presence through the surface."""
+
+    async def test_groups_read_and_presence(self, standin_pages: OpenPage) -> None:
+        page = await standin_pages(FAST.replace("refs=3", "refs=100"))
+        await _state(page, "UNPAIRED")
+        await page.evaluate("() => window.__standin.scan()")
+        await _synced(page)
+        members = [
+            {"jid": "15550004444@c.us", "isAdmin": True, "isSuperAdmin": True},
+            {"jid": "15550005555@c.us", "isAdmin": False, "isSuperAdmin": False},
+        ]
+        out = await page.evaluate(GROUPS, [members])
+        gid = out["gid"]
+        assert gid.endswith("@g.us")
+        assert out["groups"] == [gid]
+        assert (out["subject"], out["owner"]) == ("Team", "15550004444@c.us")
+        assert sorted(out["participants"]) == [
+            ["15550004444@c.us", True, True],
+            ["15550005555@c.us", False, False],
+            ["15550009999@c.us", False, False],
+        ]
+        assert out["notes"] == [
+            {
+                "subtype": "add",
+                "chat": gid,
+                "author": "15550004444@c.us",
+                "recipients": ["15550006666@c.us"],
+            },
+            {
+                "subtype": "promote",
+                "chat": gid,
+                "author": "15550004444@c.us",
+                "recipients": ["15550006666@c.us"],
+            },
+            {
+                "subtype": "leave",
+                "chat": gid,
+                "author": "15550005555@c.us",
+                "recipients": ["15550005555@c.us"],
+            },
+        ]
+        assert ["15550006666@c.us", True] in out["flags"]
+        assert sorted(out["after"]) == [
+            ["15550004444@c.us", True],
+            ["15550006666@c.us", True],
+            ["15550009999@c.us", False],
+        ]
+        with pytest.raises(Exception, match="subtype must be one of"):
+            await page.evaluate(
+                "([g]) => window.__standin.groupNotification(g, 'x', ['1@c.us'])", [gid]
+            )
+
+        # LID-addressed: members are LIDs; toPn maps them back.
+        lid = await page.evaluate("() => window.__standin.lidOf('15550004444')")
+        await page.evaluate("([g]) => window.__standin.lidAddressedGroup(g, true)", [gid])
+        ids = await page.evaluate(
+            """async ([g]) => { const C = window.require('WAWebCollections');
+                await C.GroupMetadata.update(window.require('WAWebWidFactory').createWid(g));
+                const toPn = window.require('WAWebLidMigrationUtils').toPn;
+                return C.Chat.get(g).groupMetadata.participants.getModelsArray()
+                    .map((p) => [String(p.id), String(toPn(p.id))]); }""",
+            [gid],
+        )
+        assert [lid, "15550004444@c.us"] in ids
+
+        # Read receipts, chat states, own presence.
+        await page.evaluate("([p]) => window.__standin.receive(p, 'seen?')", [PEER])
+        done = await page.evaluate(READ_AND_STATES, [PEER])
+        assert done["unread"] == 0
+        assert "chat model" in done["refused"]
+        assert await page.evaluate("() => window.__standin.seen()") == [PEER]
+        states = await page.evaluate("() => window.__standin.chatStates()")
+        assert states == [
+            {"chat": PEER, "state": "typing"},
+            {"chat": PEER, "state": "recording"},
+            {"chat": PEER, "state": "paused"},
+        ]
+        assert await page.evaluate("() => window.__standin.presences()") == [
+            "available",
+            "unavailable",
+        ]
+
+        # Others' presence: nothing before subscribing; then chatstate changes fire.
+        assert (
+            await page.evaluate("([p]) => window.__standin.contactPresence(p, p, 'typing')", [PEER])
+            is False
+        )
+        assert await page.evaluate(PRESENCE, [PEER]) == ["typing", "available"]
+        group_states = await page.evaluate(
+            """async ([g]) => { const C = window.require('WAWebCollections');
+                const chat = C.Chat.get(g); await chat.presence.subscribe();
+                const got = new Promise((ok) => C.Presence.once('change:chatstate.type',
+                    (cs, type) => ok([type, chat.presence.chatstates.getModelsArray()
+                        .map((m) => [String(m.id), m.type])])));
+                window.__standin.contactPresence(g, '15550004444@c.us', 'recording');
+                return await got; }""",
+            [gid],
+        )
+        assert group_states == ["recording_audio", [["15550004444@c.us", "recording_audio"]]]
         assert await page.evaluate("() => window.__standin.errors()") == []

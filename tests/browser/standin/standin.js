@@ -42,6 +42,21 @@
 //     lidOnlyContact(lid) -> true: a LID with no phone number (hidden-number user): getPhoneNumber
 //       gives null, queryWidExists(lidWid) gives {wid: lidWid};
 //     setEphemeral(jid, seconds) -> true; resendRequests() -> [{id, flag}]; resetControl() -> true.
+//   Groups, read, chat states and presence
+//     createGroup(subject, participants: [{jid, isAdmin, isSuperAdmin}]) -> group jid: a group on the
+//       server with the line as a member (its superadmin when nobody else is); its chat (with
+//       groupMetadata: subject, desc, owner, creation, participants {id, isAdmin, isSuperAdmin}) is
+//       added in a later task; LID-addressed groups (lidAddressedGroup) list members by LID;
+//     groupNotification(group, subtype, participants: [jid], author?) -> message id: the server
+//       changes the group (add|invite|remove|leave|promote|demote) and a 'gp2' message with that
+//       subtype, recipients [Wid] and author is added to Msg; loaded groupMetadata follows;
+//     contactPresence(chatJid, jid, state) -> bool: WAWebCollections.Presence of chatJid (jid: the
+//       member, for groups) gets state available|unavailable|typing|recording_audio|idle (aliases
+//       composing, recording, paused) and fires 'change:chatstate.type'; false (nothing sent) unless
+//       the line subscribed (chat.presence.subscribe()), as the server sends presence only then;
+//     seen() -> [chatJid] (WAWebUpdateUnreadChatAction.sendSeen); chatStates() -> [{chat, state:
+//       typing|recording|paused}] (WAWebChatStateBridge); presences() -> [available|unavailable]
+//       (WAWebPresenceChatAction).
 //   Inbound (each returns the new message's id, MsgKey.id; the message is added in a later task)
 //     receive(from, text); receiveGroup(group, author, text);
 //     receiveCiphertext(from, text, decryptAfterMs = 200; < 0 never); receiveSystem(from, type, subtype?);
@@ -100,7 +115,7 @@
   const MSG_ATTRS = ["id", "type", "subtype", "body", "caption", "from", "to", "author", "t", "ack", "isNewMsg",
     "mediaData", "directPath", "mediaKey", "mediaKeyTimestamp", "filehash", "encFilehash", "mimetype", "filename", "size",
     "quotedMsg", "quotedStanzaID", "quotedParticipant", "quotedRemoteJid", "mentionedJidList", "isForwarded",
-    "forwardingScore", "hasReaction", "protocolMessageKey", "latestEditMsgKey", "latestEditSenderTimestampMs"];
+    "forwardingScore", "hasReaction", "protocolMessageKey", "latestEditMsgKey", "latestEditSenderTimestampMs", "recipients"];
   const MEDIA_ATTRS = ["type", "mimetype", "filehash", "size", "mediaBlob", "preview", "filename", "isGif", "mediaStage",
     "directPath", "mediaKey", "mediaKeyTimestamp", "encFilehash", "clientUrl", "deprecatedMms3Url", "uploadhash", "renderableUrl"];
   const MEDIA_TYPES = ["image", "video", "audio", "ptt", "document", "sticker"];
@@ -482,10 +497,9 @@
   function chatFor(w) {
     let chat = Chat.get(w);
     if (chat) return chat;
-    chat = new Model({ id: w, t: now(), unreadCount: 0 });
-    if (w.isGroup()) {
-      chat.set("groupMetadata", new Model({ id: w, isLidAddressingMode: !!ctl.get("lidGroups", {})[w.toString()] }));
-    }
+    chat = new Model({ id: w, t: now(), unreadCount: 0 }, ["groupMetadata"]);
+    if (w.isGroup()) chat.set("groupMetadata", groupMetadataFor(w));
+    Object.defineProperty(chat, "presence", { get: () => presenceFor(w), enumerable: false });
     Chat.add(chat);
     const ids = wa.get("chats", []);
     if (!ids.includes(w.toString())) { ids.push(w.toString()); wa.set("chats", ids); meetUser(w); }
@@ -1048,6 +1062,178 @@
     return results;
   }
 
+  // ---------------------------------------------------------------- groups, read, chat states, presence
+  // Groups as whatsapp-web.js reads them (Utils.js getChats / getChatModel 920-1007: Chat.getModelsArray,
+  // chat.groupMetadata, GroupMetadata.update(wid), WAWebLidMigrationUtils.toPn, GroupChat.js
+  // participants {id, isAdmin, isSuperAdmin}, subject, desc, owner) and gp2 notifications (Client.js
+  // onAddMessageEvent 591-640: msg.subtype, msg.recipients, msg.author). "The world" (each group's
+  // subject and members on the server) is test control; what this line has loaded is WA state.
+  const GROUP_SUBTYPES = ["add", "invite", "remove", "leave", "promote", "demote"];
+  const GroupMetadata = new Collection();
+  const Presence = new Collection();
+  const groupWorld = () => ctl.get("groups", {});
+  const saveGroupWorld = (g) => ctl.set("groups", g);
+  const lidAddressed = (jid) => !!ctl.get("lidGroups", {})[jid];
+  // A member's Wid as this group addresses it: LID-addressed groups list LIDs (WA learns their
+  // phone numbers from the group's metadata), others phone numbers.
+  function memberWid(groupJid, jid) {
+    const w = new Wid(jid);
+    if (!lidAddressed(groupJid) || w.isLid() || w.server !== "c.us") return w;
+    const lid = lidFor(w.user);
+    if (!lid) return w;
+    learnLid(w.user);
+    return new Wid(lid + "@lid");
+  }
+  function participantModel(groupJid, p) {
+    return new Model({ id: memberWid(groupJid, p.jid), isAdmin: !!p.isAdmin, isSuperAdmin: !!p.isSuperAdmin });
+  }
+  // The loaded metadata takes the server's state (adds, removes and flag changes fire their events).
+  function refreshGroupMetadata(meta) {
+    const jid = meta.id.toString();
+    const g = groupWorld()[jid];
+    const lid = lidAddressed(jid);
+    if (!g) { meta.set("isLidAddressingMode", lid); return meta; }
+    meta.set({ subject: g.subject, desc: g.desc, owner: g.owner ? memberWid(jid, g.owner) : undefined, creation: g.creation,
+      announce: false, restrict: false, isLidAddressingMode: lid });
+    const parts = meta.participants;
+    const want = new Map(g.participants.map((p) => [String(memberWid(jid, p.jid)), p]));
+    for (const m of parts.getModelsArray()) if (!want.has(String(m.id))) parts.remove(m);
+    for (const [key, p] of want) {
+      const m = parts.get(key);
+      if (m) m.set({ isAdmin: !!p.isAdmin, isSuperAdmin: !!p.isSuperAdmin });
+      else parts.add(participantModel(jid, p));
+    }
+    return meta;
+  }
+  function groupMetadataFor(w) {
+    let meta = GroupMetadata.get(w);
+    if (meta) return meta;
+    meta = new Model({ id: w, isLidAddressingMode: lidAddressed(w.toString()) },
+      ["subject", "desc", "owner", "creation", "announce", "restrict"]);
+    Object.defineProperty(meta, "participants", { value: new Collection(), enumerable: false });
+    // serialize() as WA Web's: participants as plain objects.
+    meta.serialize = function serialize() {
+      return Object.assign({}, this._attrs, { participants: this.participants.getModelsArray().map((p) => p.serialize()) });
+    };
+    GroupMetadata.add(meta);
+    return refreshGroupMetadata(meta);
+  }
+  GroupMetadata.update = async function update(w) {
+    await sleep(10);
+    const wid = w instanceof Wid ? w : new Wid(String(w));
+    if (!wid.isGroup()) throw new Error("GroupMetadata.update: not a group: " + wid);
+    return refreshGroupMetadata(groupMetadataFor(wid));
+  };
+  function toPn(w) {
+    if (!(w instanceof Wid)) throw new TypeError("toPn: expected a Wid");
+    if (w.server === "c.us") return w;
+    return w.isLid() ? getPhoneNumber(w) : null;
+  }
+  function createGroupNow(subject, participants) {
+    if (!synced) throw new Error("the line is not connected and synced");
+    if (typeof subject !== "string" || !subject) throw new Error("createGroup: a subject is needed");
+    const mine = mePn() || meLid();
+    const list = (participants || []).map((p) => ({ jid: String(new Wid(p.jid)), isAdmin: !!(p.isAdmin || p.isSuperAdmin), isSuperAdmin: !!p.isSuperAdmin }));
+    const owner = list.find((p) => p.isSuperAdmin);
+    if (!list.some((p) => p.jid === String(mine))) list.push({ jid: String(mine), isAdmin: !owner, isSuperAdmin: !owner });
+    const jid = "120363" + String(Date.now()).slice(-8) + String(fnv(hex(4), 5381) % 1e4).padStart(4, "0") + "@g.us";
+    const world = groupWorld();
+    world[jid] = { subject, desc: undefined, owner: owner ? owner.jid : String(mine), creation: now(), participants: list };
+    saveGroupWorld(world);
+    later(() => chatFor(new Wid(jid)), 0, "createGroup");
+    return jid;
+  }
+  function groupNotificationNow(groupJid, subtype, jids, author) {
+    if (!GROUP_SUBTYPES.includes(subtype)) throw new Error("groupNotification: subtype must be one of " + GROUP_SUBTYPES.join(", "));
+    const world = groupWorld();
+    const g = world[groupJid];
+    if (!g) throw new Error("groupNotification: no group " + groupJid + " (use createGroup)");
+    const who = (jids || []).map((j) => String(new Wid(j)));
+    if (!who.length) throw new Error("groupNotification: name the participants");
+    const by = author ? String(new Wid(author)) : (subtype === "leave" || subtype === "invite" ? who[0] : g.owner);
+    for (const j of who) {
+      const i = g.participants.findIndex((p) => p.jid === j);
+      if (subtype === "add" || subtype === "invite") { if (i < 0) g.participants.push({ jid: j, isAdmin: false, isSuperAdmin: false }); }
+      else if (subtype === "remove" || subtype === "leave") { if (i >= 0) g.participants.splice(i, 1); }
+      else if (i >= 0) g.participants[i].isAdmin = subtype === "promote";
+    }
+    saveGroupWorld(world);
+    const recipients = who.map((j) => memberWid(groupJid, j));
+    return inbound({ from: groupJid, author: String(memberWid(groupJid, by)), type: "gp2", subtype, extra: { recipients },
+      then: () => { const meta = GroupMetadata.get(groupJid); if (meta) refreshGroupMetadata(meta); } });
+  }
+
+  // Read receipts (Utils.js sendSeen 131-143) and the line's own presence.
+  const Stream = new Model({ available: false, displayInfo: "NORMAL" });
+  Stream.markAvailable = function markAvailable() { Stream.set("available", true); };
+  Stream.markUnavailable = function markUnavailable() { Stream.set("available", false); };
+  const liveChat = (chat, where) => {
+    if (!(chat instanceof Model) || !(chat.id instanceof Wid) || Chat.get(chat.id) !== chat) {
+      throw new TypeError(where + ": expected a chat model of the Chat collection");
+    }
+    return chat;
+  };
+  async function sendSeen(opts) {
+    const chat = liveChat(opts && opts.chat, "sendSeen");
+    await sleep(10);
+    ctl.set("seen", [...ctl.get("seen", []), { chat: chat.id.toString(), available: !!Stream.available }]);
+    chat.set("unreadCount", 0);
+  }
+  // Chat states (Utils.js sendChatstate 1201-1222): WAWebChatStateBridge takes the chat's Wid.
+  const chatStateSender = (state) => async function send(w) {
+    if (!(w instanceof Wid)) throw new TypeError("sendChatState: expected a Wid");
+    await sleep(5);
+    ctl.set("chatStates", [...ctl.get("chatStates", []), { chat: w.toString(), state }]);
+  };
+  const ownPresence = (state) => () => { ctl.set("presences", [...ctl.get("presences", []), state]); };
+
+  // Others' presence (wa-js registerPresenceChange.ts 25-79): WAWebCollections.Presence holds one
+  // model per chat (chat.presence); after presence.subscribe() the server sends that contact's
+  // state: isOnline, hasData and chatstate.type ('available' | 'unavailable' | 'typing' |
+  // 'recording_audio'; 'idle' settles on available / unavailable), firing 'change:chatstate.type'
+  // (chatstate, type, previous) on the presence and so on the collection. Groups also keep one
+  // chatstate per member in presence.chatstates.
+  const CHATSTATES = ["available", "unavailable", "typing", "recording_audio", "idle"];
+  const CHATSTATE_ALIASES = { composing: "typing", recording: "recording_audio", paused: "idle" };
+  function chatstateModel(owner, w) {
+    const cs = new Model({ id: w }, ["type", "t", "deny"]);
+    cs.on("change:type", (m, v, prev) => owner.trigger("change:chatstate.type", m, v, prev));
+    return cs;
+  }
+  function presenceFor(w) {
+    let p = Presence.get(w);
+    if (p) return p;
+    p = new Model({ id: w, isOnline: false, hasData: false, isSubscribed: false, isGroup: w.isGroup(), isUser: w.isUser() });
+    Object.defineProperty(p, "chatstate", { value: chatstateModel(p, w), enumerable: false });
+    Object.defineProperty(p, "chatstates", { value: new Collection(), enumerable: false });
+    p.subscribe = async function subscribe() { await sleep(5); p.set("isSubscribed", true); };
+    Presence.add(p);
+    return p;
+  }
+  function contactPresenceNow(chatJid, jid, state) {
+    const type = CHATSTATE_ALIASES[state] || state;
+    if (!CHATSTATES.includes(type)) throw new Error("contactPresence: state must be one of " + CHATSTATES.join(", "));
+    const chatWid = new Wid(chatJid);
+    const who = new Wid(jid || chatJid);
+    const p = presenceFor(chatWid);
+    if (!p.isSubscribed) return false; // the server sends presence only to subscribers
+    later(() => {
+      const online = type === "idle" ? p.isOnline || chatWid.isGroup() : type !== "unavailable";
+      const settled = type === "idle" ? (online ? "available" : "unavailable") : type;
+      if (chatWid.isGroup()) {
+        let member = p.chatstates.get(who);
+        if (!member) member = p.chatstates.add(new Model({ id: who }, ["type", "t"]));
+        member.set({ type: settled, t: now() });
+      } else {
+        p.set("isOnline", online);
+      }
+      p.set("hasData", true);
+      p.chatstate.set({ t: now() });
+      p.chatstate.set("type", settled);
+    }, 0, "contactPresence");
+    return true;
+  }
+
   // ---------------------------------------------------------------- modules
   // Placeholder-resend requests (optional modules) are recorded; they decrypt nothing.
   const resendRequests = [];
@@ -1094,7 +1280,19 @@
       },
     },
     WAWebUserPrefsMeUser: { getMaybeMePnUser: () => mePn(), getMaybeMeLidUser: () => meLid() },
-    WAWebCollections: { Msg, Chat },
+    WAWebCollections: { Msg, Chat, GroupMetadata, Presence },
+    WAWebLidMigrationUtils: { toPn },
+    WAWebUpdateUnreadChatAction: { sendSeen },
+    WAWebStreamModel: { Stream },
+    WAWebChatStateBridge: {
+      sendChatStateComposing: chatStateSender("typing"),
+      sendChatStateRecording: chatStateSender("recording"),
+      sendChatStatePaused: chatStateSender("paused"),
+    },
+    WAWebPresenceChatAction: {
+      sendPresenceAvailable: ownPresence("available"),
+      sendPresenceUnavailable: ownPresence("unavailable"),
+    },
     WAWebWidFactory: { createWid, asUserWidOrThrow, createWidFromWidLike: (w) => createWid(typeof w === "string" ? w : String(w)) },
     WAWebFindChatAction: { findOrCreateLatestChat },
     WAWebMsgKey: MsgKey,
@@ -1302,7 +1500,7 @@
       map[groupJid] = !!on;
       ctl.set("lidGroups", map);
       const chat = Chat.get(groupJid);
-      if (chat && chat.groupMetadata) later(() => chat.groupMetadata.set("isLidAddressingMode", !!on), 0, "lidAddressedGroup");
+      if (chat && chat.groupMetadata) later(() => refreshGroupMetadata(chat.groupMetadata), 0, "lidAddressedGroup");
       return true;
     },
     setEphemeral(jid, seconds) {
@@ -1312,6 +1510,12 @@
       return true;
     },
     resendRequests: () => resendRequests.slice(),
+    createGroup: (subject, participants) => createGroupNow(subject, participants),
+    groupNotification: (groupJid, subtype, participants, author) => groupNotificationNow(groupJid, subtype, participants, author),
+    contactPresence: (chatJid, jid, state) => contactPresenceNow(chatJid, jid, state),
+    seen: () => ctl.get("seen", []).map((s) => s.chat),
+    chatStates: () => ctl.get("chatStates", []),
+    presences: () => ctl.get("presences", []),
     errors: () => errors.slice(),
     resetControl() { for (const k of Object.keys(localStorage)) if (k.startsWith(CTL)) localStorage.removeItem(k); return true; },
   };
