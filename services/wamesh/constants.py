@@ -46,6 +46,8 @@ EVENT_MESSAGE_ACK: Final = "message.ack"
 EVENT_MESSAGE_REACTION: Final = "message.reaction"
 EVENT_MESSAGE_EDITED: Final = "message.edited"
 EVENT_MESSAGE_REVOKED: Final = "message.revoked"
+EVENT_GROUP_PARTICIPANTS: Final = "group.participants"
+EVENT_PRESENCE_UPDATE: Final = "presence.update"
 EVENT_REMINDER_SENT: Final = "reminder.sent"
 EVENT_REMINDER_FAILED: Final = "reminder.failed"
 EVENT_TYPES: Final = (
@@ -58,6 +60,8 @@ EVENT_TYPES: Final = (
     EVENT_MESSAGE_REACTION,
     EVENT_MESSAGE_EDITED,
     EVENT_MESSAGE_REVOKED,
+    EVENT_GROUP_PARTICIPANTS,
+    EVENT_PRESENCE_UPDATE,
     EVENT_REMINDER_SENT,
     EVENT_REMINDER_FAILED,
 )

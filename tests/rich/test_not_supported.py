@@ -1,6 +1,6 @@
 """An engine without a capability answers 501 `not_supported` naming itself, once, generically:
-a small text-only engine (a stand-in for one that cannot send media, react, edit, revoke, forward
-or check numbers) runs in a real Line, served by a real worker gRPC server, reached through a
+a small text-only engine (a stand-in for one that cannot send media, react, edit, revoke, forward,
+check numbers, read groups, mark chats read or set presence) runs in a real Line, served by a real worker gRPC server, reached through a
 gateway."""
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ async def ready_line(pool: Pool, session_id: str) -> AsyncIterator[Line]:
 
 
 MSG = "3EB0000000000000000001"
+GROUP = "120363000000000001@g.us"
 
 
 class TestLineCapabilities:
@@ -94,6 +95,10 @@ class TestLineCapabilities:
                 line.revoke(CONTACT, MSG),
                 line.forward(CONTACT, MSG, CONTACT),
                 line.check_contact(CONTACT),
+                line.list_groups(),
+                line.group_info(GROUP),
+                line.mark_read(CONTACT),
+                line.set_presence(CONTACT, "typing"),
             ]
             for attempt in attempts:
                 with pytest.raises(NotSupported) as caught:
@@ -132,14 +137,19 @@ class TestThroughTheGateway:
         await redis.aclose()
 
     async def _check(self, http_port: int, grpc_port: int, line_id: str) -> None:
-        base = f"http://127.0.0.1:{http_port}/v1/sessions/{line_id}/messages"
+        line = f"http://127.0.0.1:{http_port}/v1/sessions/{line_id}"
+        base = f"{line}/messages"
         headers = {"X-Api-Key": API_KEY}
         async with aiohttp.ClientSession(headers=headers) as http:
             for method, url, body in (
                 ("POST", f"{base}/{MSG}/reaction", {"chat_id": CONTACT, "emoji": "👍"}),
                 ("POST", base, {"to": CONTACT, "text": "re", "reply_to": MSG}),
                 ("PATCH", f"{base}/{MSG}", {"chat_id": CONTACT, "text": "x"}),
-                ("GET", f"{base.removesuffix('/messages')}/contacts/{CONTACT}", None),
+                ("GET", f"{line}/contacts/{CONTACT}", None),
+                ("GET", f"{line}/groups", None),
+                ("GET", f"{line}/groups/{GROUP}", None),
+                ("POST", f"{line}/chats/{CONTACT}/read", None),
+                ("POST", f"{line}/presence", {"presence": "online"}),
             ):
                 async with http.request(method, url, json=body) as resp:
                     problem = await resp.json(content_type=None)

@@ -26,7 +26,10 @@ TYPES = (
     "message.reaction",
     "message.edited",
     "message.revoked",
+    "group.participants",
+    "presence.update",
 )
+MEMBER = "4915199999999@s.whatsapp.net"
 
 
 async def _read_sse(api: Api, line: str, into: dict[str, dict[str, Any]]) -> None:
@@ -70,6 +73,17 @@ async def _produce(api: Api, line: str) -> None:
     edit = {"chat_id": CONTACT, "text": "hello!"}
     assert (await api.call("PATCH", f"{base}/{sent['message_id']}", edit))[0] == 200
     assert (await api.call("DELETE", f"{base}/{sent['message_id']}"))[0] == 200
+    sandbox = f"/v1/sessions/{line}/sandbox"
+    members = {"subject": "Team", "participants": [{"jid": CONTACT}, {"jid": MEMBER}]}
+    status, created = await api.call("POST", f"{sandbox}/groups", members)
+    assert status == 201, created
+    group = created["group_id"]
+    said = {"from": group, "author": MEMBER, "text": "hi all"}
+    assert (await api.call("POST", f"{sandbox}/inbound", said))[0] == 201
+    change = {"action": "promote", "participants": [MEMBER], "author": CONTACT}
+    assert (await api.call("POST", f"{sandbox}/groups/{group}/participants", change))[0] == 200
+    typing = {"chat_id": group, "jid": MEMBER, "presence": "typing"}
+    assert (await api.call("POST", f"{sandbox}/presence", typing))[0] == 200
 
 
 class TestOnePayload:
@@ -119,3 +133,12 @@ class TestOnePayload:
         received = next(r for r in rows if r["type"] == "message.received")
         assert isinstance(received["data"]["media"]["size"], int)
         assert by_grpc[received["id"]].message.media.size == received["data"]["media"]["size"]
+        assert (received["data"]["chat_type"], received["data"]["author"]) == ("user", CONTACT)
+        in_group = next(r for r in rows if r["data"].get("chat_type") == "group")
+        message = by_grpc[in_group["id"]].message
+        assert (message.chat_type, message.author) == ("group", MEMBER)
+        assert in_group["data"]["author"] == MEMBER
+        changed = next(r for r in rows if r["type"] == "group.participants")
+        assert list(by_grpc[changed["id"]].group_participants.participants) == [MEMBER]
+        presence = next(r for r in rows if r["type"] == "presence.update")
+        assert by_grpc[presence["id"]].presence.presence == "typing"

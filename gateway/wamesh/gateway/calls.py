@@ -22,6 +22,7 @@ from wamesh.gateway.context import Gateway
 from wamesh.gateway.routing import WorkerRouter
 from wamesh.jid import parse_phone, parse_recipient
 from wamesh.media.ingest import ingest_base64, ingest_url
+from wamesh.session.chats import parse_group, parse_presence
 from wamesh.session.events import timestamp
 from wamesh.session.messaging import (
     SendRequest,
@@ -49,6 +50,10 @@ IDEMPOTENT = frozenset(
         "ListSent",
         "CheckContact",
         "MarkNotOnWhatsApp",
+        "ListGroups",
+        "GetGroup",
+        "MarkRead",
+        "SetPresence",
     }
 )
 
@@ -238,10 +243,29 @@ async def _prepare_mark(gw: Gateway, req: Any) -> ProtoMessage:
     return cast(ProtoMessage, req)
 
 
+async def _prepare_group(gw: Gateway, req: Any) -> ProtoMessage:
+    parse_group(cast(session_pb2.GetGroupRequest, req).group_id)
+    return cast(ProtoMessage, req)
+
+
+async def _prepare_read(gw: Gateway, req: Any) -> ProtoMessage:
+    parse_recipient(cast(session_pb2.MarkReadRequest, req).chat_id, "chat_id")
+    return cast(ProtoMessage, req)
+
+
+async def _prepare_presence(gw: Gateway, req: Any) -> ProtoMessage:
+    request = cast(session_pb2.SetPresenceRequest, req)
+    parse_presence(request.chat_id, request.presence)
+    return cast(ProtoMessage, req)
+
+
 PREPARE: dict[str, Callable[[Gateway, Any], Awaitable[ProtoMessage]]] = {
     "SendMessage": _prepare_send,
     "ForwardMessage": _prepare_forward,
     "RequestPairingCode": _prepare_pairing,
     "CheckContact": _prepare_contact,
     "MarkNotOnWhatsApp": _prepare_mark,
+    "GetGroup": _prepare_group,
+    "MarkRead": _prepare_read,
+    "SetPresence": _prepare_presence,
 }

@@ -274,6 +274,48 @@ CONTACT = named(
         ("exists", "jid", "lid"),
     ),
 )
+GROUP_PARTICIPANT = named(
+    "GroupParticipant",
+    obj(
+        {
+            "jid": {"type": "string", "description": "The member's JID (phone number or LID)"},
+            "is_admin": {"type": "boolean"},
+            "is_super_admin": {"type": "boolean", "description": "The group's creator"},
+        },
+        ("jid", "is_admin", "is_super_admin"),
+    ),
+)
+GROUP = named(
+    "Group",
+    obj(
+        {
+            "id": {"type": "string", "description": "The group's JID (`...@g.us`)"},
+            "subject": {"type": "string"},
+            "description": {"type": "string"},
+            "participants": {"type": "array", "items": GROUP_PARTICIPANT},
+        },
+        ("id", "subject", "description", "participants"),
+    ),
+)
+GROUP_LIST = named(
+    "GroupList",
+    obj({"groups": {"type": "array", "items": GROUP}}, ("groups",)),
+)
+CHAT_PRESENCES = ["typing", "recording", "paused", "online", "offline"]
+PRESENCE_REQUEST = named(
+    "PresenceRequest",
+    obj(
+        {
+            "chat_id": {
+                **text(1, 100),
+                "description": "The chat (phone number or JID); required for typing, recording "
+                "and paused, absent for online and offline",
+            },
+            "presence": {"type": "string", "enum": CHAT_PRESENCES},
+        },
+        ("presence",),
+    ),
+)
 MEDIA = named(
     "Media",
     obj(
@@ -315,6 +357,39 @@ REVOKED_EVENT = named(
     "MessageRevokedEvent",
     obj(_EVENT_BASE, ("message_id", "chat_id", "from", "timestamp"), closed=False),
 )
+GROUP_PARTICIPANTS_EVENT = named(
+    "GroupParticipantsEvent",
+    obj(
+        {
+            "group_id": {"type": "string"},
+            "action": {
+                "type": "string",
+                "enum": ["add", "remove", "leave", "join", "promote", "demote"],
+            },
+            "participants": {"type": "array", "items": {"type": "string"}},
+            "author": NULLABLE_STRING,
+            "timestamp": TIMESTAMP,
+        },
+        ("group_id", "action", "participants", "author", "timestamp"),
+        closed=False,
+    ),
+)
+PRESENCE_EVENT = named(
+    "PresenceUpdateEvent",
+    obj(
+        {
+            "chat_id": {"type": "string"},
+            "jid": {"type": "string"},
+            "presence": {
+                "type": "string",
+                "enum": ["available", "unavailable", "typing", "recording", "paused"],
+            },
+            "timestamp": TIMESTAMP,
+        },
+        ("chat_id", "jid", "presence", "timestamp"),
+        closed=False,
+    ),
+)
 # ---------------------------------------------------------------------------------------------
 
 QR = obj(
@@ -331,7 +406,12 @@ MESSAGE = named(
             "id": {"type": "string"},
             "type": MESSAGE_TYPE,
             "chat_id": {"type": "string"},
+            "chat_type": {"type": "string", "enum": ["user", "group"]},
             "from": {"type": "string"},
+            "author": {
+                "type": "string",
+                "description": "Who wrote it: the member in a group, else the sender",
+            },
             "to": {"type": "string"},
             "from_me": {"type": "boolean"},
             "text": {"type": "string", "description": "The text, or the caption of media"},
@@ -384,6 +464,7 @@ INBOUND = obj(
         "filename": text(1, 255),
         "reply_to": MESSAGE_ID,
         "mentions": {"type": "array", "items": text(1, 100), "maxItems": 100},
+        "author": {**text(1, 100), "description": "In a group (`from` a group): who wrote it"},
     },
     ("from",),
 )
@@ -392,13 +473,17 @@ SANDBOX_ACTION = named(
     "SandboxAction",
     obj(
         {
-            "kind": {"type": "string", "enum": ["reaction", "edit", "revoke", "forward"]},
+            "kind": {
+                "type": "string",
+                "enum": ["reaction", "edit", "revoke", "forward", "read", "presence"],
+            },
             "chat_id": {"type": "string"},
             "message_id": {"type": "string"},
             "emoji": {"type": "string"},
             "text": {"type": "string"},
             "to": {"type": "string"},
             "new_message_id": {"type": "string"},
+            "presence": {"type": "string"},
             "timestamp": NULLABLE_TIMESTAMP,
         },
         ("kind", "chat_id", "message_id"),
@@ -423,6 +508,42 @@ INJECT_EDIT = obj(
 NOT_ON_WHATSAPP = obj(
     {"phone": {**text(1, 40), "description": "A phone number in international form"}},
     ("phone",),
+)
+CREATE_GROUP = obj(
+    {
+        "subject": text(1, 100),
+        "description": text(0, 2000),
+        "participants": {
+            "type": "array",
+            "maxItems": 100,
+            "items": obj(
+                {
+                    "jid": text(1, 100),
+                    "is_admin": {"type": "boolean"},
+                    "is_super_admin": {"type": "boolean"},
+                },
+                ("jid",),
+            ),
+        },
+    },
+    ("subject",),
+)
+GROUP_CREATED = obj({"group_id": {"type": "string"}}, ("group_id",))
+CHANGE_PARTICIPANTS = obj(
+    {
+        "action": GROUP_PARTICIPANTS_EVENT["properties"]["action"],
+        "participants": {"type": "array", "items": text(1, 100), "minItems": 1, "maxItems": 100},
+        "author": text(1, 100),
+    },
+    ("action", "participants"),
+)
+INJECT_PRESENCE = obj(
+    {
+        "chat_id": text(1, 100),
+        "jid": text(1, 100),
+        "presence": PRESENCE_EVENT["properties"]["presence"],
+    },
+    ("chat_id", "jid", "presence"),
 )
 OK_REPLY = obj({"ok": {"type": "boolean"}}, ("ok",))
 INJECT_REVOKE = obj({"from": text(1, 100), "message_id": MESSAGE_ID}, ("from", "message_id"))

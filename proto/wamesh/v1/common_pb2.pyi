@@ -136,6 +136,8 @@ class Message(_message.Message):
     MENTIONS_FIELD_NUMBER: _builtins.int
     MEDIA_FIELD_NUMBER: _builtins.int
     MEDIA_ERROR_FIELD_NUMBER: _builtins.int
+    CHAT_TYPE_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     chat_id: _builtins.str
     to: _builtins.str
@@ -148,6 +150,10 @@ class Message(_message.Message):
     reply_to: _builtins.str
     """The id of the message this one replies to (empty: none)."""
     media_error: _builtins.str
+    chat_type: _builtins.str
+    """"group" for a chat `...@g.us`, else "user"."""
+    author: _builtins.str
+    """Who wrote it: the group member in a group, the sender in a 1:1 chat (the line when from_me)."""
     @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -174,10 +180,12 @@ class Message(_message.Message):
         mentions: _abc.Iterable[_builtins.str] | None = ...,
         media: Global___Media | None = ...,
         media_error: _builtins.str = ...,
+        chat_type: _builtins.str = ...,
+        author: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "chat_id", b"chat_id", "client_message_id", b"client_message_id", "from", b"from", "from_me", b"from_me", "id", b"id", "media", b"media", "media_error", b"media_error", "mentions", b"mentions", "reply_to", b"reply_to", "text", b"text", "timestamp", b"timestamp", "to", b"to", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "author", b"author", "chat_id", b"chat_id", "chat_type", b"chat_type", "client_message_id", b"client_message_id", "from", b"from", "from_me", b"from_me", "id", b"id", "media", b"media", "media_error", b"media_error", "mentions", b"mentions", "reply_to", b"reply_to", "text", b"text", "timestamp", b"timestamp", "to", b"to", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -278,6 +286,134 @@ class MessageRevoked(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MessageRevoked: _TypeAlias = MessageRevoked  # noqa: Y015
+
+@_typing.final
+class GroupParticipant(_message.Message):
+    """A group member and its admin flags."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JID_FIELD_NUMBER: _builtins.int
+    IS_ADMIN_FIELD_NUMBER: _builtins.int
+    IS_SUPER_ADMIN_FIELD_NUMBER: _builtins.int
+    jid: _builtins.str
+    is_admin: _builtins.bool
+    is_super_admin: _builtins.bool
+    def __init__(
+        self,
+        *,
+        jid: _builtins.str = ...,
+        is_admin: _builtins.bool = ...,
+        is_super_admin: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["is_admin", b"is_admin", "is_super_admin", b"is_super_admin", "jid", b"jid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GroupParticipant: _TypeAlias = GroupParticipant  # noqa: Y015
+
+@_typing.final
+class Group(_message.Message):
+    """A group the line is in."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JID_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    jid: _builtins.str
+    subject: _builtins.str
+    description: _builtins.str
+    @_builtins.property
+    def participants(self) -> _containers.RepeatedCompositeFieldContainer[Global___GroupParticipant]: ...
+    def __init__(
+        self,
+        *,
+        jid: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        description: _builtins.str = ...,
+        participants: _abc.Iterable[Global___GroupParticipant] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "jid", b"jid", "participants", b"participants", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Group: _TypeAlias = Group  # noqa: Y015
+
+@_typing.final
+class GroupParticipantsChanged(_message.Message):
+    """Members joined, left, were added, removed, promoted or demoted (`group.participants`)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GROUP_ID_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    group_id: _builtins.str
+    action: _builtins.str
+    """add, remove, leave, join, promote, demote."""
+    author: _builtins.str
+    """Who did it (empty: unknown, or the members themselves)."""
+    @_builtins.property
+    def participants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def timestamp(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        group_id: _builtins.str = ...,
+        action: _builtins.str = ...,
+        participants: _abc.Iterable[_builtins.str] | None = ...,
+        author: _builtins.str = ...,
+        timestamp: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "author", b"author", "group_id", b"group_id", "participants", b"participants", "timestamp", b"timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GroupParticipantsChanged: _TypeAlias = GroupParticipantsChanged  # noqa: Y015
+
+@_typing.final
+class PresenceUpdate(_message.Message):
+    """A contact's presence in a chat (`presence.update`): available, unavailable, typing, recording,
+    paused.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHAT_ID_FIELD_NUMBER: _builtins.int
+    JID_FIELD_NUMBER: _builtins.int
+    PRESENCE_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    chat_id: _builtins.str
+    jid: _builtins.str
+    presence: _builtins.str
+    @_builtins.property
+    def timestamp(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        chat_id: _builtins.str = ...,
+        jid: _builtins.str = ...,
+        presence: _builtins.str = ...,
+        timestamp: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_id", b"chat_id", "jid", b"jid", "presence", b"presence", "timestamp", b"timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PresenceUpdate: _TypeAlias = PresenceUpdate  # noqa: Y015
 
 @_typing.final
 class StatusChanged(_message.Message):
@@ -431,6 +567,8 @@ class Event(_message.Message):
     REACTION_FIELD_NUMBER: _builtins.int
     EDITED_FIELD_NUMBER: _builtins.int
     REVOKED_FIELD_NUMBER: _builtins.int
+    GROUP_PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    PRESENCE_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
     DATA_JSON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
@@ -459,6 +597,10 @@ class Event(_message.Message):
     @_builtins.property
     def revoked(self) -> Global___MessageRevoked: ...
     @_builtins.property
+    def group_participants(self) -> Global___GroupParticipantsChanged: ...
+    @_builtins.property
+    def presence(self) -> Global___PresenceUpdate: ...
+    @_builtins.property
     def data(self) -> _struct_pb2.Struct:
         """The same payload as the webhook's `data`, for clients that prefer JSON (a Struct's numbers
         are doubles: `data_json` keeps integers as integers).
@@ -480,14 +622,16 @@ class Event(_message.Message):
         reaction: Global___ReactionChanged | None = ...,
         edited: Global___MessageEdited | None = ...,
         revoked: Global___MessageRevoked | None = ...,
+        group_participants: Global___GroupParticipantsChanged | None = ...,
+        presence: Global___PresenceUpdate | None = ...,
         data: _struct_pb2.Struct | None = ...,
         data_json: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "edited", b"edited", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "status", b"status", "timestamp", b"timestamp"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "edited", b"edited", "group_participants", b"group_participants", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "presence", b"presence", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "status", b"status", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "data_json", b"data_json", "edited", b"edited", "id", b"id", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "session_id", b"session_id", "status", b"status", "timestamp", b"timestamp", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "data_json", b"data_json", "edited", b"edited", "group_participants", b"group_participants", "id", b"id", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "presence", b"presence", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "session_id", b"session_id", "status", b"status", "timestamp", b"timestamp", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["status", "qr", "message", "ack", "reminder", "pairing_code", "reaction", "edited", "revoked"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["status", "qr", "message", "ack", "reminder", "pairing_code", "reaction", "edited", "revoked", "group_participants", "presence"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 

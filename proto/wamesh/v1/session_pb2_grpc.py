@@ -95,6 +95,26 @@ class SessionServiceStub:
                 request_serializer=wamesh_dot_v1_dot_session__pb2.CheckContactRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.CheckContactResponse.FromString,
                 _registered_method=True)
+        self.ListGroups = channel.unary_unary(
+                '/wamesh.v1.SessionService/ListGroups',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.ListGroupsRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.ListGroupsResponse.FromString,
+                _registered_method=True)
+        self.GetGroup = channel.unary_unary(
+                '/wamesh.v1.SessionService/GetGroup',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.GetGroupRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.GetGroupResponse.FromString,
+                _registered_method=True)
+        self.MarkRead = channel.unary_unary(
+                '/wamesh.v1.SessionService/MarkRead',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.MarkReadRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.MarkReadResponse.FromString,
+                _registered_method=True)
+        self.SetPresence = channel.unary_unary(
+                '/wamesh.v1.SessionService/SetPresence',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.SetPresenceRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.SetPresenceResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -183,6 +203,33 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListGroups(self, request, context):
+        """The groups the line is in (participants may be empty here), and one group with its members.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkRead(self, request, context):
+        """Mark every message of a chat read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPresence(self, request, context):
+        """Show typing, recording or paused in a chat, or online / offline everywhere (no chat_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -245,6 +292,26 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.CheckContact,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.CheckContactRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.CheckContactResponse.SerializeToString,
+            ),
+            'ListGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGroups,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.ListGroupsRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.ListGroupsResponse.SerializeToString,
+            ),
+            'GetGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGroup,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.GetGroupRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.GetGroupResponse.SerializeToString,
+            ),
+            'MarkRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkRead,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.MarkReadRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.MarkReadResponse.SerializeToString,
+            ),
+            'SetPresence': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPresence,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.SetPresenceRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.SetPresenceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -581,6 +648,114 @@ class SessionService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def ListGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/ListGroups',
+            wamesh_dot_v1_dot_session__pb2.ListGroupsRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.ListGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/GetGroup',
+            wamesh_dot_v1_dot_session__pb2.GetGroupRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.GetGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/MarkRead',
+            wamesh_dot_v1_dot_session__pb2.MarkReadRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.MarkReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPresence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/SetPresence',
+            wamesh_dot_v1_dot_session__pb2.SetPresenceRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.SetPresenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SandboxServiceStub:
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`.
@@ -640,6 +815,21 @@ class SandboxServiceStub:
         self.MarkNotOnWhatsApp = channel.unary_unary(
                 '/wamesh.v1.SandboxService/MarkNotOnWhatsApp',
                 request_serializer=wamesh_dot_v1_dot_session__pb2.MarkNotOnWhatsAppRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+                _registered_method=True)
+        self.CreateGroup = channel.unary_unary(
+                '/wamesh.v1.SandboxService/CreateGroup',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.CreateGroupRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.CreateGroupResponse.FromString,
+                _registered_method=True)
+        self.ChangeParticipants = channel.unary_unary(
+                '/wamesh.v1.SandboxService/ChangeParticipants',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.ChangeParticipantsRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+                _registered_method=True)
+        self.InjectPresence = channel.unary_unary(
+                '/wamesh.v1.SandboxService/InjectPresence',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.InjectPresenceRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
                 _registered_method=True)
 
@@ -712,6 +902,27 @@ class SandboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateGroup(self, request, context):
+        """The simulated server puts the line in a new group; answers its JID.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeParticipants(self, request, context):
+        """Members of a group change (a `group.participants` event follows).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InjectPresence(self, request, context):
+        """A contact's presence in a chat (a `presence.update` event follows).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SandboxServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -763,6 +974,21 @@ def add_SandboxServiceServicer_to_server(servicer, server):
             'MarkNotOnWhatsApp': grpc.unary_unary_rpc_method_handler(
                     servicer.MarkNotOnWhatsApp,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.MarkNotOnWhatsAppRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
+            ),
+            'CreateGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateGroup,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.CreateGroupRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.CreateGroupResponse.SerializeToString,
+            ),
+            'ChangeParticipants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeParticipants,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.ChangeParticipantsRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
+            ),
+            'InjectPresence': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectPresence,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.InjectPresenceRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
             ),
     }
@@ -1036,6 +1262,87 @@ class SandboxService:
             target,
             '/wamesh.v1.SandboxService/MarkNotOnWhatsApp',
             wamesh_dot_v1_dot_session__pb2.MarkNotOnWhatsAppRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/CreateGroup',
+            wamesh_dot_v1_dot_session__pb2.CreateGroupRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.CreateGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeParticipants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/ChangeParticipants',
+            wamesh_dot_v1_dot_session__pb2.ChangeParticipantsRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InjectPresence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/InjectPresence',
+            wamesh_dot_v1_dot_session__pb2.InjectPresenceRequest.SerializeToString,
             wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
             options,
             channel_credentials,

@@ -59,6 +59,13 @@ class SessionServiceStub:
     """Whether a number, JID or LID is on WhatsApp, with its phone-number JID and LID (the LID <->
     phone mapping both ways); an unknown one answers exists=false. Groups are INVALID_ARGUMENT.
     """
+    ListGroups: _grpc.UnaryUnaryMultiCallable[_session_pb2.ListGroupsRequest, _session_pb2.ListGroupsResponse]
+    """The groups the line is in (participants may be empty here), and one group with its members."""
+    GetGroup: _grpc.UnaryUnaryMultiCallable[_session_pb2.GetGroupRequest, _session_pb2.GetGroupResponse]
+    MarkRead: _grpc.UnaryUnaryMultiCallable[_session_pb2.MarkReadRequest, _session_pb2.MarkReadResponse]
+    """Mark every message of a chat read."""
+    SetPresence: _grpc.UnaryUnaryMultiCallable[_session_pb2.SetPresenceRequest, _session_pb2.SetPresenceResponse]
+    """Show typing, recording or paused in a chat, or online / offline everywhere (no chat_id)."""
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -88,6 +95,13 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Whether a number, JID or LID is on WhatsApp, with its phone-number JID and LID (the LID <->
     phone mapping both ways); an unknown one answers exists=false. Groups are INVALID_ARGUMENT.
     """
+    ListGroups: _aio.UnaryUnaryMultiCallable[_session_pb2.ListGroupsRequest, _session_pb2.ListGroupsResponse]  # type: ignore[assignment]
+    """The groups the line is in (participants may be empty here), and one group with its members."""
+    GetGroup: _aio.UnaryUnaryMultiCallable[_session_pb2.GetGroupRequest, _session_pb2.GetGroupResponse]  # type: ignore[assignment]
+    MarkRead: _aio.UnaryUnaryMultiCallable[_session_pb2.MarkReadRequest, _session_pb2.MarkReadResponse]  # type: ignore[assignment]
+    """Mark every message of a chat read."""
+    SetPresence: _aio.UnaryUnaryMultiCallable[_session_pb2.SetPresenceRequest, _session_pb2.SetPresenceResponse]  # type: ignore[assignment]
+    """Show typing, recording or paused in a chat, or online / offline everywhere (no chat_id)."""
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -187,6 +201,37 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         phone mapping both ways); an unknown one answers exists=false. Groups are INVALID_ARGUMENT.
         """
 
+    @_abc_1.abstractmethod
+    def ListGroups(
+        self,
+        request: _session_pb2.ListGroupsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.ListGroupsResponse, _abc.Awaitable[_session_pb2.ListGroupsResponse]]:
+        """The groups the line is in (participants may be empty here), and one group with its members."""
+
+    @_abc_1.abstractmethod
+    def GetGroup(
+        self,
+        request: _session_pb2.GetGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.GetGroupResponse, _abc.Awaitable[_session_pb2.GetGroupResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def MarkRead(
+        self,
+        request: _session_pb2.MarkReadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.MarkReadResponse, _abc.Awaitable[_session_pb2.MarkReadResponse]]:
+        """Mark every message of a chat read."""
+
+    @_abc_1.abstractmethod
+    def SetPresence(
+        self,
+        request: _session_pb2.SetPresenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.SetPresenceResponse, _abc.Awaitable[_session_pb2.SetPresenceResponse]]:
+        """Show typing, recording or paused in a chat, or online / offline everywhere (no chat_id)."""
+
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class SandboxServiceStub:
@@ -211,6 +256,12 @@ class SandboxServiceStub:
     """The simulated server knows `phone` as not on WhatsApp: checks answer exists=false and sends
     to it are refused (`invalid_recipient`).
     """
+    CreateGroup: _grpc.UnaryUnaryMultiCallable[_session_pb2.CreateGroupRequest, _session_pb2.CreateGroupResponse]
+    """The simulated server puts the line in a new group; answers its JID."""
+    ChangeParticipants: _grpc.UnaryUnaryMultiCallable[_session_pb2.ChangeParticipantsRequest, _session_pb2.InjectActionResponse]
+    """Members of a group change (a `group.participants` event follows)."""
+    InjectPresence: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectPresenceRequest, _session_pb2.InjectActionResponse]
+    """A contact's presence in a chat (a `presence.update` event follows)."""
 
 @_typing.type_check_only
 class SandboxServiceAsyncStub(SandboxServiceStub):
@@ -232,6 +283,12 @@ class SandboxServiceAsyncStub(SandboxServiceStub):
     """The simulated server knows `phone` as not on WhatsApp: checks answer exists=false and sends
     to it are refused (`invalid_recipient`).
     """
+    CreateGroup: _aio.UnaryUnaryMultiCallable[_session_pb2.CreateGroupRequest, _session_pb2.CreateGroupResponse]  # type: ignore[assignment]
+    """The simulated server puts the line in a new group; answers its JID."""
+    ChangeParticipants: _aio.UnaryUnaryMultiCallable[_session_pb2.ChangeParticipantsRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
+    """Members of a group change (a `group.participants` event follows)."""
+    InjectPresence: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectPresenceRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
+    """A contact's presence in a chat (a `presence.update` event follows)."""
 
 class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`."""
@@ -310,5 +367,29 @@ class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
         """The simulated server knows `phone` as not on WhatsApp: checks answer exists=false and sends
         to it are refused (`invalid_recipient`).
         """
+
+    @_abc_1.abstractmethod
+    def CreateGroup(
+        self,
+        request: _session_pb2.CreateGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.CreateGroupResponse, _abc.Awaitable[_session_pb2.CreateGroupResponse]]:
+        """The simulated server puts the line in a new group; answers its JID."""
+
+    @_abc_1.abstractmethod
+    def ChangeParticipants(
+        self,
+        request: _session_pb2.ChangeParticipantsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]:
+        """Members of a group change (a `group.participants` event follows)."""
+
+    @_abc_1.abstractmethod
+    def InjectPresence(
+        self,
+        request: _session_pb2.InjectPresenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]:
+        """A contact's presence in a chat (a `presence.update` event follows)."""
 
 def add_SandboxServiceServicer_to_server(servicer: SandboxServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

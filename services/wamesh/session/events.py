@@ -20,12 +20,15 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from wamesh import constants as c
 from wamesh.engines.base import (
     Ack,
+    GroupParticipantsChanged,
     MediaInfo,
     Message,
     MessageEdited,
     MessageRevoked,
+    PresenceChanged,
     ReactionChanged,
 )
+from wamesh.jid import GROUP_SERVER
 from wamesh.v1 import common_pb2
 
 
@@ -98,7 +101,9 @@ def message_data(
         "id": message.id,
         "type": message.type.value,
         "chat_id": message.chat_id,
+        "chat_type": chat_type(message.chat_id),
         "from": message.sender,
+        "author": message.sender,
         "to": message.recipient,
         "from_me": message.from_me,
         "text": message.text,
@@ -111,6 +116,11 @@ def message_data(
     if media_error is not None:
         data["media_error"] = media_error
     return data
+
+
+def chat_type(chat_id: str) -> str:
+    """`group` for a `...@g.us` chat, else `user`."""
+    return "group" if chat_id.endswith("@" + GROUP_SERVER) else "user"
 
 
 def message_event(message: Message, session_id: str, media_error: str | None = None) -> LineEvent:
@@ -187,6 +197,33 @@ def action_event(event: ReactionChanged | MessageEdited | MessageRevoked) -> Lin
             return revoked_event(event.message_id, event.chat_id, event.sender, event.timestamp)
 
 
+def group_participants_event(event: GroupParticipantsChanged) -> LineEvent:
+    """`group.participants`: members joined, left, were added, removed, promoted or demoted."""
+    return LineEvent(
+        c.EVENT_GROUP_PARTICIPANTS,
+        {
+            "group_id": event.group_jid,
+            "action": event.action,
+            "participants": list(event.participants),
+            "author": event.author,
+            "timestamp": iso(event.timestamp),
+        },
+    )
+
+
+def presence_event(event: PresenceChanged) -> LineEvent:
+    """`presence.update`: a contact's presence in a chat."""
+    return LineEvent(
+        c.EVENT_PRESENCE_UPDATE,
+        {
+            "chat_id": event.chat_id,
+            "jid": event.jid,
+            "presence": event.presence,
+            "timestamp": iso(event.timestamp),
+        },
+    )
+
+
 STATUS_TO_PROTO: dict[str, common_pb2.SessionStatus.ValueType] = {
     "starting": common_pb2.SESSION_STATUS_STARTING,
     "qr": common_pb2.SESSION_STATUS_QR,
@@ -233,6 +270,8 @@ def message_data_to_proto(d: dict[str, Any]) -> common_pb2.Message:
     return common_pb2.Message(
         id=d["id"],
         chat_id=d["chat_id"],
+        chat_type=d.get("chat_type") or chat_type(d["chat_id"]),
+        author=d.get("author") or d["from"],
         to=d["to"],
         from_me=d["from_me"],
         text=d["text"],
@@ -328,6 +367,25 @@ def _fill_payload(proto: common_pb2.Event, event: LineEvent) -> None:
                 chat_id=d["chat_id"],
                 timestamp=timestamp(_parse_iso(d["timestamp"])),
                 **{"from": d["from"]},
+            )
+        )
+    elif event.type == c.EVENT_GROUP_PARTICIPANTS:
+        proto.group_participants.CopyFrom(
+            common_pb2.GroupParticipantsChanged(
+                group_id=d["group_id"],
+                action=d["action"],
+                participants=d["participants"],
+                author=d["author"] or "",
+                timestamp=timestamp(_parse_iso(d["timestamp"])),
+            )
+        )
+    elif event.type == c.EVENT_PRESENCE_UPDATE:
+        proto.presence.CopyFrom(
+            common_pb2.PresenceUpdate(
+                chat_id=d["chat_id"],
+                jid=d["jid"],
+                presence=d["presence"],
+                timestamp=timestamp(_parse_iso(d["timestamp"])),
             )
         )
     elif event.type == c.EVENT_MESSAGE_ACK:

@@ -35,6 +35,7 @@ from wamesh.engines.base import (
     Engine,
     EngineEvent,
     Failed,
+    GroupParticipantsChanged,
     LoggedOut,
     MediaSource,
     MessageEdited,
@@ -43,20 +44,24 @@ from wamesh.engines.base import (
     MessageRevoked,
     PairingCode,
     PairsByCode,
+    PresenceChanged,
     Qr,
     ReactionChanged,
     Ready,
 )
-from wamesh.engines.rich import ContactInfo
+from wamesh.engines.rich import ContactInfo, GroupInfo
 from wamesh.errors import AlreadyPaired, NotSupported, SessionNotFound, SessionNotReady
 from wamesh.jid import parse_phone
 from wamesh.outbox import Kicker
+from wamesh.session import chats
 from wamesh.session.events import (
     LineEvent,
     ack_event,
     action_event,
+    group_participants_event,
     message_event,
     pairing_code_event,
+    presence_event,
     qr_event,
     status_event,
 )
@@ -190,6 +195,22 @@ class Line:
         """Whether a number, JID or LID is on WhatsApp (see `Messaging.check_contact`)."""
         return await self._messaging.check_contact(contact)
 
+    async def list_groups(self) -> list[GroupInfo]:
+        """Every group the line is in (see `wamesh.session.chats`)."""
+        return await chats.list_groups(self._ready_engine())
+
+    async def group_info(self, group_id: str) -> GroupInfo:
+        """One group with its participants."""
+        return await chats.group_info(self._ready_engine(), group_id)
+
+    async def mark_read(self, chat_id: str) -> None:
+        """Mark every message of a chat read."""
+        await chats.mark_read(self._ready_engine(), chat_id)
+
+    async def set_presence(self, chat_id: str, presence: str) -> None:
+        """Show typing / recording / paused in a chat, or online / offline (no chat)."""
+        await chats.set_presence(self._ready_engine(), chat_id, presence)
+
     def _ready_engine(self) -> Engine:
         engine = self.engine
         if engine is None or self.status != "ready":
@@ -301,6 +322,10 @@ class Line:
                 await self._record([ack_event(mid, chat, ack)])
             case ReactionChanged() | MessageEdited() | MessageRevoked():
                 await self._record([action_event(event)])
+            case GroupParticipantsChanged():
+                await self._record([group_participants_event(event)])
+            case PresenceChanged():
+                await self._record([presence_event(event)])
             case Disconnected(reason=reason):
                 await self._change(
                     StatusChange("disconnected", last_error=reason),

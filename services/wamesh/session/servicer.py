@@ -10,6 +10,7 @@ import grpc.aio
 
 from wamesh.constants import EVENT_SESSION_QR, EVENT_SESSION_STATUS
 from wamesh.engines.base import Ack
+from wamesh.engines.rich import GroupInfo, Participant
 from wamesh.engines.sandbox import Inbound, SandboxEngine, SentLog
 from wamesh.errors import InvalidInput, SessionNotReady, WameshError, WrongSession
 from wamesh.rpc.errors import abort, translate_errors
@@ -106,6 +107,42 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         return session_pb2.CheckContactResponse(
             exists=info.exists, jid=info.jid or "", lid=info.lid or ""
         )
+
+    @translate_errors
+    async def ListGroups(
+        self, request: session_pb2.ListGroupsRequest, context: Context
+    ) -> session_pb2.ListGroupsResponse:
+        """The groups the line is in."""
+        _check_line(self._line, request.session_id)
+        groups = await self._line.list_groups()
+        return session_pb2.ListGroupsResponse(groups=[group_to_proto(g) for g in groups])
+
+    @translate_errors
+    async def GetGroup(
+        self, request: session_pb2.GetGroupRequest, context: Context
+    ) -> session_pb2.GetGroupResponse:
+        """One group with its participants."""
+        _check_line(self._line, request.session_id)
+        group = await self._line.group_info(request.group_id)
+        return session_pb2.GetGroupResponse(group=group_to_proto(group))
+
+    @translate_errors
+    async def MarkRead(
+        self, request: session_pb2.MarkReadRequest, context: Context
+    ) -> session_pb2.MarkReadResponse:
+        """Mark every message of a chat read."""
+        _check_line(self._line, request.session_id)
+        await self._line.mark_read(request.chat_id)
+        return session_pb2.MarkReadResponse()
+
+    @translate_errors
+    async def SetPresence(
+        self, request: session_pb2.SetPresenceRequest, context: Context
+    ) -> session_pb2.SetPresenceResponse:
+        """Show a chat state in a chat, or online / offline."""
+        _check_line(self._line, request.session_id)
+        await self._line.set_presence(request.chat_id, request.presence)
+        return session_pb2.SetPresenceResponse()
 
     async def StreamQr(
         self, request: session_pb2.StreamQrRequest, context: Context
@@ -231,6 +268,21 @@ async def qr_updates(line: Line) -> AsyncIterator[session_pb2.QrUpdate]:
                     return
 
 
+def group_to_proto(group: GroupInfo) -> common_pb2.Group:
+    """A group on the wire."""
+    return common_pb2.Group(
+        jid=group.jid,
+        subject=group.subject,
+        description=group.description,
+        participants=[
+            common_pb2.GroupParticipant(
+                jid=p.jid, is_admin=p.is_admin, is_super_admin=p.is_super_admin
+            )
+            for p in group.participants
+        ],
+    )
+
+
 def _qr_update(code: str, expires_at: datetime, rotation: int) -> session_pb2.QrUpdate:
     return session_pb2.QrUpdate(
         status=common_pb2.SESSION_STATUS_QR,
@@ -291,6 +343,7 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
             filename=request.filename,
             reply_to=request.reply_to,
             mentions=tuple(request.mentions),
+            author=request.author,
         )
         message = sandbox.receive_message(inbound)
         return session_pb2.InjectInboundResponse(
@@ -330,6 +383,39 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
     ) -> session_pb2.InjectActionResponse:
         """The simulated server knows a number as not on WhatsApp."""
         self._sandbox(request.session_id).mark_not_on_whatsapp(request.phone)
+        return session_pb2.InjectActionResponse()
+
+    @translate_errors
+    async def CreateGroup(
+        self, request: session_pb2.CreateGroupRequest, context: Context
+    ) -> session_pb2.CreateGroupResponse:
+        """The simulated server puts the line in a new group."""
+        members = tuple(
+            Participant(p.jid, p.is_admin, p.is_super_admin) for p in request.participants
+        )
+        group = self._sandbox(request.session_id).create_group(
+            request.subject, members, request.description
+        )
+        return session_pb2.CreateGroupResponse(group_id=group)
+
+    @translate_errors
+    async def ChangeParticipants(
+        self, request: session_pb2.ChangeParticipantsRequest, context: Context
+    ) -> session_pb2.InjectActionResponse:
+        """Members of a group change."""
+        self._sandbox(request.session_id).change_participants(
+            request.group_id, request.action, tuple(request.participants), request.author
+        )
+        return session_pb2.InjectActionResponse()
+
+    @translate_errors
+    async def InjectPresence(
+        self, request: session_pb2.InjectPresenceRequest, context: Context
+    ) -> session_pb2.InjectActionResponse:
+        """A contact's presence in a chat."""
+        self._sandbox(request.session_id).receive_presence(
+            request.chat_id, request.jid, request.presence
+        )
         return session_pb2.InjectActionResponse()
 
     @translate_errors
@@ -377,6 +463,7 @@ class SandboxServicer(session_pb2_grpc.SandboxServiceServicer):
                     to=a.to,
                     new_message_id=a.new_message_id,
                     timestamp=timestamp(a.timestamp),
+                    presence=a.presence,
                 )
                 for a in log.actions()
             ],

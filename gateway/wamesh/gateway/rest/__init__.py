@@ -8,6 +8,7 @@ from wamesh.gateway.api import Operation
 def operations(*, dev_mode: bool = False) -> list[Operation]:
     """Every REST operation, in documentation order (the dev inbox only in dev mode)."""
     from wamesh.gateway.rest import (
+        chats,
         contacts,
         dashboard,
         deliveries,
@@ -29,6 +30,7 @@ def operations(*, dev_mode: bool = False) -> list[Operation]:
         *sessions.OPERATIONS,
         *messaging.OPERATIONS,
         *contacts.OPERATIONS,
+        *chats.OPERATIONS,
         *media.OPERATIONS,
         *sandbox.OPERATIONS,
         *reminders.OPERATIONS,

@@ -26,7 +26,9 @@ def message_json(message: common_pb2.Message) -> dict[str, Any]:
         "id": message.id,
         "type": message.type or "text",
         "chat_id": message.chat_id,
+        "chat_type": message.chat_type or "user",
         "from": getattr(message, "from"),
+        "author": message.author or getattr(message, "from"),
         "to": message.to,
         "from_me": message.from_me,
         "text": message.text,
@@ -83,6 +85,7 @@ async def sandbox_inbound(request: web.Request) -> web.StreamResponse:
         filename=body.get("filename", ""),
         reply_to=body.get("reply_to", ""),
         mentions=body.get("mentions", []),
+        author=body.get("author", ""),
         **{"from": body["from"]},
     )
     reply = await calls.relay(gateway_of(request), "InjectInbound", req)
@@ -141,6 +144,53 @@ async def sandbox_not_on_whatsapp(request: web.Request) -> web.StreamResponse:
     return json_response({"ok": True})
 
 
+async def sandbox_create_group(request: web.Request) -> web.StreamResponse:
+    """The simulated server puts the line in a new group."""
+    body = request[BODY]
+    req = session_pb2.CreateGroupRequest(
+        session_id=line_id(request),
+        subject=body["subject"],
+        description=body.get("description", ""),
+        participants=[
+            common_pb2.GroupParticipant(
+                jid=p["jid"],
+                is_admin=bool(p.get("is_admin")),
+                is_super_admin=bool(p.get("is_super_admin")),
+            )
+            for p in body.get("participants", [])
+        ],
+    )
+    reply = await calls.relay(gateway_of(request), "CreateGroup", req)
+    return json_response({"group_id": reply.group_id}, 201)
+
+
+async def sandbox_participants(request: web.Request) -> web.StreamResponse:
+    """Members of a group change (a `group.participants` event follows)."""
+    body = request[BODY]
+    req = session_pb2.ChangeParticipantsRequest(
+        session_id=line_id(request),
+        group_id=request.match_info["group_id"],
+        action=body["action"],
+        participants=body["participants"],
+        author=body.get("author", ""),
+    )
+    await calls.relay(gateway_of(request), "ChangeParticipants", req)
+    return json_response({"ok": True})
+
+
+async def sandbox_presence(request: web.Request) -> web.StreamResponse:
+    """A contact's presence in a chat (a `presence.update` event follows)."""
+    body = request[BODY]
+    req = session_pb2.InjectPresenceRequest(
+        session_id=line_id(request),
+        chat_id=body["chat_id"],
+        jid=body["jid"],
+        presence=body["presence"],
+    )
+    await calls.relay(gateway_of(request), "InjectPresence", req)
+    return json_response({"ok": True})
+
+
 async def sandbox_disconnect(request: web.Request) -> web.StreamResponse:
     """The phone drops the connection (it comes back) or, with `logout`, logs the line out."""
     body = request[BODY]
@@ -168,6 +218,7 @@ async def sandbox_sent(request: web.Request) -> web.StreamResponse:
                     "text": a.text,
                     "to": a.to,
                     "new_message_id": a.new_message_id,
+                    "presence": a.presence,
                     "timestamp": proto_time(a.timestamp),
                 }
                 for a in reply.actions
@@ -249,6 +300,37 @@ OPERATIONS = [
         _TAG,
         response=Response("Marked", s.OK_REPLY),
         body=s.NOT_ON_WHATSAPP,
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/groups",
+        sandbox_create_group,
+        "Sandbox: the line is put in a new group",
+        _TAG,
+        ok=201,
+        response=Response("The group's JID", s.GROUP_CREATED),
+        body=s.CREATE_GROUP,
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/groups/{group_id}/participants",
+        sandbox_participants,
+        "Sandbox: members of a group change (a group.participants event)",
+        _TAG,
+        response=Response("Injected", s.OK_REPLY),
+        body=s.CHANGE_PARTICIPANTS,
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/presence",
+        sandbox_presence,
+        "Sandbox: a contact's presence in a chat (a presence.update event)",
+        _TAG,
+        response=Response("Injected", s.OK_REPLY),
+        body=s.INJECT_PRESENCE,
         errors=_ERRORS,
     ),
     Operation(

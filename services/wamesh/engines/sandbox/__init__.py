@@ -5,6 +5,7 @@
 - `pairing`: `PairingScreen`, the QR codes and pairing codes an unpaired line shows;
 - `sent_log`: `SentLog`, what the simulated server received, fsynced to `sent.jsonl`;
 - `contacts`: `Directory`, who is on WhatsApp and the LID <-> phone mapping (`lid_of`);
+- `groups`: `Groups`, the groups the phone side puts the line in and their members;
 - `inbound`: `Inbound`, what a contact sends the line from the simulated phone.
 """
 
@@ -16,6 +17,7 @@ from wamesh.engines.sandbox.config import (
 )
 from wamesh.engines.sandbox.contacts import Directory, lid_of
 from wamesh.engines.sandbox.engine import SandboxEngine
+from wamesh.engines.sandbox.groups import Groups
 from wamesh.engines.sandbox.inbound import MEDIA_CHUNK, Inbound
 from wamesh.engines.sandbox.pairing import PAIRING_CODE_ALPHABET, PairingScreen, new_pairing_code
 from wamesh.engines.sandbox.sent_log import SandboxAction, SentLog
@@ -26,6 +28,7 @@ __all__ = [
     "PAIRING_CODE_TTL_S",
     "RECONNECT_DELAY_S",
     "Directory",
+    "Groups",
     "Inbound",
     "PairingScreen",
     "SandboxAction",

@@ -16,6 +16,11 @@ the line's own messages only; a reaction or forward needs a message the line sen
 (else `message_not_found`). The phone side injects inbound media, reactions, edits and revokes of
 a contact, and marks numbers as not on WhatsApp: checks (`Directory`) answer exists=False for
 them and sends or forwards to them are refused as `invalid_recipient`.
+
+Groups (`Groups`): the phone side puts the line in groups and changes their members
+(`GroupParticipantsChanged`); a contact's message injected `from` a group with an `author` is a
+group message. Read marks and presence the line sets are recorded as actions (`read`,
+`presence`); a contact's presence is injected as `PresenceChanged`.
 """
 
 from __future__ import annotations
@@ -47,27 +52,34 @@ from wamesh.engines.base import (
     MessageType,
     PairingCode,
     PairsByCode,
+    PresenceChanged,
     ReactionChanged,
     Ready,
 )
 from wamesh.engines.rich import (
     MEDIA_TYPES,
+    ChatPresence,
     ChecksNumbers,
     ContactInfo,
     Edits,
     Forwards,
+    GroupInfo,
+    MarksPresence,
     Outgoing,
+    Participant,
     Reacts,
+    ReadsGroups,
     Revokes,
     SendsRich,
 )
 from wamesh.engines.sandbox.config import SandboxConfig, fake_own_jid
 from wamesh.engines.sandbox.contacts import Directory
+from wamesh.engines.sandbox.groups import PRESENCES, Groups
 from wamesh.engines.sandbox.inbound import Inbound, inbound_download, inbound_type
 from wamesh.engines.sandbox.pairing import PairingScreen
 from wamesh.engines.sandbox.sent_log import SandboxAction, SentLog
 from wamesh.errors import EngineError, InvalidInput, MessageNotFound, SessionNotReady
-from wamesh.jid import parse_recipient
+from wamesh.jid import GROUP_SERVER, parse_recipient
 from wamesh.settings import Settings
 
 _ACK_STEPS = (Ack.SERVER, Ack.DEVICE, Ack.READ)
@@ -84,7 +96,16 @@ async def _read_media(source: MediaSource) -> tuple[int, str]:
 
 
 class SandboxEngine(
-    Engine, PairsByCode, SendsRich, Reacts, Edits, Revokes, Forwards, ChecksNumbers
+    Engine,
+    PairsByCode,
+    SendsRich,
+    Reacts,
+    Edits,
+    Revokes,
+    Forwards,
+    ChecksNumbers,
+    ReadsGroups,
+    MarksPresence,
 ):
     """A line on a simulated phone."""
 
@@ -102,6 +123,7 @@ class SandboxEngine(
         self._log = SentLog.of(config.data_dir, config.session_id)
         self._received: dict[str, Message] = {}
         self._directory = Directory()
+        self._groups = Groups()
         for sent in self._log.all():
             self._directory.meet(sent.chat_id)
 
@@ -239,6 +261,29 @@ class SandboxEngine(
         self._require_ready()
         return self._directory.check(jid)
 
+    async def list_groups(self) -> list[GroupInfo]:
+        """The groups the phone side put the line in."""
+        self._require_ready()
+        return self._groups.all()
+
+    async def group_info(self, group_jid: str) -> GroupInfo:
+        """One of them with its members (NotFound when the line is in no such group)."""
+        self._require_ready()
+        return self._groups.get(group_jid)
+
+    async def mark_read(self, chat_id: str) -> None:
+        """Record a read mark of the chat."""
+        self._require_ready()
+        self._log.append_action(SandboxAction("read", chat_id, "", datetime.now(UTC)))
+
+    async def set_presence(self, chat_id: str | None, presence: ChatPresence) -> None:
+        """Record what the line shows (in a chat, or everywhere for online / offline)."""
+        self._require_ready()
+        now = datetime.now(UTC)
+        self._log.append_action(
+            SandboxAction("presence", chat_id or "", "", now, presence=presence.value)
+        )
+
     async def logout(self) -> None:
         """Unpair; the auth state becomes void."""
         self._unpair("logged out by request")
@@ -282,10 +327,11 @@ class SandboxEngine(
         self._require_ready()
         kind = inbound_type(inbound)
         chat = parse_recipient(inbound.sender, "from")
+        author = _author(chat, inbound.author)
         message = Message(
             id="3EB0" + secrets.token_hex(14).upper(),
             chat_id=chat,
-            sender=chat,
+            sender=author,
             recipient=self._me,
             from_me=False,
             text=inbound.text,
@@ -297,7 +343,7 @@ class SandboxEngine(
         )
         download = inbound_download(inbound) if kind in MEDIA_TYPES else None
         self._received[message.id] = message
-        self._directory.meet(chat)
+        self._directory.meet(author)
         self._emit(MessageIn(message, download))
         return message
 
@@ -325,6 +371,29 @@ class SandboxEngine(
     def mark_not_on_whatsapp(self, phone: str) -> str:
         """The simulated server knows `phone` as not on WhatsApp; returns its digits."""
         return self._directory.mark_absent(phone)
+
+    def create_group(
+        self, subject: str, members: tuple[Participant, ...], description: str = ""
+    ) -> str:
+        """The simulated server puts the line in a new group; returns its JID."""
+        self._require_ready()
+        return self._groups.create(subject, members, description)
+
+    def change_participants(
+        self, group: str, action: str, members: tuple[str, ...], author: str = ""
+    ) -> None:
+        """Members of a group change (added, removed, left, joined, promoted, demoted)."""
+        self._require_ready()
+        self._emit(self._groups.change(group, action, members, author))
+
+    def receive_presence(self, chat_id: str, jid: str, presence: str) -> None:
+        """A contact's presence in a chat (available, unavailable, typing, recording, paused)."""
+        self._require_ready()
+        if presence not in PRESENCES:
+            raise InvalidInput(f"presence: one of {', '.join(PRESENCES)}", "presence")
+        chat = parse_recipient(chat_id, "chat_id")
+        who = parse_recipient(jid, "jid")
+        self._emit(PresenceChanged(chat, who, presence, datetime.now(UTC)))
 
     def set_ack(self, message_id: str, ack: Ack) -> None:
         """The recipient's phone reports an ack for a sent message."""
@@ -419,6 +488,17 @@ class SandboxEngine(
         await asyncio.sleep(self._config.reconnect_delay_s)
         if self._running and self._token is not None:
             self._connect()
+
+
+def _author(chat: str, author: str) -> str:
+    """Who wrote an inbound message: the `author` in a group (required), else the chat."""
+    if chat.endswith("@" + GROUP_SERVER):
+        if not author:
+            raise InvalidInput("author: required for a group message", "author")
+        return parse_recipient(author, "author")
+    if author and parse_recipient(author, "author") != chat:
+        raise InvalidInput("author: in a 1:1 chat the author is the sender", "author")
+    return chat
 
 
 def _parse_auth(auth_state: bytes | None, session_id: str) -> str | None:

@@ -18,7 +18,8 @@ MEDIA_CHUNK = 64 * 1024
 @dataclass(frozen=True)
 class Inbound:
     """A message a contact sends the line: text, or media of `type` with a caption (its bytes in
-    `media`, or a `source` to stream them from; `mimetype` and `filename` override the source's)."""
+    `media`, or a `source` to stream them from; `mimetype` and `filename` override the source's).
+    In a group (`sender` a `...@g.us`) `author` is the member who wrote it."""
 
     sender: str
     text: str = ""
@@ -29,6 +30,7 @@ class Inbound:
     filename: str = ""
     reply_to: str = ""
     mentions: tuple[str, ...] = field(default_factory=tuple)
+    author: str = ""
 
 
 def inbound_type(inbound: Inbound) -> MessageType:

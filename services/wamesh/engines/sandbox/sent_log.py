@@ -1,6 +1,6 @@
 """What the simulated WhatsApp server received from a sandbox line, append-only on disk.
 
-Messages and actions (reactions, edits, revokes, forwards) are appended to
+Messages and actions (reactions, edits, revokes, forwards, read marks, presence) are appended to
 `<sandbox_dir>/<session_id>/sent.jsonl`, flushed and fsynced per record, so the record survives a
 worker crash exactly as a real server's would: a message id it already has is returned again,
 never sent twice. The worker and the servicer read it back (`reload`) to show what was sent.
@@ -19,7 +19,9 @@ from wamesh.engines.base import Ack, MediaInfo, Message, MessageType
 
 @dataclass(frozen=True)
 class SandboxAction:
-    """A reaction, edit, revoke or forward the simulated server received from the line."""
+    """A reaction, edit, revoke or forward the simulated server received from the line, or a
+    read mark (`read`, of `chat_id`) or presence (`presence`, `chat_id` empty for online /
+    offline)."""
 
     kind: str
     chat_id: str
@@ -29,6 +31,7 @@ class SandboxAction:
     text: str = ""
     to: str = ""
     new_message_id: str = ""
+    presence: str = ""
 
 
 class SentLog:

@@ -1,0 +1,61 @@
+"""Groups, read marks and presence of a line: checked here, served by engines that are
+`ReadsGroups` / `MarksPresence` (others answer `not_supported` through `capability`).
+
+The `parse_*` functions validate input before it reaches a worker (the gateway calls them too).
+"""
+
+from __future__ import annotations
+
+from wamesh.engines.base import Engine
+from wamesh.engines.rich import ChatPresence, GroupInfo, MarksPresence, ReadsGroups, capability
+from wamesh.errors import InvalidInput
+from wamesh.jid import GROUP_SERVER, parse_recipient
+
+CHAT_STATES = frozenset({ChatPresence.TYPING, ChatPresence.RECORDING, ChatPresence.PAUSED})
+
+
+def parse_group(value: str, field: str = "group_id") -> str:
+    """A group JID (`<id>@g.us`, or the id alone)."""
+    jid = parse_recipient(value if "@" in value else f"{value}@{GROUP_SERVER}", field)
+    if not jid.endswith("@" + GROUP_SERVER):
+        raise InvalidInput(f"{field}: {value!r} is not a group", field)
+    return jid
+
+
+def parse_presence(chat_id: str, presence: str) -> tuple[str | None, ChatPresence]:
+    """A chat state (typing, recording, paused) needs a chat; online and offline take none."""
+    try:
+        state = ChatPresence(presence)
+    except ValueError:
+        names = ", ".join(p.value for p in ChatPresence)
+        raise InvalidInput(f"presence: one of {names}", "presence") from None
+    if state in CHAT_STATES:
+        if not chat_id:
+            raise InvalidInput(f"chat_id: required for {state.value}", "chat_id")
+        return parse_recipient(chat_id, "chat_id"), state
+    if chat_id:
+        raise InvalidInput(f"chat_id: {state.value} applies to every chat", "chat_id")
+    return None, state
+
+
+async def list_groups(engine: Engine) -> list[GroupInfo]:
+    """Every group the line is in."""
+    return await capability(engine, ReadsGroups, "reading groups").list_groups()
+
+
+async def group_info(engine: Engine, group_id: str) -> GroupInfo:
+    """One group with its participants."""
+    jid = parse_group(group_id)
+    return await capability(engine, ReadsGroups, "reading groups").group_info(jid)
+
+
+async def mark_read(engine: Engine, chat_id: str) -> None:
+    """Mark every message of a chat read."""
+    chat = parse_recipient(chat_id, "chat_id")
+    await capability(engine, MarksPresence, "marking chats read").mark_read(chat)
+
+
+async def set_presence(engine: Engine, chat_id: str, presence: str) -> None:
+    """Show a chat state in a chat, or online / offline everywhere."""
+    chat, state = parse_presence(chat_id, presence)
+    await capability(engine, MarksPresence, "setting presence").set_presence(chat, state)
