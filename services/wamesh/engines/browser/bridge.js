@@ -55,6 +55,16 @@
     forward: { forwarder: "WAWebChatForwardMessage" },
     reply: { msgReply: "WAWebMsgReply" },
     contacts: { apiContact: "WAWebApiContact" },
+    seen: { stream: "WAWebStreamModel", unread: "WAWebUpdateUnreadChatAction" },
+    chatState: { chatState: "WAWebChatStateBridge" },
+    presence: { presenceAction: "WAWebPresenceChatAction" },
+  };
+  // whatsapp-web.js getChatModel turns LID participants into phone numbers when it can.
+  const GROUP_HELPERS = { lidMigration: "WAWebLidMigrationUtils" };
+  // gp2 subtypes (whatsapp-web.js Client.js onAddMessageEvent) as membership actions.
+  const GROUP_ACTIONS = {
+    add: "add", invite: "add", linked_group_join: "join", remove: "remove", leave: "leave",
+    promote: "promote", demote: "demote",
   };
   // Nice to have: placeholder resend for messages that arrive undecrypted.
   const OPTIONAL = {
@@ -294,6 +304,7 @@
   }
 
   function deliver(msg) {
+    if (msg.type === "gp2" && GROUP_ACTIONS[msg.subtype]) { groupChanged(msg); return; }
     const me = meIds().me;
     if (!DELIVERED_TYPES.includes(msg.type)) {
       emit("skipped", { id: msg.id.id, chat: ser(msg.id.remote), msgType: msg.type, subtype: msg.subtype || "" });
@@ -542,6 +553,86 @@
     return btoa(bin);
   }
 
+  // Groups -----------------------------------------------------------------------------------
+
+  function groupChanged(msg) {
+    emit("group", {
+      group: ser(msg.id.remote), action: GROUP_ACTIONS[msg.subtype],
+      participants: (msg.recipients || []).map(ser), author: ser(msg.author), t: msg.t || 0,
+    });
+  }
+
+  // A group as whatsapp-web.js getChatModel reads it: its metadata brought up to date first.
+  async function groupModel(chat, withParticipants) {
+    const collections = m.collections;
+    if (withParticipants) {
+      const metadata = collections.GroupMetadata || collections.WAWebGroupMetadataCollection;
+      if (metadata && typeof metadata.update === "function") await metadata.update(m.widFactory.createWid(ser(chat.id)));
+    }
+    const meta = chat.groupMetadata;
+    const data = typeof meta.serialize === "function" ? meta.serialize() : meta;
+    await resolve(GROUP_HELPERS, 0);
+    const toPn = m.lidMigration && m.lidMigration.toPn;
+    const participants = !withParticipants ? [] : (data.participants || []).map((p) => ({
+      jid: ser((toPn && toPn(p.id)) || p.id), isAdmin: !!p.isAdmin, isSuperAdmin: !!p.isSuperAdmin,
+    }));
+    return { jid: ser(chat.id), subject: data.subject || chat.formattedTitle || "", description: data.desc || "", participants };
+  }
+
+  async function listGroups() {
+    const chats = m.collections.Chat.getModelsArray().filter((chat) => chat.groupMetadata && isGroup(chat.id));
+    return { groups: await Promise.all(chats.map((chat) => groupModel(chat, false))) };
+  }
+
+  async function groupInfo(groupId) {
+    const chat = m.collections.Chat.get(m.widFactory.createWid(groupId));
+    if (!chat || !chat.groupMetadata) return { error: "group_not_found" };
+    return { group: await groupModel(chat, true) };
+  }
+
+  // Read and presence ---------------------------------------------------------------------------
+
+  // whatsapp-web.js sendSeen: available for the moment of sending the receipt.
+  async function markRead(chatId) {
+    const missing = await resolve(FEATURES.seen, MODULE_WAIT_MS.onDemand);
+    if (missing.length) return { error: "missing_modules", missing };
+    const chat = await chatFor(chatId);
+    if (!chat) return { error: "not_on_whatsapp" };
+    m.stream.Stream.markAvailable();
+    await m.unread.sendSeen({ chat, threadId: undefined });
+    m.stream.Stream.markUnavailable();
+    return { ok: true };
+  }
+
+  const CHAT_STATES = { typing: "sendChatStateComposing", recording: "sendChatStateRecording", paused: "sendChatStatePaused" };
+  const PRESENCES = { online: "sendPresenceAvailable", offline: "sendPresenceUnavailable" };
+  async function setPresence(chatId, presence) {
+    const feature = CHAT_STATES[presence] ? "chatState" : "presence";
+    const missing = await resolve(FEATURES[feature], MODULE_WAIT_MS.onDemand);
+    if (missing.length) return { error: "missing_modules", missing };
+    if (CHAT_STATES[presence]) await m.chatState[CHAT_STATES[presence]](m.widFactory.createWid(chatId));
+    else await m.presenceAction[PRESENCES[presence]]();
+    return { ok: true };
+  }
+
+  // Others' presence, as wa-js registerPresenceChange: the server sends a contact's presence
+  // once the line subscribed to it (chat.presence.subscribe()); changes fire on the Presence
+  // collection as 'change:chatstate.type' (chatstate, type).
+  let presenceWatched = false;
+  async function subscribePresence(chatId) {
+    const chat = await chatFor(chatId);
+    if (!chat) return { error: "not_on_whatsapp" };
+    if (!presenceWatched && m.collections.Presence) {
+      presenceWatched = true;
+      m.collections.Presence.on("change:chatstate.type", (chatstate, type) => {
+        emit("presence", { chat: ser(chatstate.id), jid: ser(chatstate.id), presence: String(type), t: Math.floor(Date.now() / 1000) });
+      });
+    }
+    if (!chat.presence || typeof chat.presence.subscribe !== "function") return { error: "missing_modules", missing: ["WAWebCollections.Presence"] };
+    await chat.presence.subscribe();
+    return { ok: true };
+  }
+
   // Contacts ---------------------------------------------------------------------------------
 
   // A number or LID on WhatsApp, and the LID <-> phone mapping, as whatsapp-web.js
@@ -640,6 +731,11 @@
     revoke,
     forward,
     checkContact,
+    listGroups,
+    groupInfo,
+    markRead,
+    setPresence,
+    subscribePresence,
     requestPairingCode,
     logout: async () => { await m.socket.Socket.logout(); },
     ping: () => (m.socket ? m.socket.Socket.state : "BOOTING"),

@@ -28,6 +28,7 @@ from wamesh.engines.base import (
     Disconnected,
     EngineEvent,
     Failed,
+    GroupParticipantsChanged,
     LoggedOut,
     MediaSource,
     Message,
@@ -37,6 +38,7 @@ from wamesh.engines.base import (
     MessageRevoked,
     MessageType,
     PairingCode,
+    PresenceChanged,
     Qr,
     ReactionChanged,
     Ready,
@@ -59,6 +61,8 @@ ENDING_STATES = {
 }
 
 
+# WhatsApp Web's chat states (wa-js PresenceModel chatstate.type) as ours.
+PRESENCES = {"recording_audio": "recording"}
 # WhatsApp Web's message types (whatsapp-web.js Constants.js MessageTypes) as ours.
 TYPES = {"chat": MessageType.TEXT, "ptt": MessageType.VOICE}
 
@@ -114,6 +118,8 @@ class Translator:
             "reaction": self._reaction,
             "edited": self._edited,
             "revoked": self._revoked,
+            "group": self._group,
+            "presence": self._presence,
             "logged_out": self._logged_out_event,
             "disconnected": lambda d: [Disconnected(str(d.get("reason") or "disconnected"))],
             "failed": self._failed,
@@ -164,6 +170,21 @@ class Translator:
     def _edited(self, data: dict[str, Any]) -> list[EngineEvent]:
         chat, sender = normalize_jid(str(data["chat"])), normalize_jid(str(data["from"]))
         return [MessageEdited(str(data["id"]), chat, sender, str(data["text"]), _moment(data["t"]))]
+
+    def _group(self, data: dict[str, Any]) -> list[EngineEvent]:
+        members = tuple(normalize_jid(str(j)) for j in data.get("participants") or ())
+        author = normalize_jid(str(data["author"])) if data.get("author") else None
+        moment = _moment(data.get("t"))
+        return [
+            GroupParticipantsChanged(
+                str(data["group"]), str(data["action"]), members, author, moment
+            )
+        ]
+
+    def _presence(self, data: dict[str, Any]) -> list[EngineEvent]:
+        chat, jid = normalize_jid(str(data["chat"])), normalize_jid(str(data["jid"]))
+        presence = PRESENCES.get(str(data["presence"]), str(data["presence"]))
+        return [PresenceChanged(chat, jid, presence, _moment(data.get("t")))]
 
     def _revoked(self, data: dict[str, Any]) -> list[EngineEvent]:
         chat, sender = normalize_jid(str(data["chat"])), normalize_jid(str(data["from"]))

@@ -17,13 +17,18 @@ from typing import Any
 from wamesh.engines.base import MediaSource, Message
 from wamesh.engines.browser.events import message_from
 from wamesh.engines.rich import (
+    ChatPresence,
     ChecksNumbers,
     ContactInfo,
     Edits,
     Forwards,
+    GroupInfo,
+    MarksPresence,
     Outgoing,
     OutgoingMedia,
+    Participant,
     Reacts,
+    ReadsGroups,
     Revokes,
     SendsRich,
 )
@@ -32,6 +37,7 @@ from wamesh.errors import (
     EngineIncompatible,
     InvalidInput,
     MessageNotFound,
+    NotFound,
 )
 from wamesh.jid import LEGACY_USER_SERVER, USER_SERVER, normalize_jid
 
@@ -44,6 +50,15 @@ def to_web(chat_id: str) -> str:
     return f"{user}@{LEGACY_USER_SERVER}" if server == USER_SERVER else chat_id
 
 
+def group_from(data: dict[str, Any]) -> GroupInfo:
+    """A bridge group as a GroupInfo."""
+    members = tuple(
+        Participant(normalize_jid(str(p["jid"])), bool(p["isAdmin"]), bool(p["isSuperAdmin"]))
+        for p in data.get("participants") or ()
+    )
+    return GroupInfo(str(data["jid"]), str(data["subject"]), str(data["description"]), members)
+
+
 def checked(data: dict[str, Any], chat_id: str) -> dict[str, Any]:
     """The bridge's answer, or the domain error its `error` names."""
     error = data.get("error")
@@ -54,6 +69,8 @@ def checked(data: dict[str, Any], chat_id: str) -> dict[str, Any]:
         raise InvalidInput(f"to: {user} is not on WhatsApp", "to", "invalid_recipient")
     if error in ("message_not_found", "reply_not_found"):
         raise MessageNotFound(f"no such message in chat {chat_id}")
+    if error == "group_not_found":
+        raise NotFound(f"the line is not in a group {chat_id}")
     if error in ("cannot_edit", "cannot_revoke"):
         what = "edited" if error == "cannot_edit" else "deleted for everyone"
         raise InvalidInput(f"WhatsApp does not allow this message to be {what}", "message_id")
@@ -63,7 +80,9 @@ def checked(data: dict[str, Any], chat_id: str) -> dict[str, Any]:
     raise EngineError(f"WhatsApp Web could not do it: {error} {data.get('message') or ''}".strip())
 
 
-class BrowserRich(SendsRich, Reacts, Edits, Revokes, Forwards, ChecksNumbers):
+class BrowserRich(
+    SendsRich, Reacts, Edits, Revokes, Forwards, ChecksNumbers, ReadsGroups, MarksPresence
+):
     """The rich-message capabilities of the browser engine (mixed into BrowserEngine)."""
 
     @abstractmethod
@@ -117,6 +136,33 @@ class BrowserRich(SendsRich, Reacts, Edits, Revokes, Forwards, ChecksNumbers):
             normalize_jid(str(data["jid"])) if data.get("jid") else None,
             str(data["lid"]) if data.get("lid") else None,
         )
+
+    async def list_groups(self) -> list[GroupInfo]:
+        """The groups among WhatsApp Web's chats (without participants)."""
+        data = await self._command("() => window.__wamesh.listGroups()", None)
+        return [group_from(g) for g in checked(data, "")["groups"]]
+
+    async def group_info(self, group_jid: str) -> GroupInfo:
+        """One group, its metadata brought up to date as whatsapp-web.js getChatModel does."""
+        data = await self._command("([g]) => window.__wamesh.groupInfo(g)", [group_jid])
+        return group_from(checked(data, group_jid)["group"])
+
+    async def mark_read(self, chat_id: str) -> None:
+        """WAWebUpdateUnreadChatAction.sendSeen, available for that moment."""
+        data = await self._command("([c]) => window.__wamesh.markRead(c)", [to_web(chat_id)])
+        checked(data, chat_id)
+
+    async def set_presence(self, chat_id: str | None, presence: ChatPresence) -> None:
+        """WAWebChatStateBridge in a chat (typing, recording, paused), WAWebPresenceChatAction
+        everywhere (online, offline)."""
+        target = to_web(chat_id) if chat_id else None
+        script = "([c, p]) => window.__wamesh.setPresence(c, p)"
+        checked(await self._command(script, [target, presence.value]), chat_id or "")
+
+    async def subscribe_presence(self, chat_id: str) -> None:
+        """Receive `chat_id`'s presence (online, typing, recording) as PresenceChanged events."""
+        script = "([c]) => window.__wamesh.subscribePresence(c)"
+        checked(await self._command(script, [to_web(chat_id)]), chat_id)
 
     def media_download(self, media: dict[str, Any]) -> MediaSource:
         """A received message's media, read from the page when the worker opens it."""
