@@ -415,3 +415,18 @@ def _kill_chromium(profile: Path) -> int:
             except ProcessLookupError:
                 continue
     return killed
+
+
+class TestDecryptedIsNotAnEdit:
+    """A placeholder that decrypts changes its body: that is not an edit."""
+
+    async def test_no_edit_event_for_a_decrypted_placeholder(
+        self, start_engine: Callable[..., Any]
+    ) -> None:
+        from wamesh.engines.base import MessageEdited
+
+        run = await _ready(start_engine)
+        await run.page("() => window.__standin.receiveCiphertext('15550002222@c.us', 'hi', 300)")
+        await run.wait_for(MessageIn, timeout=10)
+        await asyncio.sleep(0.5)
+        assert not [e for e in run.events if isinstance(e, MessageEdited)]

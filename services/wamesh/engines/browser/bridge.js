@@ -299,7 +299,7 @@
     });
     Msg.on("change:ack", (msg, ack) => emit("ack", { id: msg.id.id, chat: ser(msg.id.remote), ack }));
     Msg.on("change:type", (msg) => { decrypted(msg); if (msg.type === "revoked") revoked(msg); });
-    Msg.on("change:body change:caption", (msg, newBody) => edited(msg, newBody));
+    Msg.on("change:body change:caption", (msg, newBody, prevBody) => edited(msg, newBody, prevBody));
     watchReactions();
   }
 
@@ -353,8 +353,9 @@
     }, RESEND_BATCH_MS);
   }
 
-  function edited(msg, text) {
-    if (msg.type === "revoked" || typeof text !== "string") return;
+  // A body that appears where there was none is a placeholder decrypting, not an edit.
+  function edited(msg, text, previous) {
+    if (msg.type === "revoked" || msg.type === "ciphertext" || typeof text !== "string" || !previous) return;
     emit("edited", { id: msg.id.id, chat: ser(msg.id.remote), from: ser(msg.author) || ser(msg.from), text, t: Math.floor(Date.now() / 1000) });
   }
 
