@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from wamesh.errors import InvalidInput
 from wamesh.gateway import calls
@@ -17,6 +20,8 @@ from wamesh.gateway.render import json_response, proto_time
 from wamesh.gateway.rest.messaging import MAX_INLINE_MEDIA_BODY
 from wamesh.session.events import ACK_FROM_PROTO, STATUS_FROM_PROTO
 from wamesh.v1 import common_pb2, session_pb2
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def message_json(message: common_pb2.Message) -> dict[str, Any]:
@@ -99,49 +104,30 @@ def _base64(text: str) -> bytes:
         raise InvalidInput("media: not valid base64", "media") from None
 
 
-async def sandbox_reaction(request: web.Request) -> web.StreamResponse:
-    """A contact reacts to a message (an empty emoji removes its reaction)."""
-    body = request[BODY]
-    req = session_pb2.InjectReactionRequest(
-        session_id=line_id(request),
-        message_id=body["message_id"],
-        emoji=body["emoji"],
-        **{"from": body["from"]},
-    )
-    await calls.relay(gateway_of(request), "InjectReaction", req)
-    return json_response({"ok": True})
+def _injection(method: str, request_type: type[Message]) -> Handler:
+    """A sandbox injection whose JSON body names the request's fields: relayed, answered ok."""
+
+    async def inject(request: web.Request) -> web.StreamResponse:
+        fields: dict[str, Any] = request[BODY]
+        body = {**fields, "session_id": line_id(request)}
+        req = json_format.ParseDict(body, request_type(), ignore_unknown_fields=True)
+        await calls.relay(gateway_of(request), method, req)
+        return json_response({"ok": True})
+
+    inject.__name__ = f"sandbox_{method}"  # routes are named after their handlers
+    return inject
 
 
-async def sandbox_edit(request: web.Request) -> web.StreamResponse:
-    """A contact edits one of its messages."""
-    body = request[BODY]
-    req = session_pb2.InjectEditRequest(
-        session_id=line_id(request),
-        message_id=body["message_id"],
-        text=body["text"],
-        **{"from": body["from"]},
-    )
-    await calls.relay(gateway_of(request), "InjectEdit", req)
-    return json_response({"ok": True})
+sandbox_reaction = _injection("InjectReaction", session_pb2.InjectReactionRequest)
 
 
-async def sandbox_revoke(request: web.Request) -> web.StreamResponse:
-    """A contact deletes one of its messages for everyone."""
-    body = request[BODY]
-    req = session_pb2.InjectRevokeRequest(
-        session_id=line_id(request), message_id=body["message_id"], **{"from": body["from"]}
-    )
-    await calls.relay(gateway_of(request), "InjectRevoke", req)
-    return json_response({"ok": True})
+sandbox_edit = _injection("InjectEdit", session_pb2.InjectEditRequest)
 
 
-async def sandbox_not_on_whatsapp(request: web.Request) -> web.StreamResponse:
-    """The simulated server knows a number as not on WhatsApp."""
-    req = session_pb2.MarkNotOnWhatsAppRequest(
-        session_id=line_id(request), phone=request[BODY]["phone"]
-    )
-    await calls.relay(gateway_of(request), "MarkNotOnWhatsApp", req)
-    return json_response({"ok": True})
+sandbox_revoke = _injection("InjectRevoke", session_pb2.InjectRevokeRequest)
+
+
+sandbox_not_on_whatsapp = _injection("MarkNotOnWhatsApp", session_pb2.MarkNotOnWhatsAppRequest)
 
 
 async def sandbox_create_group(request: web.Request) -> web.StreamResponse:
@@ -178,17 +164,7 @@ async def sandbox_participants(request: web.Request) -> web.StreamResponse:
     return json_response({"ok": True})
 
 
-async def sandbox_presence(request: web.Request) -> web.StreamResponse:
-    """A contact's presence in a chat (a `presence.update` event follows)."""
-    body = request[BODY]
-    req = session_pb2.InjectPresenceRequest(
-        session_id=line_id(request),
-        chat_id=body["chat_id"],
-        jid=body["jid"],
-        presence=body["presence"],
-    )
-    await calls.relay(gateway_of(request), "InjectPresence", req)
-    return json_response({"ok": True})
+sandbox_presence = _injection("InjectPresence", session_pb2.InjectPresenceRequest)
 
 
 async def sandbox_disconnect(request: web.Request) -> web.StreamResponse:
