@@ -337,6 +337,18 @@ class Settings:
         parse_text,
         "Scratch folder for browser profiles (not the source of truth).",
     )
+    whatsmeow_dir: str = setting(
+        "WAMESH_WHATSMEOW_DIR",
+        ".wamesh/whatsmeow",
+        parse_text,
+        "Scratch folder for whatsmeow stores while a line runs (rebuilt from PostgreSQL).",
+    )
+    whatsmeow_proxy: str | None = setting(
+        "WAMESH_WHATSMEOW_PROXY",
+        None,
+        parse_url("http", "https", "socks5"),
+        "Proxy the whatsmeow engine connects to WhatsApp through.",
+    )
     sandbox_dir: str = setting(
         "WAMESH_SANDBOX_DIR",
         ".wamesh/sandbox",

@@ -17,4 +17,10 @@ def create_engine(kind: str, session_id: str, settings: Settings) -> Engine:
         from wamesh.engines.browser.engine import BrowserEngine
 
         return BrowserEngine.from_settings(session_id, settings)
-    raise ConfigError(f"engine {kind!r} is not available in this build (use sandbox or browser)")
+    if kind == "whatsmeow":
+        from wamesh.engines.whatsmeow import WhatsmeowEngine
+
+        return WhatsmeowEngine.from_settings(session_id, settings)
+    raise ConfigError(
+        f"engine {kind!r} is not available in this build (use sandbox, browser or whatsmeow)"
+    )
