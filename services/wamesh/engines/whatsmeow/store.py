@@ -117,3 +117,14 @@ def _check(copy: Path) -> None:
         result = conn.execute("PRAGMA quick_check").fetchone()
     if not result or result[0] != "ok":
         raise EngineError(f"the copy of the whatsmeow store is damaged: {result}")
+
+
+def own_device_of(state: bytes) -> str | None:
+    """The own device JID an archive holds (None when unpaired or unreadable)."""
+    with tempfile.TemporaryDirectory(prefix="wamesh-whatsmeow-") as scratch:
+        copy = Path(scratch) / STORE_FILE
+        try:
+            copy.write_bytes(gzip.decompress(state))
+            return own_device(copy)
+        except (OSError, EOFError, gzip.BadGzipFile, sqlite3.Error):
+            return None
