@@ -18,5 +18,5 @@ let
 in
 lib.optionalAttrs pkgs.stdenv.isLinux {
   image-core = image "wamesh-core" [ wrappers.gateway wrappers.worker wrappers.migrate ] [ "/bin/wamesh-gateway" ];
-  image-session = image "wamesh-session" [ wrappers.session pkgs.chromium pkgs.fontconfig ] [ "/bin/wamesh-session" ];
+  image-session = image "wamesh-session" [ wrappers.session pkgs.chromium pkgs.fontconfig pkgs.file ] [ "/bin/wamesh-session" ];
 }

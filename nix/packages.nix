@@ -27,13 +27,15 @@ in
     meta.description = roles.roles.${role}.description;
   }) // { default = { type = "app"; program = "${wrappers.gateway}/bin/wamesh-gateway"; }; };
   devShell = pkgs.mkShell {
-    packages = [ py.devVenv pkgs.uv pkgs.postgresql pkgs.redis pkgs.chromium pkgs.grpcurl pkgs.nixfmt-rfc-style ];
+    packages = [ py.devVenv pkgs.uv pkgs.postgresql pkgs.redis pkgs.chromium pkgs.grpcurl pkgs.nixfmt-rfc-style pkgs.file ];
     env = {
       UV_NO_SYNC = "1";
       UV_PYTHON = "${py.python}/bin/python";
       UV_PYTHON_DOWNLOADS = "never";
       WAMESH_CHROMIUM_PATH = chromium;
       PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = "1";
+      # neonize imports python-magic, which finds libmagic (Nix: `file`) with ctypes.
+      LD_LIBRARY_PATH = "${pkgs.file}/lib";
     };
   };
   checks = import ./checks.nix { inherit pkgs py src chromium; } // lib.optionalAttrs pkgs.stdenv.isLinux images;

@@ -20,6 +20,14 @@ from tests.support.workers import create_line, spawn_worker, worker_env
 from wamesh.v1 import session_pb2, session_pb2_grpc
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size of a process (shared pages split fairly), in KiB."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no Pss for pid {pid}")
+
+
 def rss_kib(pid: int) -> int:
     """Resident set size of a process, in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -64,5 +72,39 @@ def main() -> None:
         print(f"  {label:<24}: {kib / 1024:7.1f} MiB ({kib / base:.1f}x baseline)")
 
 
+def whatsmeow_pss() -> None:
+    """PSS of an offline whatsmeow worker (its proxy a closed loopback port) beside a sandbox
+    worker and a bare interpreter, all measured in the same run."""
+    workdir = Path(tempfile.mkdtemp(prefix="wamesh-bench-"))
+    workdir.chmod(0o755)
+    with (
+        start_infra(workdir / "servers") as infra,
+        fresh_database(infra) as db,
+        fresh_redis(infra) as rds,
+    ):
+        env = worker_env(db, rds, workdir, WAMESH_WHATSMEOW_PROXY="socks5://127.0.0.1:9")
+        meow = spawn_worker(create_line(db, engine="whatsmeow"), env, workdir / "logs")
+        sandbox = spawn_worker(create_line(db), env, workdir / "logs")
+        bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            meow.wait_registered(timeout=60)
+            sandbox.wait_registered(timeout=60)
+            time.sleep(10)  # a few reconnect attempts behind it
+            figures = {
+                "bare python interpreter": pss_kib(bare.pid),
+                "sandbox worker (QR shown)": pss_kib(sandbox.proc.pid),
+                "whatsmeow worker (offline)": pss_kib(meow.proc.pid),
+            }
+        finally:
+            bare.kill()
+            meow.kill()
+            sandbox.kill()
+    base = figures["bare python interpreter"]
+    print("worker memory (PSS)")
+    for label, kib in figures.items():
+        print(f"  {label:<28}: {kib / 1024:7.1f} MiB ({kib / base:.1f}x baseline)")
+
+
 if __name__ == "__main__":
     main()
+    whatsmeow_pss()
