@@ -8,7 +8,9 @@ tests/contracts/test_generated_code.py fails when the committed files are stale.
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -44,12 +46,16 @@ def generate(out_root: Path) -> list[Path]:
 
 
 def main() -> None:
-    """Regenerate in place."""
-    for stale in PACKAGE_DIR.iterdir():
-        if stale.name.endswith(GENERATED_SUFFIXES):
-            stale.unlink()
-    written = generate(PROTO_ROOT)
-    sys.stdout.write("".join(f"wrote {p.relative_to(PROTO_ROOT.parent)}\n" for p in written))
+    """Regenerate in place: into a scratch folder first, so a protoc error leaves the committed
+    code as it was."""
+    with tempfile.TemporaryDirectory() as scratch:
+        fresh = generate(Path(scratch))
+        for stale in PACKAGE_DIR.iterdir():
+            if stale.name.endswith(GENERATED_SUFFIXES):
+                stale.unlink()
+        for path in fresh:
+            shutil.copyfile(path, PACKAGE_DIR / path.name)
+            sys.stdout.write(f"wrote {(PACKAGE_DIR / path.name).relative_to(PROTO_ROOT.parent)}\n")
 
 
 if __name__ == "__main__":

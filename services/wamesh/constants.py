@@ -46,6 +46,7 @@ EVENT_MESSAGE_ACK: Final = "message.ack"
 EVENT_MESSAGE_REACTION: Final = "message.reaction"
 EVENT_MESSAGE_EDITED: Final = "message.edited"
 EVENT_MESSAGE_REVOKED: Final = "message.revoked"
+EVENT_POLL_VOTE: Final = "poll.vote"
 EVENT_GROUP_PARTICIPANTS: Final = "group.participants"
 EVENT_PRESENCE_UPDATE: Final = "presence.update"
 EVENT_REMINDER_SENT: Final = "reminder.sent"
@@ -60,6 +61,7 @@ EVENT_TYPES: Final = (
     EVENT_MESSAGE_REACTION,
     EVENT_MESSAGE_EDITED,
     EVENT_MESSAGE_REVOKED,
+    EVENT_POLL_VOTE,
     EVENT_GROUP_PARTICIPANTS,
     EVENT_PRESENCE_UPDATE,
     EVENT_REMINDER_SENT,

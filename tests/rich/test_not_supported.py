@@ -20,7 +20,17 @@ from tests.gateway.conftest import API_KEY, gateway_settings
 from tests.rich.conftest import CONTACT
 from wamesh.authstate import AuthStore, derive_key
 from wamesh.db.pool import Pool
-from wamesh.engines.base import Engine, EngineEvent, LoggedOut, Message, Ready
+from wamesh.engines.base import (
+    ContactCard,
+    Engine,
+    EngineEvent,
+    Location,
+    LoggedOut,
+    Message,
+    Poll,
+    Ready,
+)
+from wamesh.engines.rich import Outgoing, SendsRich
 from wamesh.errors import NotSupported
 from wamesh.gateway.app import running_gateway
 from wamesh.registry import Lease, Registry, new_record
@@ -99,11 +109,53 @@ class TestLineCapabilities:
                 line.group_info(GROUP),
                 line.mark_read(CONTACT),
                 line.set_presence(CONTACT, "typing"),
+                line.subscribe_presence(CONTACT),
+                line.send_message(SendRequest(CONTACT, location=Location(1.0, 2.0))),
+                line.send_message(SendRequest(CONTACT, poll=Poll("Q?", ("a", "b")))),
             ]
             for attempt in attempts:
                 with pytest.raises(NotSupported) as caught:
                     await attempt
                 assert caught.value.engine == "text-only"
+
+
+class RichButNotStructuredEngine(TextOnlyEngine, SendsRich):
+    """Sends media, replies and mentions, but declares no structured kinds."""
+
+    kind = "rich-only"
+
+    async def send_message(self, out: Outgoing) -> Message:
+        return await self.send_text(out.chat_id, out.text, out.message_id)
+
+
+class TestStructuredKinds:
+    """A SendsRich engine sends only the structured kinds it declares."""
+
+    async def test_undeclared_kinds_are_not_supported_by_name(
+        self, pool: Pool, make_line: Callable[..., str]
+    ) -> None:
+        session_id = make_line()
+        auth = AuthStore(pool, derive_key("test-auth-key"), session_id)
+        store = LineStore(pool, session_id)
+        line = Line(session_id, RichButNotStructuredEngine, store, auth, Hub())
+        await line.start()
+        try:
+            await line.wait_for({"ready"}, limit_s=10)
+            assert not (await line.send_message(SendRequest(CONTACT, "re", reply_to=MSG))).duplicate
+            card = ContactCard("Ada", "BEGIN:VCARD\nFN:Ada\nEND:VCARD")
+            for request, kind in (
+                (SendRequest(CONTACT, location=Location(1.0, 2.0)), "location"),
+                (SendRequest(CONTACT, contacts=(card,)), "contact"),
+                (SendRequest(CONTACT, poll=Poll("Q?", ("a", "b"))), "poll"),
+            ):
+                with pytest.raises(NotSupported) as caught:
+                    await line.send_message(request)
+                assert (caught.value.engine, caught.value.capability) == (
+                    "rich-only",
+                    f"{kind} messages",
+                )
+        finally:
+            await line.stop()
 
 
 class TestThroughTheGateway:
@@ -150,6 +202,8 @@ class TestThroughTheGateway:
                 ("GET", f"{line}/groups/{GROUP}", None),
                 ("POST", f"{line}/chats/{CONTACT}/read", None),
                 ("POST", f"{line}/presence", {"presence": "online"}),
+                ("POST", f"{line}/contacts/{CONTACT}/presence-subscription", None),
+                ("POST", base, {"to": CONTACT, "poll": {"question": "Q", "options": ["a", "b"]}}),
             ):
                 async with http.request(method, url, json=body) as resp:
                     problem = await resp.json(content_type=None)

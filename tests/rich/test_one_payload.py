@@ -26,6 +26,7 @@ TYPES = (
     "message.reaction",
     "message.edited",
     "message.revoked",
+    "poll.vote",
     "group.participants",
     "presence.update",
 )
@@ -84,6 +85,19 @@ async def _produce(api: Api, line: str) -> None:
     assert (await api.call("POST", f"{sandbox}/groups/{group}/participants", change))[0] == 200
     typing = {"chat_id": group, "jid": MEMBER, "presence": "typing"}
     assert (await api.call("POST", f"{sandbox}/presence", typing))[0] == 200
+    place = {"latitude": -33.8568, "longitude": 151.2153, "address": "Bennelong Point"}
+    assert (await api.call("POST", base, {"to": CONTACT, "location": place}))[0] == 201
+    poll = {"question": "Which?", "options": ["A", "B"], "selectable_count": 1}
+    said = {"from": group, "author": MEMBER, "type": "poll", "poll": poll}
+    status, asked = await api.call("POST", f"{sandbox}/inbound", said)
+    assert status == 201, asked
+    vote = {
+        "from": MEMBER,
+        "chat_id": group,
+        "message_id": asked["message"]["id"],
+        "selected": ["B"],
+    }
+    assert (await api.call("POST", f"{sandbox}/poll-vote", vote))[0] == 200
 
 
 class TestOnePayload:
@@ -142,3 +156,10 @@ class TestOnePayload:
         assert list(by_grpc[changed["id"]].group_participants.participants) == [MEMBER]
         presence = next(r for r in rows if r["type"] == "presence.update")
         assert by_grpc[presence["id"]].presence.presence == "typing"
+        located = next(r for r in rows if r["data"].get("type") == "location")
+        assert by_grpc[located["id"]].message.location.address == "Bennelong Point"
+        asked = next(r for r in rows if r["data"].get("type") == "poll")
+        assert list(by_grpc[asked["id"]].message.poll.options) == ["A", "B"]
+        voted = next(r for r in rows if r["type"] == "poll.vote")
+        assert list(by_grpc[voted["id"]].poll_vote.selected) == ["B"]
+        assert getattr(by_grpc[voted["id"]].poll_vote, "from") == MEMBER

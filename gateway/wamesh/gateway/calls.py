@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 
 from google.protobuf.message import Message as ProtoMessage
@@ -25,10 +25,10 @@ from wamesh.media.ingest import ingest_base64, ingest_url
 from wamesh.session.chats import parse_group, parse_presence
 from wamesh.session.events import timestamp
 from wamesh.session.messaging import (
-    SendRequest,
     check_message,
     check_message_id,
     parse_contact,
+    request_of,
 )
 from wamesh.session.store import LineStore
 from wamesh.v1 import session_pb2
@@ -54,6 +54,7 @@ IDEMPOTENT = frozenset(
         "GetGroup",
         "MarkRead",
         "SetPresence",
+        "SubscribePresence",
     }
 )
 
@@ -139,16 +140,7 @@ async def _prepare_send(gw: Gateway, req: Any) -> ProtoMessage:
     media = request.media if request.HasField("media") else None
     source = media.WhichOneof("source") if media is not None else None
     parse_recipient(request.to)
-    check_message(
-        SendRequest(
-            to=request.to,
-            text=request.text,
-            media_kind=media.kind if media else "",
-            media_id="pending" if media is not None else "",
-            reply_to=request.reply_to,
-            mentions=tuple(request.mentions),
-        )
-    )
+    check_message(replace(request_of(request), media_id="pending" if media is not None else ""))
     if media is not None and source is None:
         raise InvalidInput("media needs one of url, data or media_id", "media")
     if source in ("url", "data"):
@@ -238,6 +230,11 @@ async def _prepare_contact(gw: Gateway, req: Any) -> ProtoMessage:
     return cast(ProtoMessage, req)
 
 
+async def _prepare_subscribe(gw: Gateway, req: Any) -> ProtoMessage:
+    parse_contact(cast(session_pb2.SubscribePresenceRequest, req).contact, "contact")
+    return cast(ProtoMessage, req)
+
+
 async def _prepare_mark(gw: Gateway, req: Any) -> ProtoMessage:
     parse_phone(cast(session_pb2.MarkNotOnWhatsAppRequest, req).phone)
     return cast(ProtoMessage, req)
@@ -268,4 +265,5 @@ PREPARE: dict[str, Callable[[Gateway, Any], Awaitable[ProtoMessage]]] = {
     "GetGroup": _prepare_group,
     "MarkRead": _prepare_read,
     "SetPresence": _prepare_presence,
+    "SubscribePresence": _prepare_subscribe,
 }

@@ -161,7 +161,8 @@ MEDIA_KIND: Schema = {
 }
 MESSAGE_TYPE: Schema = {
     "type": "string",
-    "description": "text, or a media kind (image, video, audio, voice, document, sticker)",
+    "description": "text, a media kind (image, video, audio, voice, document, sticker), "
+    "location, contact or poll",
 }
 MESSAGE_ID = {**text(1, 200), "description": "A WhatsApp message id, e.g. 3EB0C767D26A1D6F6E0B0E"}
 MEDIA_CONTENT = named(
@@ -191,6 +192,75 @@ MEDIA_CONTENT = named(
         "description": "Exactly one of url, data or media_id.",
     },
 )
+LOCATION = named(
+    "Location",
+    obj(
+        {
+            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+            "name": {**text(0, 1000), "description": "Shown under the map (a place's name)"},
+            "address": text(0, 1000),
+            "url": {"type": "string", "maxLength": 2048, "pattern": r"^https?://"},
+        },
+        ("latitude", "longitude"),
+    ),
+)
+LOCATION_DATA = named(
+    "LocationData",
+    obj(
+        {
+            "latitude": {"type": "number"},
+            "longitude": {"type": "number"},
+            "name": NULLABLE_STRING,
+            "address": NULLABLE_STRING,
+            "url": NULLABLE_STRING,
+        },
+        ("latitude", "longitude", "name", "address", "url"),
+        closed=False,
+    ),
+)
+CONTACT_CARD_INPUT = named(
+    "ContactCardInput",
+    {
+        **obj(
+            {
+                "name": {**text(1, 256), "description": "The name shown (default: the vCard's FN)"},
+                "phone": {**text(1, 40), "description": "A phone number: a vCard is written"},
+                "vcard": {**text(1, 10_000), "description": "A whole vCard (BEGIN:VCARD...)"},
+            }
+        ),
+        "anyOf": [{"required": ["vcard"]}, {"required": ["name", "phone"]}],
+        "description": "A vCard, or a name and a phone number.",
+    },
+)
+CONTACT_CARD = named(
+    "ContactCard",
+    obj({"name": {"type": "string"}, "vcard": {"type": "string"}}, ("name", "vcard")),
+)
+POLL = named(
+    "Poll",
+    obj(
+        {
+            "question": text(1, 255),
+            "options": {
+                "type": "array",
+                "items": text(1, 100),
+                "minItems": 2,
+                "maxItems": 12,
+                "uniqueItems": True,
+                "description": "2 to 12 distinct options",
+            },
+            "selectable_count": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 12,
+                "description": "How many options a voter may choose: 0 (the default, as in "
+                "WhatsApp's own poll composer) any number, 1 a single one",
+            },
+        },
+        ("question", "options"),
+    ),
+)
 SEND_MESSAGE = named(
     "SendMessageRequest",
     {
@@ -199,6 +269,15 @@ SEND_MESSAGE = named(
                 "to": {**text(1, 100), "description": "A phone number or a JID"},
                 "text": {**text(1, MAX_TEXT_LENGTH), "description": "The text, or the caption"},
                 "media": MEDIA_CONTENT,
+                "location": LOCATION,
+                "contacts": {
+                    "type": "array",
+                    "items": CONTACT_CARD_INPUT,
+                    "minItems": 1,
+                    "maxItems": 50,
+                    "description": "One contact card or several",
+                },
+                "poll": POLL,
                 "reply_to": {**MESSAGE_ID, "description": "A message id in the same chat"},
                 "mentions": {
                     "type": "array",
@@ -210,7 +289,11 @@ SEND_MESSAGE = named(
             },
             ("to",),
         ),
-        "anyOf": [{"required": ["text"]}, {"required": ["media"]}],
+        "anyOf": [
+            {"required": [content]} for content in ("text", "media", "location", "contacts", "poll")
+        ],
+        "description": "A text; media with an optional caption; or one of location, contacts "
+        "and poll (without text).",
     },
 )
 
@@ -357,6 +440,23 @@ REVOKED_EVENT = named(
     "MessageRevokedEvent",
     obj(_EVENT_BASE, ("message_id", "chat_id", "from", "timestamp"), closed=False),
 )
+POLL_VOTE_EVENT = named(
+    "PollVoteEvent",
+    obj(
+        {
+            **_EVENT_BASE,
+            "message_id": {"type": "string", "description": "The poll's message id"},
+            "from": {"type": "string", "description": "The voter"},
+            "selected": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "The voter's whole current selection (empty: withdrawn)",
+            },
+        },
+        ("message_id", "chat_id", "from", "selected", "timestamp"),
+        closed=False,
+    ),
+)
 GROUP_PARTICIPANTS_EVENT = named(
     "GroupParticipantsEvent",
     obj(
@@ -424,6 +524,9 @@ MESSAGE = named(
                 "description": "null for text, and when storing received media failed",
             },
             "media_error": {"type": "string", "description": "Why media is null, if it is"},
+            "location": {"anyOf": [LOCATION_DATA, {"type": "null"}]},
+            "contacts": {"type": "array", "items": CONTACT_CARD},
+            "poll": {"anyOf": [POLL, {"type": "null"}]},
         },
         closed=False,
     ),
@@ -454,7 +557,10 @@ INBOUND = obj(
     {
         "from": text(1, 100),
         "text": text(1, MAX_TEXT_LENGTH),
-        "type": {"type": "string", "enum": ["text", *MEDIA_KIND["enum"]]},
+        "type": {
+            "type": "string",
+            "enum": ["text", *MEDIA_KIND["enum"], "location", "contact", "poll"],
+        },
         "media": {"type": "string", "minLength": 1, "description": "The media's bytes, base64"},
         "media_id": {
             **text(1, 100),
@@ -465,6 +571,15 @@ INBOUND = obj(
         "reply_to": MESSAGE_ID,
         "mentions": {"type": "array", "items": text(1, 100), "maxItems": 100},
         "author": {**text(1, 100), "description": "In a group (`from` a group): who wrote it"},
+        "location": {**LOCATION, "description": "For type location"},
+        "contacts": {
+            "type": "array",
+            "items": CONTACT_CARD_INPUT,
+            "minItems": 1,
+            "maxItems": 50,
+            "description": "For type contact",
+        },
+        "poll": {**POLL, "description": "For type poll"},
     },
     ("from",),
 )
@@ -475,7 +590,7 @@ SANDBOX_ACTION = named(
         {
             "kind": {
                 "type": "string",
-                "enum": ["reaction", "edit", "revoke", "forward", "read", "presence"],
+                "enum": ["reaction", "edit", "revoke", "forward", "read", "presence", "subscribe"],
             },
             "chat_id": {"type": "string"},
             "message_id": {"type": "string"},
@@ -546,6 +661,21 @@ INJECT_PRESENCE = obj(
     ("chat_id", "jid", "presence"),
 )
 OK_REPLY = obj({"ok": {"type": "boolean"}}, ("ok",))
+INJECT_POLL_VOTE = obj(
+    {
+        "from": {**text(1, 100), "description": "The voter"},
+        "chat_id": {**text(1, 100), "description": "The poll's chat (default: the voter's)"},
+        "message_id": {**MESSAGE_ID, "description": "The poll's message id"},
+        "selected": {
+            "type": "array",
+            "items": text(1, 100),
+            "maxItems": 12,
+            "description": "The voter's whole selection by option name (empty: withdraw)",
+        },
+    },
+    ("from", "message_id", "selected"),
+)
+SUBSCRIBED = obj({"jid": {"type": "string"}}, ("jid",))
 INJECT_REVOKE = obj({"from": text(1, 100), "message_id": MESSAGE_ID}, ("from", "message_id"))
 PHONE_DISCONNECT = obj({"logout": {"type": "boolean"}})
 

@@ -26,45 +26,53 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16wamesh/v1/common.proto\x12\twamesh.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n\x05Media\x12\x10\n\x08media_id\x18\x01 \x01(\t\x12\x10\n\x08mimetype\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x0e\n\x06sha256\x18\x04 \x01(\t\x12\x10\n\x08\x66ilename\x18\x05 \x01(\t\x12\x0b\n\x03url\x18\x06 \x01(\t\"\xd1\x02\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\x0f\n\x07\x66rom_me\x18\x05 \x01(\x08\x12\x0c\n\x04text\x18\x06 \x01(\t\x12-\n\ttimestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x03\x61\x63k\x18\x08 \x01(\x0e\x32\x0e.wamesh.v1.Ack\x12\x19\n\x11\x63lient_message_id\x18\t \x01(\t\x12\x0c\n\x04type\x18\n \x01(\t\x12\x10\n\x08reply_to\x18\x0b \x01(\t\x12\x10\n\x08mentions\x18\x0c \x03(\t\x12\x1f\n\x05media\x18\r \x01(\x0b\x32\x10.wamesh.v1.Media\x12\x13\n\x0bmedia_error\x18\x0e \x01(\t\x12\x11\n\tchat_type\x18\x0f \x01(\t\x12\x0e\n\x06\x61uthor\x18\x10 \x01(\t\"\x93\x01\n\x0fReactionChanged\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\r\n\x05\x65moji\x18\x04 \x01(\t\x12\x0f\n\x07\x66rom_me\x18\x05 \x01(\x08\x12-\n\ttimestamp\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x7f\n\rMessageEdited\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"r\n\x0eMessageRevoked\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"I\n\x10GroupParticipant\x12\x0b\n\x03jid\x18\x01 \x01(\t\x12\x10\n\x08is_admin\x18\x02 \x01(\x08\x12\x16\n\x0eis_super_admin\x18\x03 \x01(\x08\"m\n\x05Group\x12\x0b\n\x03jid\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x31\n\x0cparticipants\x18\x04 \x03(\x0b\x32\x1b.wamesh.v1.GroupParticipant\"\x91\x01\n\x18GroupParticipantsChanged\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x14\n\x0cparticipants\x18\x03 \x03(\t\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"o\n\x0ePresenceUpdate\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\t\x12\x0b\n\x03jid\x18\x02 \x01(\t\x12\x10\n\x08presence\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\rStatusChanged\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\n\n\x02me\x18\x03 \x01(\t\"X\n\x06QrCode\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08rotation\x18\x03 \x01(\x05\"Z\n\x0bPairingCode\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\nAckChanged\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x1b\n\x03\x61\x63k\x18\x03 \x01(\x0e\x32\x0e.wamesh.v1.Ack\"]\n\x0fReminderOutcome\x12\x13\n\x0breminder_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x12\n\noccurrence\x18\x04 \x01(\x05\"\x9f\x05\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06status\x18\n \x01(\x0b\x32\x18.wamesh.v1.StatusChangedH\x00\x12\x1f\n\x02qr\x18\x0b \x01(\x0b\x32\x11.wamesh.v1.QrCodeH\x00\x12%\n\x07message\x18\x0c \x01(\x0b\x32\x12.wamesh.v1.MessageH\x00\x12$\n\x03\x61\x63k\x18\r \x01(\x0b\x32\x15.wamesh.v1.AckChangedH\x00\x12.\n\x08reminder\x18\x0e \x01(\x0b\x32\x1a.wamesh.v1.ReminderOutcomeH\x00\x12.\n\x0cpairing_code\x18\x0f \x01(\x0b\x32\x16.wamesh.v1.PairingCodeH\x00\x12.\n\x08reaction\x18\x10 \x01(\x0b\x32\x1a.wamesh.v1.ReactionChangedH\x00\x12*\n\x06\x65\x64ited\x18\x11 \x01(\x0b\x32\x18.wamesh.v1.MessageEditedH\x00\x12,\n\x07revoked\x18\x12 \x01(\x0b\x32\x19.wamesh.v1.MessageRevokedH\x00\x12\x41\n\x12group_participants\x18\x13 \x01(\x0b\x32#.wamesh.v1.GroupParticipantsChangedH\x00\x12-\n\x08presence\x18\x16 \x01(\x0b\x32\x19.wamesh.v1.PresenceUpdateH\x00\x12%\n\x04\x64\x61ta\x18\x14 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\tdata_json\x18\x15 \x01(\tB\t\n\x07payload*\xf4\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17SESSION_STATUS_STARTING\x10\x01\x12\x15\n\x11SESSION_STATUS_QR\x10\x02\x12\x18\n\x14SESSION_STATUS_READY\x10\x03\x12\x1f\n\x1bSESSION_STATUS_DISCONNECTED\x10\x04\x12\x1d\n\x19SESSION_STATUS_LOGGED_OUT\x10\x05\x12\x19\n\x15SESSION_STATUS_FAILED\x10\x06\x12\x1a\n\x16SESSION_STATUS_STOPPED\x10\x07*x\n\x03\x41\x63k\x12\x13\n\x0f\x41\x43K_UNSPECIFIED\x10\x00\x12\r\n\tACK_ERROR\x10\x01\x12\x0f\n\x0b\x41\x43K_PENDING\x10\x02\x12\x0e\n\nACK_SERVER\x10\x03\x12\x0e\n\nACK_DEVICE\x10\x04\x12\x0c\n\x08\x41\x43K_READ\x10\x05\x12\x0e\n\nACK_PLAYED\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16wamesh/v1/common.proto\x12\twamesh.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n\x05Media\x12\x10\n\x08media_id\x18\x01 \x01(\t\x12\x10\n\x08mimetype\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x0e\n\x06sha256\x18\x04 \x01(\t\x12\x10\n\x08\x66ilename\x18\x05 \x01(\t\x12\x0b\n\x03url\x18\x06 \x01(\t\"\xc1\x03\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\x0f\n\x07\x66rom_me\x18\x05 \x01(\x08\x12\x0c\n\x04text\x18\x06 \x01(\t\x12-\n\ttimestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x03\x61\x63k\x18\x08 \x01(\x0e\x32\x0e.wamesh.v1.Ack\x12\x19\n\x11\x63lient_message_id\x18\t \x01(\t\x12\x0c\n\x04type\x18\n \x01(\t\x12\x10\n\x08reply_to\x18\x0b \x01(\t\x12\x10\n\x08mentions\x18\x0c \x03(\t\x12\x1f\n\x05media\x18\r \x01(\x0b\x32\x10.wamesh.v1.Media\x12\x13\n\x0bmedia_error\x18\x0e \x01(\t\x12\x11\n\tchat_type\x18\x0f \x01(\t\x12\x0e\n\x06\x61uthor\x18\x10 \x01(\t\x12%\n\x08location\x18\x11 \x01(\x0b\x32\x13.wamesh.v1.Location\x12(\n\x08\x63ontacts\x18\x12 \x03(\x0b\x32\x16.wamesh.v1.ContactCard\x12\x1d\n\x04poll\x18\x13 \x01(\x0b\x32\x0f.wamesh.v1.Poll\"[\n\x08Location\x12\x10\n\x08latitude\x18\x01 \x01(\x01\x12\x11\n\tlongitude\x18\x02 \x01(\x01\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x04 \x01(\t\x12\x0b\n\x03url\x18\x05 \x01(\t\"*\n\x0b\x43ontactCard\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05vcard\x18\x02 \x01(\t\"C\n\x04Poll\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0f\n\x07options\x18\x02 \x03(\t\x12\x18\n\x10selectable_count\x18\x03 \x01(\x05\"~\n\x08PollVote\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\x10\n\x08selected\x18\x04 \x03(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x93\x01\n\x0fReactionChanged\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\r\n\x05\x65moji\x18\x04 \x01(\t\x12\x0f\n\x07\x66rom_me\x18\x05 \x01(\x08\x12-\n\ttimestamp\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x7f\n\rMessageEdited\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"r\n\x0eMessageRevoked\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"I\n\x10GroupParticipant\x12\x0b\n\x03jid\x18\x01 \x01(\t\x12\x10\n\x08is_admin\x18\x02 \x01(\x08\x12\x16\n\x0eis_super_admin\x18\x03 \x01(\x08\"m\n\x05Group\x12\x0b\n\x03jid\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x31\n\x0cparticipants\x18\x04 \x03(\x0b\x32\x1b.wamesh.v1.GroupParticipant\"\x91\x01\n\x18GroupParticipantsChanged\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x14\n\x0cparticipants\x18\x03 \x03(\t\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\x12-\n\ttimestamp\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"o\n\x0ePresenceUpdate\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\t\x12\x0b\n\x03jid\x18\x02 \x01(\t\x12\x10\n\x08presence\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\rStatusChanged\x12(\n\x06status\x18\x01 \x01(\x0e\x32\x18.wamesh.v1.SessionStatus\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\n\n\x02me\x18\x03 \x01(\t\"X\n\x06QrCode\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08rotation\x18\x03 \x01(\x05\"Z\n\x0bPairingCode\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\nAckChanged\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x1b\n\x03\x61\x63k\x18\x03 \x01(\x0e\x32\x0e.wamesh.v1.Ack\"]\n\x0fReminderOutcome\x12\x13\n\x0breminder_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x12\n\noccurrence\x18\x04 \x01(\x05\"\xc9\x05\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12-\n\ttimestamp\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06status\x18\n \x01(\x0b\x32\x18.wamesh.v1.StatusChangedH\x00\x12\x1f\n\x02qr\x18\x0b \x01(\x0b\x32\x11.wamesh.v1.QrCodeH\x00\x12%\n\x07message\x18\x0c \x01(\x0b\x32\x12.wamesh.v1.MessageH\x00\x12$\n\x03\x61\x63k\x18\r \x01(\x0b\x32\x15.wamesh.v1.AckChangedH\x00\x12.\n\x08reminder\x18\x0e \x01(\x0b\x32\x1a.wamesh.v1.ReminderOutcomeH\x00\x12.\n\x0cpairing_code\x18\x0f \x01(\x0b\x32\x16.wamesh.v1.PairingCodeH\x00\x12.\n\x08reaction\x18\x10 \x01(\x0b\x32\x1a.wamesh.v1.ReactionChangedH\x00\x12*\n\x06\x65\x64ited\x18\x11 \x01(\x0b\x32\x18.wamesh.v1.MessageEditedH\x00\x12,\n\x07revoked\x18\x12 \x01(\x0b\x32\x19.wamesh.v1.MessageRevokedH\x00\x12\x41\n\x12group_participants\x18\x13 \x01(\x0b\x32#.wamesh.v1.GroupParticipantsChangedH\x00\x12-\n\x08presence\x18\x16 \x01(\x0b\x32\x19.wamesh.v1.PresenceUpdateH\x00\x12(\n\tpoll_vote\x18\x17 \x01(\x0b\x32\x13.wamesh.v1.PollVoteH\x00\x12%\n\x04\x64\x61ta\x18\x14 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\tdata_json\x18\x15 \x01(\tB\t\n\x07payload*\xf4\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17SESSION_STATUS_STARTING\x10\x01\x12\x15\n\x11SESSION_STATUS_QR\x10\x02\x12\x18\n\x14SESSION_STATUS_READY\x10\x03\x12\x1f\n\x1bSESSION_STATUS_DISCONNECTED\x10\x04\x12\x1d\n\x19SESSION_STATUS_LOGGED_OUT\x10\x05\x12\x19\n\x15SESSION_STATUS_FAILED\x10\x06\x12\x1a\n\x16SESSION_STATUS_STOPPED\x10\x07*x\n\x03\x41\x63k\x12\x13\n\x0f\x41\x43K_UNSPECIFIED\x10\x00\x12\r\n\tACK_ERROR\x10\x01\x12\x0f\n\x0b\x41\x43K_PENDING\x10\x02\x12\x0e\n\nACK_SERVER\x10\x03\x12\x0e\n\nACK_DEVICE\x10\x04\x12\x0c\n\x08\x41\x43K_READ\x10\x05\x12\x0e\n\nACK_PLAYED\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wamesh.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SESSIONSTATUS']._serialized_start=2507
-  _globals['_SESSIONSTATUS']._serialized_end=2751
-  _globals['_ACK']._serialized_start=2753
-  _globals['_ACK']._serialized_end=2873
+  _globals['_SESSIONSTATUS']._serialized_start=2995
+  _globals['_SESSIONSTATUS']._serialized_end=3239
+  _globals['_ACK']._serialized_start=3241
+  _globals['_ACK']._serialized_end=3361
   _globals['_MEDIA']._serialized_start=100
   _globals['_MEDIA']._serialized_end=204
   _globals['_MESSAGE']._serialized_start=207
-  _globals['_MESSAGE']._serialized_end=544
-  _globals['_REACTIONCHANGED']._serialized_start=547
-  _globals['_REACTIONCHANGED']._serialized_end=694
-  _globals['_MESSAGEEDITED']._serialized_start=696
-  _globals['_MESSAGEEDITED']._serialized_end=823
-  _globals['_MESSAGEREVOKED']._serialized_start=825
-  _globals['_MESSAGEREVOKED']._serialized_end=939
-  _globals['_GROUPPARTICIPANT']._serialized_start=941
-  _globals['_GROUPPARTICIPANT']._serialized_end=1014
-  _globals['_GROUP']._serialized_start=1016
-  _globals['_GROUP']._serialized_end=1125
-  _globals['_GROUPPARTICIPANTSCHANGED']._serialized_start=1128
-  _globals['_GROUPPARTICIPANTSCHANGED']._serialized_end=1273
-  _globals['_PRESENCEUPDATE']._serialized_start=1275
-  _globals['_PRESENCEUPDATE']._serialized_end=1386
-  _globals['_STATUSCHANGED']._serialized_start=1388
-  _globals['_STATUSCHANGED']._serialized_end=1473
-  _globals['_QRCODE']._serialized_start=1475
-  _globals['_QRCODE']._serialized_end=1563
-  _globals['_PAIRINGCODE']._serialized_start=1565
-  _globals['_PAIRINGCODE']._serialized_end=1655
-  _globals['_ACKCHANGED']._serialized_start=1657
-  _globals['_ACKCHANGED']._serialized_end=1735
-  _globals['_REMINDEROUTCOME']._serialized_start=1737
-  _globals['_REMINDEROUTCOME']._serialized_end=1830
-  _globals['_EVENT']._serialized_start=1833
-  _globals['_EVENT']._serialized_end=2504
+  _globals['_MESSAGE']._serialized_end=656
+  _globals['_LOCATION']._serialized_start=658
+  _globals['_LOCATION']._serialized_end=749
+  _globals['_CONTACTCARD']._serialized_start=751
+  _globals['_CONTACTCARD']._serialized_end=793
+  _globals['_POLL']._serialized_start=795
+  _globals['_POLL']._serialized_end=862
+  _globals['_POLLVOTE']._serialized_start=864
+  _globals['_POLLVOTE']._serialized_end=990
+  _globals['_REACTIONCHANGED']._serialized_start=993
+  _globals['_REACTIONCHANGED']._serialized_end=1140
+  _globals['_MESSAGEEDITED']._serialized_start=1142
+  _globals['_MESSAGEEDITED']._serialized_end=1269
+  _globals['_MESSAGEREVOKED']._serialized_start=1271
+  _globals['_MESSAGEREVOKED']._serialized_end=1385
+  _globals['_GROUPPARTICIPANT']._serialized_start=1387
+  _globals['_GROUPPARTICIPANT']._serialized_end=1460
+  _globals['_GROUP']._serialized_start=1462
+  _globals['_GROUP']._serialized_end=1571
+  _globals['_GROUPPARTICIPANTSCHANGED']._serialized_start=1574
+  _globals['_GROUPPARTICIPANTSCHANGED']._serialized_end=1719
+  _globals['_PRESENCEUPDATE']._serialized_start=1721
+  _globals['_PRESENCEUPDATE']._serialized_end=1832
+  _globals['_STATUSCHANGED']._serialized_start=1834
+  _globals['_STATUSCHANGED']._serialized_end=1919
+  _globals['_QRCODE']._serialized_start=1921
+  _globals['_QRCODE']._serialized_end=2009
+  _globals['_PAIRINGCODE']._serialized_start=2011
+  _globals['_PAIRINGCODE']._serialized_end=2101
+  _globals['_ACKCHANGED']._serialized_start=2103
+  _globals['_ACKCHANGED']._serialized_end=2181
+  _globals['_REMINDEROUTCOME']._serialized_start=2183
+  _globals['_REMINDEROUTCOME']._serialized_end=2276
+  _globals['_EVENT']._serialized_start=2279
+  _globals['_EVENT']._serialized_end=2992
 # @@protoc_insertion_point(module_scope)

@@ -138,6 +138,9 @@ class Message(_message.Message):
     MEDIA_ERROR_FIELD_NUMBER: _builtins.int
     CHAT_TYPE_FIELD_NUMBER: _builtins.int
     AUTHOR_FIELD_NUMBER: _builtins.int
+    LOCATION_FIELD_NUMBER: _builtins.int
+    CONTACTS_FIELD_NUMBER: _builtins.int
+    POLL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     chat_id: _builtins.str
     to: _builtins.str
@@ -164,6 +167,18 @@ class Message(_message.Message):
     def media(self) -> Global___Media:
         """Set for media once stored; unset when the download failed (`media_error` says why)."""
 
+    @_builtins.property
+    def location(self) -> Global___Location:
+        """Set for type "location"."""
+
+    @_builtins.property
+    def contacts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ContactCard]:
+        """Set for type "contact": one card or several."""
+
+    @_builtins.property
+    def poll(self) -> Global___Poll:
+        """Set for type "poll"."""
+
     def __init__(
         self,
         *,
@@ -182,14 +197,139 @@ class Message(_message.Message):
         media_error: _builtins.str = ...,
         chat_type: _builtins.str = ...,
         author: _builtins.str = ...,
+        location: Global___Location | None = ...,
+        contacts: _abc.Iterable[Global___ContactCard] | None = ...,
+        poll: Global___Poll | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media", "timestamp", b"timestamp"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["location", b"location", "media", b"media", "poll", b"poll", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "author", b"author", "chat_id", b"chat_id", "chat_type", b"chat_type", "client_message_id", b"client_message_id", "from", b"from", "from_me", b"from_me", "id", b"id", "media", b"media", "media_error", b"media_error", "mentions", b"mentions", "reply_to", b"reply_to", "text", b"text", "timestamp", b"timestamp", "to", b"to", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "author", b"author", "chat_id", b"chat_id", "chat_type", b"chat_type", "client_message_id", b"client_message_id", "contacts", b"contacts", "from", b"from", "from_me", b"from_me", "id", b"id", "location", b"location", "media", b"media", "media_error", b"media_error", "mentions", b"mentions", "poll", b"poll", "reply_to", b"reply_to", "text", b"text", "timestamp", b"timestamp", "to", b"to", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Message: _TypeAlias = Message  # noqa: Y015
+
+@_typing.final
+class Location(_message.Message):
+    """A shared location (WhatsApp's locationMessage): degrees, and optional name, address and URL."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LATITUDE_FIELD_NUMBER: _builtins.int
+    LONGITUDE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    latitude: _builtins.float
+    longitude: _builtins.float
+    name: _builtins.str
+    address: _builtins.str
+    url: _builtins.str
+    def __init__(
+        self,
+        *,
+        latitude: _builtins.float = ...,
+        longitude: _builtins.float = ...,
+        name: _builtins.str = ...,
+        address: _builtins.str = ...,
+        url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "latitude", b"latitude", "longitude", b"longitude", "name", b"name", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Location: _TypeAlias = Location  # noqa: Y015
+
+@_typing.final
+class ContactCard(_message.Message):
+    """A contact card: the name shown and the vCard (3.0) text."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    VCARD_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    vcard: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        vcard: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "vcard", b"vcard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContactCard: _TypeAlias = ContactCard  # noqa: Y015
+
+@_typing.final
+class Poll(_message.Message):
+    """A poll: its question, its options (2 to 12, distinct) and how many options a voter may choose
+    (0: any number; 1: one).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUESTION_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    SELECTABLE_COUNT_FIELD_NUMBER: _builtins.int
+    question: _builtins.str
+    selectable_count: _builtins.int
+    @_builtins.property
+    def options(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        question: _builtins.str = ...,
+        options: _abc.Iterable[_builtins.str] | None = ...,
+        selectable_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["options", b"options", "question", b"question", "selectable_count", b"selectable_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Poll: _TypeAlias = Poll  # noqa: Y015
+
+@_typing.final
+class PollVote(_message.Message):
+    """A vote on a poll (`poll.vote`): the voter's whole current selection, by option name (empty:
+    the vote was withdrawn). `message_id` is the poll's message.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    CHAT_ID_FIELD_NUMBER: _builtins.int
+    FROM_FIELD_NUMBER: _builtins.int
+    SELECTED_FIELD_NUMBER: _builtins.int
+    TIMESTAMP_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    chat_id: _builtins.str
+    @_builtins.property
+    def selected(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def timestamp(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        chat_id: _builtins.str = ...,
+        selected: _abc.Iterable[_builtins.str] | None = ...,
+        timestamp: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_id", b"chat_id", "from", b"from", "message_id", b"message_id", "selected", b"selected", "timestamp", b"timestamp"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PollVote: _TypeAlias = PollVote  # noqa: Y015
 
 @_typing.final
 class ReactionChanged(_message.Message):
@@ -569,6 +709,7 @@ class Event(_message.Message):
     REVOKED_FIELD_NUMBER: _builtins.int
     GROUP_PARTICIPANTS_FIELD_NUMBER: _builtins.int
     PRESENCE_FIELD_NUMBER: _builtins.int
+    POLL_VOTE_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
     DATA_JSON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
@@ -601,6 +742,8 @@ class Event(_message.Message):
     @_builtins.property
     def presence(self) -> Global___PresenceUpdate: ...
     @_builtins.property
+    def poll_vote(self) -> Global___PollVote: ...
+    @_builtins.property
     def data(self) -> _struct_pb2.Struct:
         """The same payload as the webhook's `data`, for clients that prefer JSON (a Struct's numbers
         are doubles: `data_json` keeps integers as integers).
@@ -624,14 +767,15 @@ class Event(_message.Message):
         revoked: Global___MessageRevoked | None = ...,
         group_participants: Global___GroupParticipantsChanged | None = ...,
         presence: Global___PresenceUpdate | None = ...,
+        poll_vote: Global___PollVote | None = ...,
         data: _struct_pb2.Struct | None = ...,
         data_json: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "edited", b"edited", "group_participants", b"group_participants", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "presence", b"presence", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "status", b"status", "timestamp", b"timestamp"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "edited", b"edited", "group_participants", b"group_participants", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "poll_vote", b"poll_vote", "presence", b"presence", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "status", b"status", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "data_json", b"data_json", "edited", b"edited", "group_participants", b"group_participants", "id", b"id", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "presence", b"presence", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "session_id", b"session_id", "status", b"status", "timestamp", b"timestamp", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ack", b"ack", "data", b"data", "data_json", b"data_json", "edited", b"edited", "group_participants", b"group_participants", "id", b"id", "message", b"message", "pairing_code", b"pairing_code", "payload", b"payload", "poll_vote", b"poll_vote", "presence", b"presence", "qr", b"qr", "reaction", b"reaction", "reminder", b"reminder", "revoked", b"revoked", "session_id", b"session_id", "status", b"status", "timestamp", b"timestamp", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["status", "qr", "message", "ack", "reminder", "pairing_code", "reaction", "edited", "revoked", "group_participants", "presence"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["status", "qr", "message", "ack", "reminder", "pairing_code", "reaction", "edited", "revoked", "group_participants", "presence", "poll_vote"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 

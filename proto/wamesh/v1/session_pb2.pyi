@@ -142,6 +142,9 @@ class SendMessageRequest(_message.Message):
     MEDIA_FIELD_NUMBER: _builtins.int
     REPLY_TO_FIELD_NUMBER: _builtins.int
     MENTIONS_FIELD_NUMBER: _builtins.int
+    LOCATION_FIELD_NUMBER: _builtins.int
+    CONTACTS_FIELD_NUMBER: _builtins.int
+    POLL_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     to: _builtins.str
     """A phone number (digits, optional +) or a JID."""
@@ -157,6 +160,14 @@ class SendMessageRequest(_message.Message):
     def mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """JIDs (or phone numbers) to mention."""
 
+    @_builtins.property
+    def location(self) -> _common_pb2.Location:
+        """Instead of text or media: a location, contact cards, or a poll (one of them; `text` empty)."""
+
+    @_builtins.property
+    def contacts(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.ContactCard]: ...
+    @_builtins.property
+    def poll(self) -> _common_pb2.Poll: ...
     def __init__(
         self,
         *,
@@ -167,10 +178,13 @@ class SendMessageRequest(_message.Message):
         media: Global___MediaContent | None = ...,
         reply_to: _builtins.str = ...,
         mentions: _abc.Iterable[_builtins.str] | None = ...,
+        location: _common_pb2.Location | None = ...,
+        contacts: _abc.Iterable[_common_pb2.ContactCard] | None = ...,
+        poll: _common_pb2.Poll | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["media", b"media"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["location", b"location", "media", b"media", "poll", b"poll"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_message_id", b"client_message_id", "media", b"media", "mentions", b"mentions", "reply_to", b"reply_to", "session_id", b"session_id", "text", b"text", "to", b"to"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_message_id", b"client_message_id", "contacts", b"contacts", "location", b"location", "media", b"media", "mentions", b"mentions", "poll", b"poll", "reply_to", b"reply_to", "session_id", b"session_id", "text", b"text", "to", b"to"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -257,7 +271,12 @@ class StreamEventsRequest(_message.Message):
 
     SESSION_ID_FIELD_NUMBER: _builtins.int
     TYPES_FIELD_NUMBER: _builtins.int
+    RECENT_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
+    recent: _builtins.int
+    """First replay up to this many of the line's most recent events (of `types`) that the worker
+    still holds in memory (it keeps the last 200), then stream live ones.
+    """
     @_builtins.property
     def types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Empty: all types."""
@@ -267,10 +286,11 @@ class StreamEventsRequest(_message.Message):
         *,
         session_id: _builtins.str = ...,
         types: _abc.Iterable[_builtins.str] | None = ...,
+        recent: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id", "types", b"types"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["recent", b"recent", "session_id", b"session_id", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -777,6 +797,49 @@ class SetPresenceResponse(_message.Message):
 Global___SetPresenceResponse: _TypeAlias = SetPresenceResponse  # noqa: Y015
 
 @_typing.final
+class SubscribePresenceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    contact: _builtins.str
+    """A phone number, user JID or LID."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        contact: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact", b"contact", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubscribePresenceRequest: _TypeAlias = SubscribePresenceRequest  # noqa: Y015
+
+@_typing.final
+class SubscribePresenceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JID_FIELD_NUMBER: _builtins.int
+    jid: _builtins.str
+    """The contact as a JID."""
+    def __init__(
+        self,
+        *,
+        jid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jid", b"jid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubscribePresenceResponse: _TypeAlias = SubscribePresenceResponse  # noqa: Y015
+
+@_typing.final
 class ScanRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -832,6 +895,9 @@ class InjectInboundRequest(_message.Message):
     MENTIONS_FIELD_NUMBER: _builtins.int
     MEDIA_ID_FIELD_NUMBER: _builtins.int
     AUTHOR_FIELD_NUMBER: _builtins.int
+    LOCATION_FIELD_NUMBER: _builtins.int
+    CONTACTS_FIELD_NUMBER: _builtins.int
+    POLL_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     text: _builtins.str
     """The text, or the caption of `media`."""
@@ -850,6 +916,14 @@ class InjectInboundRequest(_message.Message):
     """In a group (`from` a `...@g.us`): the member who wrote it (required there)."""
     @_builtins.property
     def mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def location(self) -> _common_pb2.Location:
+        """For type location, contact and poll."""
+
+    @_builtins.property
+    def contacts(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.ContactCard]: ...
+    @_builtins.property
+    def poll(self) -> _common_pb2.Poll: ...
     def __init__(
         self,
         *,
@@ -863,10 +937,13 @@ class InjectInboundRequest(_message.Message):
         mentions: _abc.Iterable[_builtins.str] | None = ...,
         media_id: _builtins.str = ...,
         author: _builtins.str = ...,
+        location: _common_pb2.Location | None = ...,
+        contacts: _abc.Iterable[_common_pb2.ContactCard] | None = ...,
+        poll: _common_pb2.Poll | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["location", b"location", "poll", b"poll"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "filename", b"filename", "from", b"from", "media", b"media", "media_id", b"media_id", "mentions", b"mentions", "mimetype", b"mimetype", "reply_to", b"reply_to", "session_id", b"session_id", "text", b"text", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "contacts", b"contacts", "filename", b"filename", "from", b"from", "location", b"location", "media", b"media", "media_id", b"media_id", "mentions", b"mentions", "mimetype", b"mimetype", "poll", b"poll", "reply_to", b"reply_to", "session_id", b"session_id", "text", b"text", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1009,7 +1086,7 @@ class SandboxAction(_message.Message):
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     PRESENCE_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
-    """reaction, edit, revoke or forward."""
+    """reaction, edit, revoke, forward, read, presence or subscribe (a presence subscription)."""
     chat_id: _builtins.str
     message_id: _builtins.str
     emoji: _builtins.str
@@ -1332,3 +1409,37 @@ class InjectPresenceRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InjectPresenceRequest: _TypeAlias = InjectPresenceRequest  # noqa: Y015
+
+@_typing.final
+class InjectPollVoteRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    FROM_FIELD_NUMBER: _builtins.int
+    CHAT_ID_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    SELECTED_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    chat_id: _builtins.str
+    """The chat the poll is in (empty: the voter's 1:1 chat)."""
+    message_id: _builtins.str
+    """The poll's message id."""
+    @_builtins.property
+    def selected(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The voter's whole selection, by option name (empty: withdraw the vote)."""
+
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        chat_id: _builtins.str = ...,
+        message_id: _builtins.str = ...,
+        selected: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chat_id", b"chat_id", "from", b"from", "message_id", b"message_id", "selected", b"selected", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InjectPollVoteRequest: _TypeAlias = InjectPollVoteRequest  # noqa: Y015

@@ -115,6 +115,11 @@ class SessionServiceStub:
                 request_serializer=wamesh_dot_v1_dot_session__pb2.SetPresenceRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.SetPresenceResponse.FromString,
                 _registered_method=True)
+        self.SubscribePresence = channel.unary_unary(
+                '/wamesh.v1.SessionService/SubscribePresence',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.SubscribePresenceRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.SubscribePresenceResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -230,6 +235,13 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubscribePresence(self, request, context):
+        """Receive a contact's presence (`presence.update` events: online, last seen, typing in 1:1).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -312,6 +324,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.SetPresence,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.SetPresenceRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.SetPresenceResponse.SerializeToString,
+            ),
+            'SubscribePresence': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubscribePresence,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.SubscribePresenceRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.SubscribePresenceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -756,6 +773,33 @@ class SessionService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def SubscribePresence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionService/SubscribePresence',
+            wamesh_dot_v1_dot_session__pb2.SubscribePresenceRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.SubscribePresenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class SandboxServiceStub:
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`.
@@ -830,6 +874,11 @@ class SandboxServiceStub:
         self.InjectPresence = channel.unary_unary(
                 '/wamesh.v1.SandboxService/InjectPresence',
                 request_serializer=wamesh_dot_v1_dot_session__pb2.InjectPresenceRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+                _registered_method=True)
+        self.InjectPollVote = channel.unary_unary(
+                '/wamesh.v1.SandboxService/InjectPollVote',
+                request_serializer=wamesh_dot_v1_dot_session__pb2.InjectPollVoteRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
                 _registered_method=True)
 
@@ -923,6 +972,13 @@ class SandboxServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InjectPollVote(self, request, context):
+        """A contact votes on a poll in the line's chats (a `poll.vote` event follows).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SandboxServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -989,6 +1045,11 @@ def add_SandboxServiceServicer_to_server(servicer, server):
             'InjectPresence': grpc.unary_unary_rpc_method_handler(
                     servicer.InjectPresence,
                     request_deserializer=wamesh_dot_v1_dot_session__pb2.InjectPresenceRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
+            ),
+            'InjectPollVote': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectPollVote,
+                    request_deserializer=wamesh_dot_v1_dot_session__pb2.InjectPollVoteRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_session__pb2.InjectActionResponse.SerializeToString,
             ),
     }
@@ -1343,6 +1404,33 @@ class SandboxService:
             target,
             '/wamesh.v1.SandboxService/InjectPresence',
             wamesh_dot_v1_dot_session__pb2.InjectPresenceRequest.SerializeToString,
+            wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InjectPollVote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SandboxService/InjectPollVote',
+            wamesh_dot_v1_dot_session__pb2.InjectPollVoteRequest.SerializeToString,
             wamesh_dot_v1_dot_session__pb2.InjectActionResponse.FromString,
             options,
             channel_credentials,

@@ -66,6 +66,8 @@ class SessionServiceStub:
     """Mark every message of a chat read."""
     SetPresence: _grpc.UnaryUnaryMultiCallable[_session_pb2.SetPresenceRequest, _session_pb2.SetPresenceResponse]
     """Show typing, recording or paused in a chat, or online / offline everywhere (no chat_id)."""
+    SubscribePresence: _grpc.UnaryUnaryMultiCallable[_session_pb2.SubscribePresenceRequest, _session_pb2.SubscribePresenceResponse]
+    """Receive a contact's presence (`presence.update` events: online, last seen, typing in 1:1)."""
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -102,6 +104,8 @@ class SessionServiceAsyncStub(SessionServiceStub):
     """Mark every message of a chat read."""
     SetPresence: _aio.UnaryUnaryMultiCallable[_session_pb2.SetPresenceRequest, _session_pb2.SetPresenceResponse]  # type: ignore[assignment]
     """Show typing, recording or paused in a chat, or online / offline everywhere (no chat_id)."""
+    SubscribePresence: _aio.UnaryUnaryMultiCallable[_session_pb2.SubscribePresenceRequest, _session_pb2.SubscribePresenceResponse]  # type: ignore[assignment]
+    """Receive a contact's presence (`presence.update` events: online, last seen, typing in 1:1)."""
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -232,6 +236,14 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_session_pb2.SetPresenceResponse, _abc.Awaitable[_session_pb2.SetPresenceResponse]]:
         """Show typing, recording or paused in a chat, or online / offline everywhere (no chat_id)."""
 
+    @_abc_1.abstractmethod
+    def SubscribePresence(
+        self,
+        request: _session_pb2.SubscribePresenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.SubscribePresenceResponse, _abc.Awaitable[_session_pb2.SubscribePresenceResponse]]:
+        """Receive a contact's presence (`presence.update` events: online, last seen, typing in 1:1)."""
+
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class SandboxServiceStub:
@@ -262,6 +274,8 @@ class SandboxServiceStub:
     """Members of a group change (a `group.participants` event follows)."""
     InjectPresence: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectPresenceRequest, _session_pb2.InjectActionResponse]
     """A contact's presence in a chat (a `presence.update` event follows)."""
+    InjectPollVote: _grpc.UnaryUnaryMultiCallable[_session_pb2.InjectPollVoteRequest, _session_pb2.InjectActionResponse]
+    """A contact votes on a poll in the line's chats (a `poll.vote` event follows)."""
 
 @_typing.type_check_only
 class SandboxServiceAsyncStub(SandboxServiceStub):
@@ -289,6 +303,8 @@ class SandboxServiceAsyncStub(SandboxServiceStub):
     """Members of a group change (a `group.participants` event follows)."""
     InjectPresence: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectPresenceRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
     """A contact's presence in a chat (a `presence.update` event follows)."""
+    InjectPollVote: _aio.UnaryUnaryMultiCallable[_session_pb2.InjectPollVoteRequest, _session_pb2.InjectActionResponse]  # type: ignore[assignment]
+    """A contact votes on a poll in the line's chats (a `poll.vote` event follows)."""
 
 class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
     """The sandbox engine's phone, reachable only on lines whose engine is `sandbox`."""
@@ -391,5 +407,13 @@ class SandboxServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]:
         """A contact's presence in a chat (a `presence.update` event follows)."""
+
+    @_abc_1.abstractmethod
+    def InjectPollVote(
+        self,
+        request: _session_pb2.InjectPollVoteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.InjectActionResponse, _abc.Awaitable[_session_pb2.InjectActionResponse]]:
+        """A contact votes on a poll in the line's chats (a `poll.vote` event follows)."""
 
 def add_SandboxServiceServicer_to_server(servicer: SandboxServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

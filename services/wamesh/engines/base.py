@@ -36,7 +36,8 @@ class Ack(StrEnum):
 
 
 class MessageType(StrEnum):
-    """What a message carries; media kinds are the `MediaKind`s of wamesh.engines.rich."""
+    """What a message carries: text, a media kind (`MEDIA_TYPES` of wamesh.engines.rich) or a
+    structured kind (`STRUCTURED_TYPES`: location, contact cards, poll)."""
 
     TEXT = "text"
     IMAGE = "image"
@@ -45,6 +46,9 @@ class MessageType(StrEnum):
     VOICE = "voice"
     DOCUMENT = "document"
     STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    POLL = "poll"
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,41 @@ class MediaInfo:
 
 
 @dataclass(frozen=True)
+class Location:
+    """A shared location: degrees, and what WhatsApp shows under the map."""
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    """A contact card: the name shown and its vCard text."""
+
+    name: str
+    vcard: str
+
+
+@dataclass(frozen=True)
+class Poll:
+    """A poll: question, distinct options, and how many a voter may choose (0, the default as in
+    WhatsApp's composer: any number)."""
+
+    question: str
+    options: tuple[str, ...]
+    selectable_count: int = 0
+
+
+@dataclass(frozen=True)
 class Message:
     """A message; chat ids are normalised JIDs (see wamesh.jid).
 
     `text` is the body of a text message and the caption of a media message. `media` is set once
-    the media is stored (an engine reports received media with `MessageIn.download`)."""
+    the media is stored (an engine reports received media with `MessageIn.download`).
+    `location`, `contacts` and `poll` are set for those types (`text` is then empty)."""
 
     id: str
     chat_id: str
@@ -77,6 +111,9 @@ class Message:
     reply_to: str | None = None
     mentions: tuple[str, ...] = ()
     media: MediaInfo | None = None
+    location: Location | None = None
+    contacts: tuple[ContactCard, ...] = ()
+    poll: Poll | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +216,18 @@ class MessageRevoked:
 
 
 @dataclass(frozen=True)
+class PollVoted:
+    """Someone voted on a poll: `selected` is the voter's whole current selection by option name
+    (empty: the vote was withdrawn); `poll_id` is the poll's message id."""
+
+    poll_id: str
+    chat_id: str
+    voter: str
+    selected: tuple[str, ...]
+    timestamp: datetime
+
+
+@dataclass(frozen=True)
 class GroupParticipantsChanged:
     """Members joined, left, were added, removed, promoted or demoted in a group."""
 
@@ -233,6 +282,7 @@ EngineEvent = (
     | ReactionChanged
     | MessageEdited
     | MessageRevoked
+    | PollVoted
     | GroupParticipantsChanged
     | PresenceChanged
     | Disconnected

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from wamesh.engines.base import Engine, MediaInfo, MediaSource, Message, MessageType
+from wamesh.engines.base import (
+    ContactCard,
+    Engine,
+    Location,
+    MediaInfo,
+    MediaSource,
+    Message,
+    MessageType,
+    Poll,
+)
 from wamesh.errors import NotSupported
 
 MEDIA_TYPES = frozenset(
@@ -30,6 +39,7 @@ MEDIA_TYPES = frozenset(
         MessageType.STICKER,
     }
 )
+STRUCTURED_TYPES = frozenset({MessageType.LOCATION, MessageType.CONTACT, MessageType.POLL})
 
 
 @dataclass(frozen=True)
@@ -43,8 +53,9 @@ class OutgoingMedia:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to send: text, or media with `text` as its caption; optionally a reply to
-    `reply_to` (a message id in the same chat) mentioning `mentions` (JIDs)."""
+    """One message to send: text, media with `text` as its caption, or one structured content
+    (a location, contact cards or a poll; `text` empty); optionally a reply to `reply_to` (a
+    message id in the same chat) mentioning `mentions` (JIDs)."""
 
     chat_id: str
     message_id: str
@@ -52,12 +63,30 @@ class Outgoing:
     media: OutgoingMedia | None = None
     reply_to: str | None = None
     mentions: tuple[str, ...] = ()
+    location: Location | None = None
+    contacts: tuple[ContactCard, ...] = ()
+    poll: Poll | None = None
+
+    @property
+    def type(self) -> MessageType:
+        """What the message carries."""
+        if self.media is not None:
+            return self.media.kind
+        if self.location is not None:
+            return MessageType.LOCATION
+        if self.contacts:
+            return MessageType.CONTACT
+        if self.poll is not None:
+            return MessageType.POLL
+        return MessageType.TEXT
 
 
 class SendsRich(ABC):
-    """Capability: messages with replies and mentions, and media of `media_kinds`."""
+    """Capability: messages with replies and mentions, media of `media_kinds` and the structured
+    kinds of `structured_kinds` (none unless an engine declares them)."""
 
     media_kinds: frozenset[MessageType] = MEDIA_TYPES
+    structured_kinds: frozenset[MessageType] = frozenset()
 
     @abstractmethod
     async def send_message(self, out: Outgoing) -> Message:
@@ -167,6 +196,14 @@ class ChatPresence(StrEnum):
     PAUSED = "paused"
     ONLINE = "online"
     OFFLINE = "offline"
+
+
+class SubscribesPresence(ABC):
+    """Capability: receive a contact's presence as `PresenceChanged` events."""
+
+    @abstractmethod
+    async def subscribe_presence(self, jid: str) -> None:
+        """Ask WhatsApp for `jid`'s presence updates (online, last seen, typing in 1:1)."""
 
 
 class MarksPresence(ABC):

@@ -1,5 +1,6 @@
 """Groups, read marks and presence of a line: checked here, served by engines that are
-`ReadsGroups` / `MarksPresence` (others answer `not_supported` through `capability`).
+`ReadsGroups` / `MarksPresence` / `SubscribesPresence` (others answer `not_supported` through
+`capability`).
 
 The `parse_*` functions validate input before it reaches a worker (the gateway calls them too).
 """
@@ -7,9 +8,17 @@ The `parse_*` functions validate input before it reaches a worker (the gateway c
 from __future__ import annotations
 
 from wamesh.engines.base import Engine
-from wamesh.engines.rich import ChatPresence, GroupInfo, MarksPresence, ReadsGroups, capability
+from wamesh.engines.rich import (
+    ChatPresence,
+    GroupInfo,
+    MarksPresence,
+    ReadsGroups,
+    SubscribesPresence,
+    capability,
+)
 from wamesh.errors import InvalidInput
 from wamesh.jid import GROUP_SERVER, parse_recipient
+from wamesh.session.messaging import parse_contact
 
 CHAT_STATES = frozenset({ChatPresence.TYPING, ChatPresence.RECORDING, ChatPresence.PAUSED})
 
@@ -59,3 +68,11 @@ async def set_presence(engine: Engine, chat_id: str, presence: str) -> None:
     """Show a chat state in a chat, or online / offline everywhere."""
     chat, state = parse_presence(chat_id, presence)
     await capability(engine, MarksPresence, "setting presence").set_presence(chat, state)
+
+
+async def subscribe_presence(engine: Engine, contact: str) -> str:
+    """Receive a contact's presence as `presence.update` events; answers its JID."""
+    jid = parse_contact(contact, "contact")
+    watcher = capability(engine, SubscribesPresence, "subscribing to presence")
+    await watcher.subscribe_presence(jid)
+    return jid

@@ -20,11 +20,15 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from wamesh import constants as c
 from wamesh.engines.base import (
     Ack,
+    ContactCard,
     GroupParticipantsChanged,
+    Location,
     MediaInfo,
     Message,
     MessageEdited,
     MessageRevoked,
+    Poll,
+    PollVoted,
     PresenceChanged,
     ReactionChanged,
 )
@@ -112,10 +116,38 @@ def message_data(
         "reply_to": message.reply_to,
         "mentions": list(message.mentions),
         "media": media_data(session_id, message.media) if message.media else None,
+        "location": location_data(message.location) if message.location else None,
+        "contacts": [contact_data(card) for card in message.contacts],
+        "poll": poll_data(message.poll) if message.poll else None,
     }
     if media_error is not None:
         data["media_error"] = media_error
     return data
+
+
+def location_data(location: Location) -> dict[str, Any]:
+    """A location as event data."""
+    return {
+        "latitude": location.latitude,
+        "longitude": location.longitude,
+        "name": location.name,
+        "address": location.address,
+        "url": location.url,
+    }
+
+
+def contact_data(card: ContactCard) -> dict[str, Any]:
+    """A contact card as event data."""
+    return {"name": card.name, "vcard": card.vcard}
+
+
+def poll_data(poll: Poll) -> dict[str, Any]:
+    """A poll as event data (`selectable_count` 0: any number of options)."""
+    return {
+        "question": poll.question,
+        "options": list(poll.options),
+        "selectable_count": poll.selectable_count,
+    }
 
 
 def chat_type(chat_id: str) -> str:
@@ -197,6 +229,20 @@ def action_event(event: ReactionChanged | MessageEdited | MessageRevoked) -> Lin
             return revoked_event(event.message_id, event.chat_id, event.sender, event.timestamp)
 
 
+def poll_vote_event(event: PollVoted) -> LineEvent:
+    """`poll.vote`: the voter's whole current selection (empty: withdrawn)."""
+    return LineEvent(
+        c.EVENT_POLL_VOTE,
+        {
+            "message_id": event.poll_id,
+            "chat_id": event.chat_id,
+            "from": event.voter,
+            "selected": list(event.selected),
+            "timestamp": iso(event.timestamp),
+        },
+    )
+
+
 def group_participants_event(event: GroupParticipantsChanged) -> LineEvent:
     """`group.participants`: members joined, left, were added, removed, promoted or demoted."""
     return LineEvent(
@@ -266,7 +312,7 @@ def message_to_proto(message: Message, session_id: str) -> common_pb2.Message:
 
 def message_data_to_proto(d: dict[str, Any]) -> common_pb2.Message:
     """A message's event data (`message_data`) on the wire."""
-    media = d.get("media")
+    media, location = d.get("media"), d.get("location")
     return common_pb2.Message(
         id=d["id"],
         chat_id=d["chat_id"],
@@ -282,8 +328,63 @@ def message_data_to_proto(d: dict[str, Any]) -> common_pb2.Message:
         mentions=d.get("mentions") or [],
         media=_media_proto(media) if media else None,
         media_error=d.get("media_error") or "",
+        location=common_pb2.Location(**_present(location)) if location else None,
+        contacts=[common_pb2.ContactCard(**card) for card in d.get("contacts") or ()],
+        poll=common_pb2.Poll(**d["poll"]) if d.get("poll") else None,
         **{"from": d["from"]},
     )
+
+
+def message_proto_data(m: common_pb2.Message) -> dict[str, Any]:
+    """A message on the wire back as its event data (the inverse of `message_data_to_proto`)."""
+    data: dict[str, Any] = {
+        "id": m.id,
+        "type": m.type or "text",
+        "chat_id": m.chat_id,
+        "chat_type": m.chat_type or chat_type(m.chat_id),
+        "from": getattr(m, "from"),
+        "author": m.author or getattr(m, "from"),
+        "to": m.to,
+        "from_me": m.from_me,
+        "text": m.text,
+        "timestamp": iso(m.timestamp.ToDatetime(UTC)) if m.HasField("timestamp") else None,
+        "ack": ACK_FROM_PROTO.get(m.ack, "pending"),
+        "reply_to": m.reply_to or None,
+        "mentions": list(m.mentions),
+        "media": _media_data(m.media) if m.HasField("media") else None,
+        "location": _location_data(m.location) if m.HasField("location") else None,
+        "contacts": [{"name": c.name, "vcard": c.vcard} for c in m.contacts],
+        "poll": _poll_data(m.poll) if m.HasField("poll") else None,
+    }
+    if m.media_error:
+        data["media_error"] = m.media_error
+    return data
+
+
+def _media_data(media: common_pb2.Media) -> dict[str, Any]:
+    return {
+        "media_id": media.media_id,
+        "mimetype": media.mimetype,
+        "size": media.size,
+        "sha256": media.sha256,
+        "filename": media.filename or None,
+        "url": media.url,
+    }
+
+
+def _location_data(p: common_pb2.Location) -> dict[str, Any]:
+    return location_data(
+        Location(p.latitude, p.longitude, p.name or None, p.address or None, p.url or None)
+    )
+
+
+def _poll_data(p: common_pb2.Poll) -> dict[str, Any]:
+    return poll_data(Poll(p.question, tuple(p.options), p.selectable_count))
+
+
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields that are set (protobuf strings cannot be None)."""
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _media_proto(media: dict[str, Any]) -> common_pb2.Media:
@@ -365,6 +466,16 @@ def _fill_payload(proto: common_pb2.Event, event: LineEvent) -> None:
             common_pb2.MessageRevoked(
                 message_id=d["message_id"],
                 chat_id=d["chat_id"],
+                timestamp=timestamp(_parse_iso(d["timestamp"])),
+                **{"from": d["from"]},
+            )
+        )
+    elif event.type == c.EVENT_POLL_VOTE:
+        proto.poll_vote.CopyFrom(
+            common_pb2.PollVote(
+                message_id=d["message_id"],
+                chat_id=d["chat_id"],
+                selected=d["selected"],
                 timestamp=timestamp(_parse_iso(d["timestamp"])),
                 **{"from": d["from"]},
             )

@@ -44,6 +44,7 @@ from wamesh.engines.base import (
     MessageRevoked,
     PairingCode,
     PairsByCode,
+    PollVoted,
     PresenceChanged,
     Qr,
     ReactionChanged,
@@ -61,6 +62,7 @@ from wamesh.session.events import (
     group_participants_event,
     message_event,
     pairing_code_event,
+    poll_vote_event,
     presence_event,
     qr_event,
     status_event,
@@ -211,6 +213,10 @@ class Line:
         """Show typing / recording / paused in a chat, or online / offline (no chat)."""
         await chats.set_presence(self._ready_engine(), chat_id, presence)
 
+    async def subscribe_presence(self, contact: str) -> str:
+        """Receive a contact's presence as events; answers its JID."""
+        return await chats.subscribe_presence(self._ready_engine(), contact)
+
     def _ready_engine(self) -> Engine:
         engine = self.engine
         if engine is None or self.status != "ready":
@@ -322,6 +328,8 @@ class Line:
                 await self._record([ack_event(mid, chat, ack)])
             case ReactionChanged() | MessageEdited() | MessageRevoked():
                 await self._record([action_event(event)])
+            case PollVoted():
+                await self._record([poll_vote_event(event)])
             case GroupParticipantsChanged():
                 await self._record([group_participants_event(event)])
             case PresenceChanged():

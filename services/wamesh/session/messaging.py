@@ -22,7 +22,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from wamesh.constants import MAX_TEXT_LENGTH
-from wamesh.engines.base import Engine, MediaSource, Message, MessageType, message_id_for
+from wamesh.engines.base import (
+    ContactCard,
+    Engine,
+    Location,
+    MediaSource,
+    Message,
+    MessageType,
+    Poll,
+    message_id_for,
+)
 from wamesh.engines.rich import (
     MEDIA_TYPES,
     ChecksNumbers,
@@ -40,6 +49,15 @@ from wamesh.errors import InvalidInput, MessageNotFound, NotSupported, WameshErr
 from wamesh.jid import GROUP_SERVER, LID_SERVER, USER_SERVER, parse_recipient
 from wamesh.media.store import MediaStore
 from wamesh.session.store import LineStore
+from wamesh.structured import (
+    check_contacts,
+    check_location,
+    check_poll,
+    contacts_from_proto,
+    location_from_proto,
+    poll_from_proto,
+)
+from wamesh.v1 import session_pb2
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,8 +84,9 @@ class LineMedia:
 
 @dataclass(frozen=True)
 class SendRequest:
-    """One message to send: text, or media (a stored `media_id` sent as `media_kind`) with
-    `text` as its caption; optionally replying to `reply_to` and mentioning `mentions`."""
+    """One message to send: text, media (a stored `media_id` sent as `media_kind`) with `text`
+    as its caption, or one structured content (location, contact cards, poll; no text);
+    optionally replying to `reply_to` and mentioning `mentions`."""
 
     to: str
     text: str = ""
@@ -76,11 +95,25 @@ class SendRequest:
     media_id: str = ""
     reply_to: str = ""
     mentions: tuple[str, ...] = ()
+    location: Location | None = None
+    contacts: tuple[ContactCard, ...] = ()
+    poll: Poll | None = None
+
+    @property
+    def structured(self) -> MessageType | None:
+        """The structured kind this request carries, if any."""
+        if self.location is not None:
+            return MessageType.LOCATION
+        if self.contacts:
+            return MessageType.CONTACT
+        if self.poll is not None:
+            return MessageType.POLL
+        return None
 
     @property
     def rich(self) -> bool:
         """Needs an engine that is SendsRich (anything beyond a plain text)."""
-        return bool(self.media_id or self.reply_to or self.mentions)
+        return bool(self.media_id or self.reply_to or self.mentions or self.structured)
 
 
 class Messaging:
@@ -102,7 +135,7 @@ class Messaging:
     async def send_message(self, req: SendRequest) -> SendResult:
         """Send once per client message id (text, or media with a caption, reply, mentions)."""
         chat_id = parse_recipient(req.to)
-        check_message(req)
+        req = check_message(req)
         mentions = tuple(parse_recipient(m, "mentions") for m in req.mentions)
         cmid = req.client_message_id or str(uuid.uuid4())
         known = await self._store.find_sent(cmid)
@@ -115,7 +148,19 @@ class Messaging:
         else:
             sender = capability(engine, SendsRich, "media, replies and mentions")
             media = await self._outgoing_media(engine, sender, req)
-            out = Outgoing(chat_id, message_id, req.text, media, req.reply_to or None, mentions)
+            if req.structured and req.structured not in sender.structured_kinds:
+                raise NotSupported(engine.kind, f"{req.structured.value} messages")
+            out = Outgoing(
+                chat_id,
+                message_id,
+                req.text,
+                media,
+                req.reply_to or None,
+                mentions,
+                req.location,
+                req.contacts,
+                req.poll,
+            )
             message = await sender.send_message(out)
         stored = await self._store.remember_sent(cmid, message)
         return SendResult(stored.message_id, stored.chat_id, cmid, False, stored.sent_at)
@@ -220,6 +265,23 @@ class Messaging:
         return replace(message, media=info), None
 
 
+def request_of(proto: session_pb2.SendMessageRequest) -> SendRequest:
+    """A SendMessage request as the line's (media as its stored id, empty when not stored)."""
+    media = proto.media if proto.HasField("media") else None
+    return SendRequest(
+        to=proto.to,
+        text=proto.text,
+        client_message_id=proto.client_message_id,
+        media_kind=media.kind if media else "",
+        media_id=media.media_id if media else "",
+        reply_to=proto.reply_to,
+        mentions=tuple(proto.mentions),
+        location=location_from_proto(proto.location) if proto.HasField("location") else None,
+        contacts=contacts_from_proto(proto.contacts),
+        poll=poll_from_proto(proto.poll) if proto.HasField("poll") else None,
+    )
+
+
 def parse_contact(value: str, field: str = "id") -> str:
     """A phone number, a user JID (`@s.whatsapp.net`, `@c.us`) or a `@lid`, as a JID."""
     jid = parse_recipient(value, field)
@@ -241,8 +303,15 @@ def check_text(text: str) -> None:
         )
 
 
-def check_message(req: SendRequest) -> None:
-    """A text, or media with an optional caption of at most MAX_TEXT_LENGTH characters."""
+def check_message(req: SendRequest) -> SendRequest:
+    """A text, media with an optional caption of at most MAX_TEXT_LENGTH characters, or one
+    structured content without text; answers the request with its structured content checked
+    (and normalised: trimmed poll options, None for empty location texts)."""
+    contents = [req.media_id, req.location, req.contacts, req.poll]
+    if sum(1 for content in contents if content) > 1:
+        raise InvalidInput("send one of media, location, contacts or poll", "media")
+    if req.structured:
+        return _check_structured(req)
     if not req.media_id:
         check_text(req.text)
     elif len(req.text) > MAX_TEXT_LENGTH:
@@ -254,6 +323,20 @@ def check_message(req: SendRequest) -> None:
         raise InvalidInput(f"media.kind must be one of {kinds}", "media.kind")
     if req.reply_to:
         check_message_id(req.reply_to, "reply_to")
+    return req
+
+
+def _check_structured(req: SendRequest) -> SendRequest:
+    if req.text:
+        raise InvalidInput(f"text: a {req.structured} message has no text", "text")
+    if req.reply_to:
+        check_message_id(req.reply_to, "reply_to")
+    return replace(
+        req,
+        location=check_location(req.location) if req.location else None,
+        contacts=check_contacts(req.contacts) if req.contacts else (),
+        poll=check_poll(req.poll) if req.poll else None,
+    )
 
 
 def check_message_id(message_id: str, field: str = "message_id") -> None:

@@ -40,7 +40,8 @@ from wamesh.rpc.server import RunningServer, serve
 from wamesh.session.hub import Hub
 from wamesh.session.line import Line
 from wamesh.session.messaging import LineMedia
-from wamesh.session.servicer import SandboxServicer, SessionServicer
+from wamesh.session.sandbox_servicer import SandboxServicer
+from wamesh.session.servicer import SessionServicer
 from wamesh.session.store import LineStore
 from wamesh.settings import Settings
 from wamesh.v1 import session_pb2, session_pb2_grpc

@@ -1,4 +1,5 @@
-"""`/v1/sessions/{id}/contacts/{contact}`: whether a number, JID or LID is on WhatsApp."""
+"""`/v1/sessions/{id}/contacts/{contact}`: whether a number, JID or LID is on WhatsApp, and a
+subscription to its presence."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ async def check_contact(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def subscribe_presence(request: web.Request) -> web.StreamResponse:
+    """Receive the contact's presence (online, last seen, typing) as `presence.update` events."""
+    req = session_pb2.SubscribePresenceRequest(
+        session_id=line_id(request), contact=request.match_info["contact"]
+    )
+    reply = await calls.relay(gateway_of(request), "SubscribePresence", req)
+    return json_response({"jid": reply.jid})
+
+
 OPERATIONS = [
     Operation(
         "GET",
@@ -32,6 +42,15 @@ OPERATIONS = [
         "Check a number, JID or LID: on WhatsApp, its JID and LID (the LID <-> phone mapping)",
         "messaging",
         response=Response("What WhatsApp knows of it", s.CONTACT),
+        errors=(400, 404, 409, 503, 501),
+    ),
+    Operation(
+        "POST",
+        "/v1/sessions/{id}/contacts/{contact}/presence-subscription",
+        subscribe_presence,
+        "Subscribe to a contact's presence (presence.update events)",
+        "messaging",
+        response=Response("The contact's JID", s.SUBSCRIBED),
         errors=(400, 404, 409, 503, 501),
     ),
 ]

@@ -7,21 +7,33 @@ import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC
+from typing import Any
 
 import segno
 from aiohttp import web
+from google.protobuf import json_format
 from google.protobuf.json_format import MessageToDict
 
 from wamesh.errors import Conflict, InvalidInput
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
-from wamesh.gateway.api import BODY, Operation, Query, Response, line_id, query_param
+from wamesh.gateway.api import (
+    BODY,
+    Operation,
+    Query,
+    Response,
+    line_id,
+    query_int,
+    query_param,
+)
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, proto_time
 from wamesh.jid import parse_recipient
 from wamesh.outbox import envelope
 from wamesh.session.events import STATUS_FROM_PROTO
+from wamesh.session.hub import RECENT_EVENTS
 from wamesh.session.messaging import check_message_id
+from wamesh.structured import card
 from wamesh.v1 import common_pb2, session_pb2
 
 SSE_HEARTBEAT_S = 15.0
@@ -31,8 +43,9 @@ _QR_FORMATS = {"json": "application/json", "png": "image/png", "svg": "image/svg
 
 
 async def send_message(request: web.Request) -> web.StreamResponse:
-    """Send a text, or media (url, base64 or media_id) with a caption, optionally replying and
-    mentioning; `client_message_id` makes it idempotent (one is assigned when missing)."""
+    """Send a text, media (url, base64 or media_id) with a caption, a location, contact cards
+    or a poll, optionally replying and mentioning; `client_message_id` makes it idempotent (one
+    is assigned when missing)."""
     gw = gateway_of(request)
     body = request[BODY]
     req = session_pb2.SendMessageRequest(
@@ -42,6 +55,7 @@ async def send_message(request: web.Request) -> web.StreamResponse:
         client_message_id=body.get("client_message_id", ""),
         reply_to=body.get("reply_to", ""),
         mentions=body.get("mentions", []),
+        **structured_content(body),
     )
     media = body.get("media")
     if media is not None:
@@ -61,6 +75,23 @@ async def send_message(request: web.Request) -> web.StreamResponse:
                 await calls.ingest_base64_media(gw, req.session_id, media)
             ).media_id
     return sent_response(await calls.relay(gw, "SendMessage", req))
+
+
+def structured_content(body: dict[str, Any]) -> dict[str, Any]:
+    """A body's `location`, `contacts` and `poll` as protobuf fields; each contact card is a
+    vCard, or a name and a phone number written as one (wamesh.structured.card)."""
+    fields: dict[str, Any] = {}
+    if "location" in body:
+        fields["location"] = json_format.ParseDict(body["location"], common_pb2.Location())
+    if "contacts" in body:
+        cards = [
+            card(c.get("name", ""), c.get("phone", ""), c.get("vcard", ""))
+            for c in body["contacts"]
+        ]
+        fields["contacts"] = [common_pb2.ContactCard(name=c.name, vcard=c.vcard) for c in cards]
+    if "poll" in body:
+        fields["poll"] = json_format.ParseDict(body["poll"], common_pb2.Poll())
+    return fields
 
 
 def sent_response(reply: session_pb2.SendMessageResponse) -> web.Response:
@@ -194,25 +225,30 @@ async def request_pairing_code(request: web.Request) -> web.StreamResponse:
 
 
 async def stream_line_events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events of the line (each new QR included) until the worker goes away."""
+    """Server-sent events of the line (each new QR included) until the worker goes away; with
+    `recent`, first up to that many of the latest events the worker holds."""
     gw = gateway_of(request)
     session_id = line_id(request)
     types = [t for t in (query_param(request, "types") or "").split(",") if t]
+    recent = query_int(request, "recent", 0, 0, RECENT_EVENTS)
     if await gw.router.resolve(session_id) is None:
         raise await gw.router.offline(session_id)
     events = calls.stream(
         gw.router,
         "StreamEvents",
-        session_pb2.StreamEventsRequest(session_id=session_id, types=types),
+        session_pb2.StreamEventsRequest(session_id=session_id, types=types, recent=recent),
     )
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    await response.write(b": connected\n\n")
-    async for chunk in _sse(events):
-        await response.write(chunk)
-    await response.write(b"event: end\ndata: {}\n\n")
+    try:
+        await response.write(b": connected\n\n")
+        async for chunk in _sse(events):
+            await response.write(chunk)
+        await response.write(b"event: end\ndata: {}\n\n")
+    except ConnectionResetError:  # the client went away: nothing to answer, nothing to log
+        pass
     return response
 
 
@@ -357,7 +393,15 @@ OPERATIONS = [
         "Server-sent events of the line",
         _TAG,
         response=Response("An event stream", {"type": "string"}, ("text/event-stream",)),
-        query=(Query("types", "comma-separated event types (default: all)"),),
+        query=(
+            Query("types", "comma-separated event types (default: all)"),
+            Query(
+                "recent",
+                f"first replay up to this many of the line's latest events (0..{RECENT_EVENTS}; "
+                "the worker keeps them in memory: none after it restarted)",
+                {"type": "integer", "minimum": 0, "maximum": RECENT_EVENTS},
+            ),
+        ),
         errors=(404, 503),
     ),
     Operation(

@@ -17,44 +17,11 @@ from wamesh.gateway import schemas as s
 from wamesh.gateway.api import BODY, Operation, Response, line_id
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.render import json_response, proto_time
-from wamesh.gateway.rest.messaging import MAX_INLINE_MEDIA_BODY
-from wamesh.session.events import ACK_FROM_PROTO, STATUS_FROM_PROTO
+from wamesh.gateway.rest.messaging import MAX_INLINE_MEDIA_BODY, structured_content
+from wamesh.session.events import STATUS_FROM_PROTO, message_proto_data
 from wamesh.v1 import common_pb2, session_pb2
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def message_json(message: common_pb2.Message) -> dict[str, Any]:
-    """A wire message as JSON (the fields of a message event's data)."""
-    media = message.media if message.HasField("media") else None
-    data: dict[str, Any] = {
-        "id": message.id,
-        "type": message.type or "text",
-        "chat_id": message.chat_id,
-        "chat_type": message.chat_type or "user",
-        "from": getattr(message, "from"),
-        "author": message.author or getattr(message, "from"),
-        "to": message.to,
-        "from_me": message.from_me,
-        "text": message.text,
-        "timestamp": proto_time(message.timestamp),
-        "ack": ACK_FROM_PROTO.get(message.ack, "pending"),
-        "reply_to": message.reply_to or None,
-        "mentions": list(message.mentions),
-        "media": None
-        if media is None
-        else {
-            "media_id": media.media_id,
-            "mimetype": media.mimetype,
-            "size": media.size,
-            "sha256": media.sha256,
-            "filename": media.filename or None,
-            "url": media.url,
-        },
-    }
-    if message.media_error:
-        data["media_error"] = message.media_error
-    return data
 
 
 async def sandbox_scan(request: web.Request) -> web.StreamResponse:
@@ -91,10 +58,11 @@ async def sandbox_inbound(request: web.Request) -> web.StreamResponse:
         reply_to=body.get("reply_to", ""),
         mentions=body.get("mentions", []),
         author=body.get("author", ""),
+        **structured_content(body),
         **{"from": body["from"]},
     )
     reply = await calls.relay(gateway_of(request), "InjectInbound", req)
-    return json_response({"message": message_json(reply.message)}, 201)
+    return json_response({"message": message_proto_data(reply.message)}, 201)
 
 
 def _base64(text: str) -> bytes:
@@ -125,6 +93,9 @@ sandbox_edit = _injection("InjectEdit", session_pb2.InjectEditRequest)
 
 
 sandbox_revoke = _injection("InjectRevoke", session_pb2.InjectRevokeRequest)
+
+
+sandbox_poll_vote = _injection("InjectPollVote", session_pb2.InjectPollVoteRequest)
 
 
 sandbox_not_on_whatsapp = _injection("MarkNotOnWhatsApp", session_pb2.MarkNotOnWhatsAppRequest)
@@ -184,7 +155,7 @@ async def sandbox_sent(request: web.Request) -> web.StreamResponse:
     )
     return json_response(
         {
-            "messages": [message_json(m) for m in reply.messages],
+            "messages": [message_proto_data(m) for m in reply.messages],
             "actions": [
                 {
                     "kind": a.kind,
@@ -266,6 +237,16 @@ OPERATIONS = [
         _TAG,
         response=Response("Injected", s.OK_REPLY),
         body=s.INJECT_REVOKE,
+        errors=_ERRORS,
+    ),
+    Operation(
+        "POST",
+        _SANDBOX + "/poll-vote",
+        sandbox_poll_vote,
+        "Sandbox: a contact votes on a poll (a poll.vote event)",
+        _TAG,
+        response=Response("Injected", s.OK_REPLY),
+        body=s.INJECT_POLL_VOTE,
         errors=_ERRORS,
     ),
     Operation(

@@ -17,10 +17,14 @@ the line's own messages only; a reaction or forward needs a message the line sen
 a contact, and marks numbers as not on WhatsApp: checks (`Directory`) answer exists=False for
 them and sends or forwards to them are refused as `invalid_recipient`.
 
+Structured messages (locations, contact cards, polls) are sent and injected like any other;
+a contact's vote on a poll of the chat (the line's or a received one) is checked against the
+poll's options and limit and reported as `PollVoted` with the voter's whole selection.
+
 Groups (`Groups`): the phone side puts the line in groups and changes their members
 (`GroupParticipantsChanged`); a contact's message injected `from` a group with an `author` is a
-group message. Read marks and presence the line sets are recorded as actions (`read`,
-`presence`); a contact's presence is injected as `PresenceChanged`.
+group message. Read marks, presence the line sets and presence subscriptions are recorded as
+actions (`read`, `presence`, `subscribe`); a contact's presence is injected as `PresenceChanged`.
 """
 
 from __future__ import annotations
@@ -49,15 +53,16 @@ from wamesh.engines.base import (
     MessageIn,
     MessageOut,
     MessageRevoked,
-    MessageType,
     PairingCode,
     PairsByCode,
+    PollVoted,
     PresenceChanged,
     ReactionChanged,
     Ready,
 )
 from wamesh.engines.rich import (
     MEDIA_TYPES,
+    STRUCTURED_TYPES,
     ChatPresence,
     ChecksNumbers,
     ContactInfo,
@@ -71,16 +76,23 @@ from wamesh.engines.rich import (
     ReadsGroups,
     Revokes,
     SendsRich,
+    SubscribesPresence,
 )
 from wamesh.engines.sandbox.config import SandboxConfig, fake_own_jid
 from wamesh.engines.sandbox.contacts import Directory
 from wamesh.engines.sandbox.groups import PRESENCES, Groups
-from wamesh.engines.sandbox.inbound import Inbound, inbound_download, inbound_type
+from wamesh.engines.sandbox.inbound import (
+    Inbound,
+    checked_content,
+    inbound_download,
+    inbound_type,
+)
 from wamesh.engines.sandbox.pairing import PairingScreen
 from wamesh.engines.sandbox.sent_log import SandboxAction, SentLog
 from wamesh.errors import EngineError, InvalidInput, MessageNotFound, SessionNotReady
 from wamesh.jid import GROUP_SERVER, parse_recipient
 from wamesh.settings import Settings
+from wamesh.structured import check_vote
 
 _ACK_STEPS = (Ack.SERVER, Ack.DEVICE, Ack.READ)
 
@@ -106,10 +118,12 @@ class SandboxEngine(
     ChecksNumbers,
     ReadsGroups,
     MarksPresence,
+    SubscribesPresence,
 ):
     """A line on a simulated phone."""
 
     kind = "sandbox"
+    structured_kinds = STRUCTURED_TYPES
 
     def __init__(self, config: SandboxConfig) -> None:
         self._config = config
@@ -180,11 +194,10 @@ class SandboxEngine(
             return known
         self._require_ready()
         self._directory.require_on_whatsapp(out.chat_id)
-        kind, media = MessageType.TEXT, None
+        media = None
         if out.media is not None:
             size, sha256 = await _read_media(out.media.source)
             info = out.media.info
-            kind = out.media.kind
             media = MediaInfo(info.media_id, info.mimetype, size, sha256, info.filename)
         message = Message(
             id=out.message_id,
@@ -195,10 +208,13 @@ class SandboxEngine(
             text=out.text,
             timestamp=datetime.now(UTC),
             ack=Ack.PENDING,
-            type=kind,
+            type=out.type,
             reply_to=out.reply_to,
             mentions=out.mentions,
             media=media,
+            location=out.location,
+            contacts=out.contacts,
+            poll=out.poll,
         )
         return self._record_sent(message)
 
@@ -248,6 +264,9 @@ class SandboxEngine(
             ack=Ack.PENDING,
             type=original.type,
             media=original.media,
+            location=original.location,
+            contacts=original.contacts,
+            poll=original.poll,
         )
         self._log.append_action(
             SandboxAction(
@@ -283,6 +302,11 @@ class SandboxEngine(
         self._log.append_action(
             SandboxAction("presence", chat_id or "", "", now, presence=presence.value)
         )
+
+    async def subscribe_presence(self, jid: str) -> None:
+        """Record the subscription (`subscribe`, of `jid`); injected presence needs none."""
+        self._require_ready()
+        self._log.append_action(SandboxAction("subscribe", jid, "", datetime.now(UTC)))
 
     async def logout(self) -> None:
         """Unpair; the auth state becomes void."""
@@ -326,6 +350,7 @@ class SandboxEngine(
         """A contact sends the line a message; media is offered as a download of its bytes."""
         self._require_ready()
         kind = inbound_type(inbound)
+        inbound = checked_content(inbound)
         chat = parse_recipient(inbound.sender, "from")
         author = _author(chat, inbound.author)
         message = Message(
@@ -340,6 +365,9 @@ class SandboxEngine(
             type=kind,
             reply_to=inbound.reply_to or None,
             mentions=tuple(parse_recipient(m, "mentions") for m in inbound.mentions),
+            location=inbound.location,
+            contacts=inbound.contacts,
+            poll=inbound.poll,
         )
         download = inbound_download(inbound) if kind in MEDIA_TYPES else None
         self._received[message.id] = message
@@ -367,6 +395,20 @@ class SandboxEngine(
         self._require_ready()
         chat = self._theirs(sender, message_id)
         self._emit(MessageRevoked(message_id, chat, chat, datetime.now(UTC)))
+
+    def receive_poll_vote(
+        self, sender: str, chat_id: str, poll_id: str, selected: tuple[str, ...]
+    ) -> None:
+        """A contact votes on a poll of the chat (`chat_id` empty: its 1:1 chat); `selected` is
+        its whole selection (empty withdraws its vote)."""
+        self._require_ready()
+        voter = parse_recipient(sender, "from")
+        chat = parse_recipient(chat_id, "chat_id") if chat_id else voter
+        poll = self._find(chat, poll_id).poll
+        if poll is None:
+            raise InvalidInput(f"message {poll_id} is not a poll", "message_id")
+        chosen = check_vote(poll, selected)
+        self._emit(PollVoted(poll_id, chat, voter, chosen, datetime.now(UTC)))
 
     def mark_not_on_whatsapp(self, phone: str) -> str:
         """The simulated server knows `phone` as not on WhatsApp; returns its digits."""

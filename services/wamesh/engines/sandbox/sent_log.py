@@ -14,7 +14,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from wamesh.engines.base import Ack, MediaInfo, Message, MessageType
+from wamesh.engines.base import (
+    Ack,
+    ContactCard,
+    Location,
+    MediaInfo,
+    Message,
+    MessageType,
+    Poll,
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,19 @@ def _message_from_json(data: dict[str, object]) -> Message:
     fields["mentions"] = tuple(str(m) for m in fields.get("mentions") or ())  # type: ignore[attr-defined]
     media = fields.get("media")
     fields["media"] = MediaInfo(**media) if isinstance(media, dict) else None
+    location = fields.get("location")
+    fields["location"] = Location(**location) if isinstance(location, dict) else None
+    cards = fields.get("contacts") or ()
+    fields["contacts"] = tuple(ContactCard(**c) for c in cards)  # type: ignore[attr-defined]
+    poll = fields.get("poll")
+    fields["poll"] = _poll_from_json(poll) if isinstance(poll, dict) else None
     return Message(**fields)  # type: ignore[arg-type]
+
+
+def _poll_from_json(data: dict[str, object]) -> Poll:
+    options = data.get("options") or ()
+    count = data.get("selectable_count", 1)
+    return Poll(str(data["question"]), tuple(str(o) for o in options), int(count))  # type: ignore[attr-defined,call-overload]
 
 
 def _action_from_json(data: dict[str, object]) -> SandboxAction:
