@@ -247,3 +247,60 @@ async def test_dashboard_shows_group_authors_and_participants(dev_mesh: DevMesh)
         await inject(dev_mesh, line, "presence", {**presence, "presence": "typing"})
         await expect(page.locator("#chat-typing")).to_have_text("+4915100000001 is typing\u2026")
         await page.screenshot(path=str(OUTPUT / "dashboard-groups.png"), full_page=True)
+
+
+VCARD = "BEGIN:VCARD\nVERSION:3.0\nFN:Ada Lovelace\nitem1.TEL;waid=4915100000009:+49 151 00000009\nTEL;TYPE=HOME:+44 20 7946 0000\nEND:VCARD"
+
+
+@pytest.mark.browser
+async def test_dashboard_renders_locations_contacts_and_polls_with_votes(
+    dev_mesh: DevMesh,
+) -> None:
+    async with dashboard_page() as page:
+        line = await open_ready_line(page, dev_mesh, "structured line")
+        place = {"latitude": 52.5163, "longitude": 13.3777, "name": "Brandenburger Tor"}
+        place |= {"address": "Pariser Platz, Berlin", "url": "https://maps.example/tor"}
+        located = {"from": STRANGER, "type": "location", "location": place}
+        await inject(dev_mesh, line, "inbound", located)
+        card = {"from": STRANGER, "type": "contact"}
+        card["contacts"] = [{"name": "Ada Lovelace", "vcard": VCARD}]
+        await inject(dev_mesh, line, "inbound", card)
+        question = {"question": "Dinner?", "options": ["Pizza", "Sushi"], "selectable_count": 1}
+        poll = await inject(
+            dev_mesh, line, "inbound", {"from": STRANGER, "type": "poll", "poll": question}
+        )
+        await open_chat(page, STRANGER)
+        where = page.locator("#chat-messages .location")
+        await expect(where).to_contain_text("Brandenburger Tor")
+        await expect(where).to_contain_text("Pariser Platz, Berlin")
+        osm = where.get_by_role("link", name=re.compile("OpenStreetMap"))
+        await expect(osm).to_have_attribute(
+            "href",
+            re.compile(r"^https://www\.openstreetmap\.org/\?mlat=52\.5163&mlon=13\.3777"),
+        )
+        await expect(where.get_by_role("link", name="https://maps.example/tor")).to_have_attribute(
+            "href", "https://maps.example/tor"
+        )
+        contact = page.locator("#chat-messages .contacts li")
+        await expect(contact).to_contain_text("Ada Lovelace")
+        await expect(contact.locator(".phone")).to_have_text(
+            ["+49 151 00000009", "+44 20 7946 0000"]
+        )
+        options = page.locator("#chat-messages .poll li")
+        await expect(page.locator("#chat-messages .poll")).to_contain_text("Dinner?")
+        await expect(options).to_have_text(["Pizza0 votes", "Sushi0 votes"])
+        vote = {"from": STRANGER, "chat_id": STRANGER, "message_id": poll["message"]["id"]}
+        await inject(dev_mesh, line, "poll-vote", {**vote, "selected": ["Sushi"]})
+        await expect(options).to_have_text(["Pizza0 votes", "Sushi1 vote"])
+        await inject(dev_mesh, line, "poll-vote", {**vote, "selected": ["Pizza"]})
+        await expect(options).to_have_text(["Pizza1 vote", "Sushi0 votes"])  # replaced
+        await inject(dev_mesh, line, "poll-vote", {**vote, "selected": []})
+        await expect(options).to_have_text(["Pizza0 votes", "Sushi0 votes"])  # withdrawn
+        await page.screenshot(path=str(OUTPUT / "dashboard-structured.png"), full_page=True)
+
+        # A fresh page shows the line's recent chat, replayed by the worker.
+        await page.reload()
+        await page.locator("#lines").get_by_role("button", name="structured line").click()
+        await open_chat(page, STRANGER)
+        await expect(page.locator("#chat-messages .poll")).to_contain_text("Dinner?")
+        await expect(page.locator("#chat-messages .location")).to_contain_text("Berlin")
