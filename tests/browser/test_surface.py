@@ -156,9 +156,25 @@ MAKE_SAMPLES = """async ([peer, group]) => {
     const gid = window.__standin.createGroup('Samples', [{jid: peer, isAdmin: true}]);
     while (!Chat.get(gid)) await new Promise((r) => setTimeout(r, 10));
     const participant = Chat.get(gid).groupMetadata.participants.getModelsArray()[0];
+    // A contact; a vote on a received poll, caught at bulkUpsert, and its stored row.
+    const contact = await window.require('WAWebCollections').Contact.find(peer);
+    const voteMode = window.require('WAWebAddonPollVoteTableMode').pollVoteTableMode;
+    const voted = new Promise((ok) => {
+        const original = voteMode.bulkUpsert;
+        voteMode.bulkUpsert = function (...args) {
+            voteMode.bulkUpsert = original;
+            const result = original.apply(this, args); ok(args[0][0]); return result; };
+    });
+    const pid = window.__standin.receivePoll(peer, 'Samples?', ['yes', 'no']);
+    while (!Msg.find((m) => m.id.id === pid)) await new Promise((r) => setTimeout(r, 10));
+    window.__standin.receivePollVote(peer, pid, [0]);
+    const voteRow = await voted;
+    const votes = window.require('WAWebPollsVotesSchema').getTable();
+    const [voteDbRow] = await votes.equals(['parentMsgKey'], voteRow.pollUpdateParentKey.toString());
     window.__samples = {Wid: wid, Chat: chat, GroupChat: groupChat, MsgKey: key,
         OpaqueData: opaque, MediaPrep: prep, MediaData: mediaData, MediaObject: mediaObject,
-        ReactionRow: await caught, Participant: participant, PresenceModel: chat.presence};
+        ReactionRow: await caught, Participant: participant, PresenceModel: chat.presence,
+        ContactModel: contact, PollVoteRow: voteRow, PollVotesTable: votes, PollVoteDbRow: voteDbRow};
 }"""
 
 # Send one text through the surface, as whatsapp-web.js's sendMessage does.
@@ -276,6 +292,24 @@ class TestSurfaceFile:
             "WAWebPresenceChatAction:sendPresenceUnavailable": "function",
             "WAWebCollections:Presence#change:chatstate.type": "event",
             "WAWebCollections:PresenceModel.subscribe": "async function",
+            "WALinkify:findLink": "function",
+            "WAWebE2EProtoUtils:typeAttributeFromProtobuf": "function",
+            "WAWebBackendJobsCommon:mediaTypeFromProtobuf": "function",
+            "WAWebCollections:Contact.find": "async function",
+            "WAWebCollections:ContactModel.formattedName": "attribute",
+            "WAWebFrontendVcardUtils:vcardFromContactModel": "function",
+            "WAWebVcardParsingUtils:parseVcard": "function",
+            "WAWebVcardGetNameFromParsed:vcardGetNameFromParsed": "function",
+            "WAWebCollections:MsgModel.lat": "attribute",
+            "WAWebCollections:MsgModel.loc": "attribute",
+            "WAWebCollections:MsgModel.vcardList": "attribute",
+            "WAWebCollections:MsgModel.pollOptions": "attribute",
+            "WAWebCollections:MsgModel.messageSecret": "attribute",
+            "WAWebAddonPollVoteTableMode:pollVoteTableMode.bulkUpsert": "function",
+            "WAWebAddonPollVoteTableMode:PollVoteRow.selectedOptionLocalIds": "attribute",
+            "WAWebAddonPollVoteTableMode:PollVoteRow.pollUpdateParentKey": "attribute",
+            "WAWebPollsVotesSchema:getTable": "function",
+            "WAWebPollsVotesSchema:PollVotesTable.equals": "async function",
         }.items():
             assert keys[key]["kind"] == kind, key
         assert keys["WAWebCollections:Msg"]["phase"] == "ready"
@@ -284,6 +318,11 @@ class TestSurfaceFile:
             assert "Utils.js:1694-1722" in keys[key]["source"], key
         assert "mapping" in keys["WAWebQueryExistsJob:queryWidExists"]["returns"]
         assert keys["WAWebSyncGatingUtils:isPlaceholderMessageResendEnabled"]["phase"] == "optional"
+        selection = keys["WAWebAddonPollVoteTableMode:PollVoteRow.selectedOptionLocalIds"]
+        assert "withdrew" in selection["returns"]
+        sequences = _surface()["sequences"]
+        for name in ("send_location", "send_contact_cards", "send_poll", "poll_vote"):
+            assert sequences[name]["steps"], name
         assert set(_surface()["sequences"]["states"]["values"]) >= {
             "OPENING",
             "UNPAIRED",
@@ -519,7 +558,8 @@ class TestStandinBehaviour:
         }
 
     async def _pairing_code_and_lid_only_account(self, standin_pages: OpenPage) -> None:
-        page = await standin_pages(FAST)
+        # A long QR batch: under load a 3-ref batch can run out before UNPAIRED is seen.
+        page = await standin_pages(FAST.replace("refs=3", "refs=100"))
         await _state(page, "UNPAIRED")
         await page.evaluate("() => window.__standin.meLidOnly(true)")
         code = await page.evaluate(
@@ -1126,4 +1166,260 @@ class TestGroupsReadPresence:
             [gid],
         )
         assert group_states == ["recording_audio", [["15550004444@c.us", "recording_audio"]]]
+        assert await page.evaluate("() => window.__standin.errors()") == []
+
+
+# whatsapp-web.js's sendMessage for a Location, Contact / Contact[] / vCard text and Poll
+# (Utils.js:95-111, 220-339, 460-484), run on the surface.
+SEND_STRUCTURED = """async ([peer]) => {
+    const R = (n) => window.require(n);
+    const W = R('WAWebWidFactory'), C = R('WAWebCollections');
+    const chat = (await R('WAWebFindChatAction').findOrCreateLatestChat(W.createWid(peer))).chat;
+    const send = async (extra) => {
+        const MsgKey = R('WAWebMsgKey');
+        const from = R('WAWebUserPrefsMeUser').getMaybeMePnUser();
+        const key = new MsgKey({from, to: chat.id, id: await MsgKey.newId(), selfDir: 'out'});
+        const [added, sent] = R('WAWebSendMsgChatAction').addAndSendMsgToChat(chat, {
+            id: key, ack: 0, body: '', from, to: chat.id, local: true, self: 'out', t: 1,
+            isNewMsg: true, type: 'chat', ...R('WAWebGetEphemeralFieldsMsgActionsUtils')
+                .getEphemeralFields(chat), ...extra});
+        await added;
+        return {result: (await sent).messageSendResult, id: key.id};
+    };
+    const location = (lat, lng, description, url) => {
+        url = R('WALinkify').findLink(url)?.href;
+        if (url && !description) description = url;
+        return {type: 'location', loc: description, lat, lng, clientUrl: url};
+    };
+    const out = {};
+    out.unwrapped = await send(location(37.422, -122.084, 'Googleplex\\nMountain View', undefined));
+    const wrap = (name, fn, value) => {
+        const mod = R(name), original = mod[fn];
+        mod[fn] = (...args) => (args[0].locationMessage ? value : original.apply(mod, args));
+    };
+    wrap('WAWebBackendJobsCommon', 'mediaTypeFromProtobuf', null);
+    wrap('WAWebE2EProtoUtils', 'typeAttributeFromProtobuf', 'text');
+    out.location = await send(location(48.8584, 2.2945, '', 'see www.example.org/eiffel'));
+
+    window.__standin.nameContact('15550004444@c.us', 'Alice Example');
+    const alice = await C.Contact.find('15550004444@c.us');
+    const bob = await C.Contact.find('15550005555@c.us');
+    const V = R('WAWebFrontendVcardUtils');
+    out.vcard = await send({body: V.vcardFromContactModel(alice).vcard, type: 'vcard',
+        vcardFormattedName: alice.formattedName});
+    const text = 'BEGIN:VCARD\\nVERSION:3.0\\nN;CHARSET=UTF-8:Doe;John;;;\\n' +
+        'TEL;TYPE=HOME,VOICE:1234567890\\nEND:VCARD';
+    const parsed = R('WAWebVcardParsingUtils').parseVcard(text);
+    out.parsedName = R('WAWebVcardGetNameFromParsed').vcardGetNameFromParsed(parsed);
+    out.vcardText = await send({body: text, type: 'vcard', vcardFormattedName: out.parsedName});
+    out.multi = await send({type: 'multi_vcard', body: null,
+        vcardList: [alice, bob].map((c) => V.vcardFromContactModel(c))});
+    try { R('WAWebVcardParsingUtils').parseVcard('hello'); } catch (e) { out.notACard = e.message; }
+
+    const poll = {kind: 'pollCreation', type: 'poll_creation', pollName: 'Lunch?',
+        pollOptions: ['pizza', 'sushi', 'salad'].map((name, localId) => ({name, localId})),
+        pollSelectableOptionsCount: 0, messageSecret: crypto.getRandomValues(new Uint8Array(32))};
+    out.poll = await send(poll);
+    out.noSecret = await send({...poll, messageSecret: undefined});
+    return out;
+}"""
+
+# Received locations, cards and polls (Msg 'add'), read as whatsapp-web.js's Message does.
+RECEIVE_STRUCTURED = """async ([peer, group, member, cards]) => {
+    const Msg = window.require('WAWebCollections').Msg;
+    const S = window.__standin;
+    const got = [];
+    const onAdd = (m) => { if (m.isNewMsg && !m.id.fromMe) got.push(m); };
+    Msg.on('add', onAdd);
+    const ids = {
+        location: S.receiveLocation(peer, 52.5163, 13.3777, {name: 'Brandenburg Gate',
+            address: 'Pariser Platz, Berlin', url: 'https://example.org/gate'}),
+        vcard: S.receiveVcard(peer, cards[0]),
+        multi: S.receiveMultiVcard(peer, cards),
+        poll: S.receivePoll(peer, 'Which day?', ['Mon', 'Tue', 'Wed'], {multiple: true}),
+        groupPoll: S.receivePoll(group, 'Tea or coffee?', ['tea', 'coffee'], {author: member}),
+    };
+    while (got.length < 5) await new Promise((r) => setTimeout(r, 10));
+    Msg.off('add', onAdd);
+    const m = (id) => got.find((x) => x.id.id === id);
+    const l = m(ids.location), v = m(ids.vcard), mv = m(ids.multi);
+    const p = m(ids.poll), g = m(ids.groupPoll);
+    const poll = (x) => ({type: x.type, name: x.pollName, options: x.pollOptions,
+        count: x.pollSelectableOptionsCount, secret: x.messageSecret instanceof Uint8Array
+            && x.messageSecret.length, author: x.author ? String(x.author) : null});
+    return {ids, location: {type: l.type, lat: l.lat, lng: l.lng, loc: l.loc, url: l.clientUrl},
+        vcard: {type: v.type, body: v.body, name: v.vcardFormattedName},
+        multi: {type: mv.type, list: mv.vcardList},
+        poll: poll(p), groupPoll: poll(g), pollKey: p.id.toString(), groupPollKey: g.id.toString()};
+}"""
+
+# whatsapp-web.js's vote_update hook (Client.js:1197-1237): an async wrapper on bulkUpsert.
+CATCH_VOTES = """() => {
+    const Msg = window.require('WAWebCollections').Msg;
+    const mode = window.require('WAWebAddonPollVoteTableMode').pollVoteTableMode;
+    const original = mode.bulkUpsert;
+    window.__votes = [];
+    mode.bulkUpsert = async function (...args) {
+        for (const row of args[0]) {
+            const key = row.pollUpdateParentKey;
+            const parent = Msg.get(key._serialized)
+                || (await Msg.getMessagesById([key._serialized])).messages[0];
+            window.__votes.push({voter: (row.author ?? row.from)._serialized, poll: key.id,
+                names: row.selectedOptionLocalIds.map(
+                    (i) => parent.pollOptions.find((o) => o.localId === i).name),
+                ms: row.senderTimestampMs > 1e12 && row.t > 1e12, vote: row.id.id});
+        }
+        return original.apply(this, args);
+    };
+}"""
+
+STORED_VOTES = """async ([key]) => {
+    const rows = await window.require('WAWebPollsVotesSchema').getTable()
+        .equals(['parentMsgKey'], key);
+    return rows.map((r) => [String(r.sender),
+        Array.from(new Uint8Array(r.selectedOptionLocalIds))]).sort();
+}"""
+
+CARD = "BEGIN:VCARD\nVERSION:3.0\nFN:Carol Card\nTEL;type=CELL;type=VOICE;waid=15550007777:+1 555 000 7777\nEND:VCARD"
+CARD2 = "BEGIN:VCARD\nVERSION:3.0\nN:Dean;Dan;;;\nEND:VCARD"
+
+
+class TestStructuredMessages:
+    """Locations, contact cards and polls sent, received and voted on through the surface."""
+
+    async def test_send_receive_and_vote(self, standin_pages: OpenPage) -> None:
+        page = await standin_pages(FAST.replace("refs=3", "refs=100"))
+        await _state(page, "UNPAIRED")
+        await page.evaluate("() => window.__standin.scan()")
+        await _synced(page)
+        out = await page.evaluate(SEND_STRUCTURED, [PEER])
+        await _wait(page, "window.__standin.sent().filter(s => s.ack === 2).length === 5")
+        await asyncio.sleep(0.3)
+        sent = {s["id"]: s for s in await page.evaluate("() => window.__standin.sent()")}
+
+        # Unwrapped protobuf functions: the server acks a location it never delivers.
+        unwrapped = sent[out["unwrapped"]["id"]]
+        assert out["unwrapped"]["result"] == "OK"
+        assert (unwrapped["ack"], unwrapped["stanzaType"], unwrapped["error"]) == (1, "media", None)
+        assert "recipients get only type 'text'" in unwrapped["undelivered"]
+        assert unwrapped["loc"] == "Googleplex\nMountain View"
+        location = sent[out["location"]["id"]]
+        assert (location["type"], location["lat"], location["lng"]) == ("location", 48.8584, 2.2945)
+        assert location["clientUrl"] == location["loc"] == "http://www.example.org/eiffel"
+        assert (location["stanzaType"], location["mediatype"], location["undelivered"]) == (
+            "text",
+            None,
+            None,
+        )
+        assert location["body"] == ""
+
+        vcard = sent[out["vcard"]["id"]]
+        [card] = vcard["vcards"]
+        assert card["name"] == "Alice Example"
+        assert "waid=15550004444" in card["vcard"]
+        assert card["vcard"].startswith("BEGIN:VCARD")
+        assert (vcard["stanzaType"], vcard["mediatype"]) == ("media", "vcard")
+        assert out["parsedName"] == "John Doe"
+        assert sent[out["vcardText"]["id"]]["vcards"][0]["name"] == "John Doe"
+        multi = sent[out["multi"]["id"]]
+        assert [c["name"] for c in multi["vcards"]] == ["Alice Example", "+15550005555"]
+        assert (multi["type"], multi["mediatype"], multi["body"]) == (
+            "multi_vcard",
+            "contact_array",
+            None,
+        )
+        assert "not a vCard" in out["notACard"]
+
+        poll = sent[out["poll"]["id"]]
+        assert (poll["pollName"], poll["pollSelectableOptionsCount"], poll["kind"]) == (
+            "Lunch?",
+            0,
+            "pollCreation",
+        )
+        assert [o["name"] for o in poll["pollOptions"]] == ["pizza", "sushi", "salad"]
+        assert len(base64.b64decode(poll["messageSecret"])) == 32
+        assert poll["stanzaType"] == "poll"
+        assert out["noSecret"]["result"] == "ERROR_UNKNOWN"
+        assert "messageSecret" in sent[out["noSecret"]["id"]]["error"]
+
+        # Received: Msg 'add' with the fields whatsapp-web.js's Message reads.
+        member = "15550006666@c.us"
+        gid = await page.evaluate(
+            "([m]) => window.__standin.createGroup('Polls', [{jid: m}])", [member]
+        )
+        await _wait(page, f"window.require('WAWebCollections').Chat.get('{gid}') !== undefined")
+        got = await page.evaluate(RECEIVE_STRUCTURED, [PEER, gid, member, [CARD, CARD2]])
+        assert got["location"] == {
+            "type": "location",
+            "lat": 52.5163,
+            "lng": 13.3777,
+            "loc": "Brandenburg Gate\nPariser Platz, Berlin",
+            "url": "https://example.org/gate",
+        }
+        assert got["vcard"] == {"type": "vcard", "body": CARD, "name": "Carol Card"}
+        assert got["multi"] == {
+            "type": "multi_vcard",
+            "list": [
+                {"displayName": "Carol Card", "vcard": CARD},
+                {"displayName": "Dan Dean", "vcard": CARD2},
+            ],
+        }
+        assert got["poll"] == {
+            "type": "poll_creation",
+            "name": "Which day?",
+            "options": [
+                {"name": "Mon", "localId": 0},
+                {"name": "Tue", "localId": 1},
+                {"name": "Wed", "localId": 2},
+            ],
+            "count": 0,
+            "secret": 32,
+            "author": None,
+        }
+        assert (got["groupPoll"]["count"], got["groupPoll"]["author"]) == (1, member)
+
+        # Votes: each row is the voter's whole selection ([] withdraws), on any poll.
+        ids = got["ids"]
+        await page.evaluate(CATCH_VOTES)
+        votes = [
+            (PEER, ids["poll"], [0, 2]),
+            (PEER, ids["poll"], []),
+            (member, ids["groupPoll"], [1]),
+            (PEER, out["poll"]["id"], [1, 2]),
+        ]
+        for voter, poll_id, local_ids in votes:
+            await page.evaluate(
+                "([v, p, l]) => window.__standin.receivePollVote(v, p, l)",
+                [voter, poll_id, local_ids],
+            )
+        await _wait(page, "window.__votes.length === 4")
+        caught = await page.evaluate("() => window.__votes")
+        assert [(v["voter"], v["poll"], v["names"]) for v in caught] == [
+            (PEER, ids["poll"], ["Mon", "Wed"]),
+            (PEER, ids["poll"], []),
+            (member, ids["groupPoll"], ["coffee"]),
+            (PEER, out["poll"]["id"], ["sushi", "salad"]),
+        ]
+        assert all(v["ms"] for v in caught)
+        rows = await page.evaluate("() => window.__standin.pollVoteRows()")
+        assert [(r["author"], r["from"]) for r in rows[-2:]] == [(member, member), (None, PEER)]
+        assert await page.evaluate(STORED_VOTES, [got["pollKey"]]) == [[PEER, []]]
+        assert await page.evaluate(STORED_VOTES, [got["groupPollKey"]]) == [[member, [1]]]
+        with pytest.raises(Exception, match="single-choice"):
+            await page.evaluate(
+                "([p, g]) => window.__standin.receivePollVote(p, g, [0, 1])",
+                [member, ids["groupPoll"]],
+            )
+
+        # After a reload the poll is stored, not loaded: the hook finds it with getMessagesById.
+        await page.reload()
+        await _synced(page)
+        await page.evaluate(CATCH_VOTES)
+        await page.evaluate(
+            "([p, i]) => window.__standin.receivePollVote(p, i, [0])", [PEER, out["poll"]["id"]]
+        )
+        await _wait(page, "window.__votes.length === 1")
+        assert (await page.evaluate("() => window.__votes"))[0]["names"] == ["pizza"]
+        own_key = f"true_{PEER}_{out['poll']['id']}"
+        assert await page.evaluate(STORED_VOTES, [own_key]) == [[PEER, [0]]]
         assert await page.evaluate("() => window.__standin.errors()") == []

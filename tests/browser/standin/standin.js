@@ -71,11 +71,26 @@
 //     receiveEdit(from, msgId, newText) -> true: body (caption for media) changes: change:body /
 //       change:caption (msg, new, prev); receiveRevoke(from, msgId) -> true: change:type 'revoked';
 //     setAck(id, ack) -> bool.
+//   Locations, contact cards and polls (each receive* returns the new message's id)
+//     nameContact(jid, name) -> true: the contact's name (ContactModel.name, formattedName; else '+<number>');
+//     receiveLocation(from, lat, lng, {name?, address?, url?, author?}): type 'location', lat, lng,
+//       loc 'name\naddress', clientUrl; receiveVcard(from, vcardText, {author?}): type 'vcard', body,
+//       vcardFormattedName; receiveMultiVcard(from, [vcardText], {author?}): type 'multi_vcard', vcardList
+//       [{displayName, vcard}]; receivePoll(from, name, [option], {multiple?, author?}): type 'poll_creation',
+//       pollName, pollOptions [{name, localId}], pollSelectableOptionsCount 0 (multiple) | 1, messageSecret;
+//     receivePollVote(voter, pollId, localIds) -> vote id: the voter's whole current selection ([] withdraws)
+//       on a loaded or stored poll, as a row {id, pollUpdateParentKey, selectedOptionLocalIds,
+//       senderTimestampMs, t, author (groups), from} through pollVoteTableMode.bulkUpsert, which stores it
+//       for WAWebPollsVotesSchema.getTable().equals(['parentMsgKey'], pollKey).
 //   What the line did (records)
 //     sent() -> [{id, serialized, to, from, participant, body, type, ephemeralDuration,
 //       ephemeralSettingTimestamp, disappearingModeInitiator, ack, error, duplicate, caption,
 //       mimetype, filename, size, sha256 (hex, of the uploaded bytes), directPath, quotedId,
-//       quotedParticipant, hasQuotedMsg, mentions: [jid], isForwarded}];
+//       quotedParticipant, hasQuotedMsg, mentions: [jid], isForwarded, lat, lng, loc, clientUrl,
+//       vcards: [{name, vcard}], pollName, pollOptions, pollSelectableOptionsCount, kind, messageSecret
+//       (base64), stanzaType, mediatype, undelivered}]: undelivered says why the server acked (1) a
+//       message it will never deliver (e.g. a location sent as media: wrap the protobuf functions);
+//     pollVoteRows() -> [{id, parent, selected, senderTimestampMs, author, from}] (every bulkUpsert row);
 //     uploads() -> [{directPath, sha256, size, mimetype, kind}] (uploadMedia, encryptAndUpload, receiveMedia);
 //     reactions() -> [{msgId, serialized, chat, emoji}] (sendReactionToMsg);
 //     reactionRows() -> [{id, parent, text, timestamp, author, from}] (every bulkUpsert row);
@@ -115,10 +130,13 @@
   const MSG_ATTRS = ["id", "type", "subtype", "body", "caption", "from", "to", "author", "t", "ack", "isNewMsg",
     "mediaData", "directPath", "mediaKey", "mediaKeyTimestamp", "filehash", "encFilehash", "mimetype", "filename", "size",
     "quotedMsg", "quotedStanzaID", "quotedParticipant", "quotedRemoteJid", "mentionedJidList", "isForwarded",
-    "forwardingScore", "hasReaction", "protocolMessageKey", "latestEditMsgKey", "latestEditSenderTimestampMs", "recipients"];
+    "forwardingScore", "hasReaction", "protocolMessageKey", "latestEditMsgKey", "latestEditSenderTimestampMs", "recipients",
+    "lat", "lng", "loc", "clientUrl", "vcardFormattedName", "vcardList", "pollName", "pollOptions", "pollSelectableOptionsCount",
+    "messageSecret", "pollInvalidated", "isSentCagPollCreation"];
   const MEDIA_ATTRS = ["type", "mimetype", "filehash", "size", "mediaBlob", "preview", "filename", "isGif", "mediaStage",
     "directPath", "mediaKey", "mediaKeyTimestamp", "encFilehash", "clientUrl", "deprecatedMms3Url", "uploadhash", "renderableUrl"];
   const MEDIA_TYPES = ["image", "video", "audio", "ptt", "document", "sticker"];
+  const STRUCTURED_TYPES = ["location", "vcard", "multi_vcard", "poll_creation"];
 
   // ---------------------------------------------------------------- storage
   // "standin:wa:*" is WA Web's own state (cleared on logout); "standin:ctl:*" is test control
@@ -515,6 +533,8 @@
         r.key = { fromMe: v.fromMe, remote: String(v.remote), id: v.id, participant: v.participant ? String(v.participant) : null };
       } else if (v instanceof Wid) {
         r[k] = { wid: String(v) };
+      } else if (v instanceof Uint8Array) {
+        r[k] = { bytes: encodeB64(v) };
       } else if (v === undefined || typeof v === "function" || (typeof v === "object" && v !== null && !Array.isArray(v))) {
         continue;
       } else {
@@ -532,6 +552,8 @@
         attrs.id = new MsgKey({ fromMe: v.fromMe, remote: new Wid(v.remote), id: v.id, participant: v.participant ? new Wid(v.participant) : undefined });
       } else if (v && typeof v === "object" && typeof v.wid === "string") {
         attrs[k] = new Wid(v.wid);
+      } else if (v && typeof v === "object" && typeof v.bytes === "string") {
+        attrs[k] = decodeB64(v.bytes);
       } else {
         attrs[k] = v;
       }
@@ -643,7 +665,7 @@
         from: msg.from == null ? null : String(msg.from), participant: msg.id.participant ? String(msg.id.participant) : null,
         body: msg.body === undefined ? null : msg.body, type: msg.type === undefined ? null : msg.type, ...eph,
         ack: existing ? existing.ack : msg.ack, error: null, duplicate: !!existing,
-        ...richRecord(msg),
+        ...richRecord(msg), ...structuredRecord(msg), stanzaType: null, mediatype: null, undelivered: null,
       };
       if (existing) {
         // WA keeps one message per key: a second add with the same key is not sent again.
@@ -654,8 +676,10 @@
       }
       const model = new MsgModel(Object.assign({}, msg, { isNewMsg: msg.isNewMsg === undefined ? true : msg.isNewMsg }));
       attachMediaData(model, "RESOLVED");
-      const problem = addressingProblem(chat, msg) || richProblem(msg) ||
+      const stanza = stanzaOf(msg);
+      const problem = addressingProblem(chat, msg) || richProblem(msg) || structuredProblem(msg) || stanza.error ||
         (chat.id.isUser() && ctl.get("notOnWhatsApp", []).includes(chat.id.user) ? "recipient is not on WhatsApp" : null);
+      Object.assign(record, { stanzaType: stanza.type, mediatype: stanza.mediatype, undelivered: problem ? null : stanza.undelivered });
       record.error = problem;
       record.ack = model.ack;
       ctl.set("sent", [...ctl.get("sent", []), record]);
@@ -666,7 +690,7 @@
         if (problem) { setAckNow(model, -1); settle({ messageSendResult: "ERROR_UNKNOWN" }); return; }
         settle({ messageSendResult: "OK", t: now() });
         setAckNow(model, 1);
-        later(() => setAckNow(model, 2), ACK_MS, "ack");
+        if (!record.undelivered) later(() => setAckNow(model, 2), ACK_MS, "ack");
       }, ACK_MS, "ack");
     }, 0, "addAndSendMsgToChat"));
     return [added, sendResult];
@@ -767,7 +791,8 @@
     if (!synced) throw new Error("the line is not connected and synced");
     const chatWid = new Wid(from);
     const authorWid = author ? new Wid(author) : undefined;
-    if (chatWid.isGroup() && !authorWid && (type === "chat" || MEDIA_TYPES.includes(type))) throw new Error("group messages need an author (use receiveGroup)");
+    const authored = type === "chat" || MEDIA_TYPES.includes(type) || STRUCTURED_TYPES.includes(type);
+    if (chatWid.isGroup() && !authorWid && authored) throw new Error("group messages need an author (use receiveGroup)");
     const to = chatWid.isLid() || !mePn() ? meLid() : mePn();
     const key = new MsgKey({ from: chatWid, to, id: id || phoneMsgId(), participant: authorWid, selfDir: "in" });
     const model = new MsgModel(Object.assign({ id: key, from: chatWid, to, author: authorWid, type, subtype, body, t: now(), ack: 1, isNewMsg: true }, extra || {}));
@@ -1062,6 +1087,258 @@
     return results;
   }
 
+  // ---------------------------------------------------------------- structured messages
+  // Locations, contact cards and polls, as surface.json describes them: sent through
+  // addAndSendMsgToChat with their own fields (whatsapp-web.js Utils.js sendMessage 220-339),
+  // received as Msg 'add' (Message.js 173-198, 329-342), votes through
+  // pollVoteTableMode.bulkUpsert and the 'poll-votes' table (Client.js 1197-1237, 3404-3432).
+  // Contacts' names are test control; loaded contacts and stored votes are WA state.
+  const Contact = new Collection();
+  const orNull = (v) => (v === undefined ? null : v);
+  const contactName = (w) => ctl.get("contactNames", {})[w.toString()];
+  const formattedNameOf = (w) => contactName(w) || (w.server === "c.us" ? "+" + w.user : w.user);
+  function contactFor(w) {
+    return Contact.get(w) || Contact.add(new Model({ id: w, name: contactName(w), formattedName: formattedNameOf(w) }));
+  }
+  Contact.find = async function find(id) {
+    await sleep(5);
+    const w = id instanceof Wid ? id : new Wid(String(id));
+    if (!w.isUser()) throw new Error("Contact.find: not a user: " + w);
+    return contactFor(w);
+  };
+  function nameContactNow(jid, name) {
+    const w = new Wid(jid);
+    ctl.set("contactNames", Object.assign(ctl.get("contactNames", {}), { [w.toString()]: name }));
+    const c = Contact.get(w);
+    if (c) later(() => c.set({ name, formattedName: formattedNameOf(w) }), 0, "nameContact");
+    return true;
+  }
+
+  // vCards: WhatsApp cards give the number as TEL;...;waid=<number>:<number> (baileys README.md:525).
+  function vcardText(name, w) {
+    const tel = w.server === "c.us" ? ["TEL;type=CELL;type=VOICE;waid=" + w.user + ":+" + w.user] : [];
+    return ["BEGIN:VCARD", "VERSION:3.0", "N:;" + name + ";;;", "FN:" + name, ...tel, "END:VCARD"].join("\n");
+  }
+  function vcardFromContactModel(contact) {
+    if (!(contact instanceof Model) || !(contact.id instanceof Wid) || Contact.get(contact.id) !== contact) {
+      throw new TypeError("vcardFromContactModel: expected a contact model of the Contact collection");
+    }
+    return { displayName: contact.formattedName, vcard: vcardText(contact.formattedName, contact.id), isMultiVcard: false };
+  }
+  // The card's properties by upper-cased name (parameters and item groups dropped); throws for a non-card.
+  function parseVcard(text) {
+    if (typeof text !== "string") throw new TypeError("parseVcard: expected a string");
+    const lines = text.replace(/\r\n?/g, "\n").split("\n").map((l) => l.trim()).filter(Boolean);
+    if (lines.length < 2 || lines[0].toUpperCase() !== "BEGIN:VCARD" || lines[lines.length - 1].toUpperCase() !== "END:VCARD") {
+      throw new Error("parseVcard: not a vCard");
+    }
+    const props = {};
+    for (const line of lines.slice(1, -1)) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).split(";")[0].replace(/^item\d+\./i, "").toUpperCase();
+      (props[name] = props[name] || []).push(line.slice(colon + 1));
+    }
+    return props;
+  }
+  function vcardGetNameFromParsed(parsed) {
+    if (!parsed || typeof parsed !== "object") throw new TypeError("vcardGetNameFromParsed: expected a parsed vCard");
+    if (parsed.FN && parsed.FN[0]) return parsed.FN[0];
+    const [family = "", given = ""] = (parsed.N ? parsed.N[0] : "").split(";");
+    return [given, family].filter(Boolean).join(" ");
+  }
+  const isVcard = (text) => { try { parseVcard(text); return true; } catch (e) { return false; } };
+
+  // WALinkify.findLink: the first link in a text, {url, href}, or null (also for a non-string).
+  const LINK_RE = /(?:https?:\/\/|www\.)[^\s<>"]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:\/[^\s<>"]*)?/i;
+  function findLink(text) {
+    const m = typeof text === "string" ? LINK_RE.exec(text) : null;
+    if (!m) return null;
+    try { return { url: m[0], href: new URL(/^https?:\/\//i.test(m[0]) ? m[0] : "http://" + m[0]).href }; } catch (e) { return null; }
+  }
+
+  // The stanza a message goes out in. The server delivers what baileys sends (getMessageType /
+  // getMediaType, messages-send.ts 2019-2081); WA Web computes it with typeAttributeFromProtobuf /
+  // mediaTypeFromProtobuf, looked up at call time so wrappers apply. WA Web's own functions treat a
+  // static location as media, which the server acks but never delivers (wppconnect#1237): the
+  // reason whatsapp-web.js (Utils.js 95-111) and wa-js wrap both.
+  const PROTO_KEYS = { chat: "extendedTextMessage", image: "imageMessage", video: "videoMessage", audio: "audioMessage",
+    ptt: "audioMessage", document: "documentMessage", sticker: "stickerMessage", location: "locationMessage",
+    vcard: "contactMessage", multi_vcard: "contactsArrayMessage", poll_creation: "pollCreationMessage" };
+  const PROTO_MEDIA = { imageMessage: "image", documentMessage: "document", stickerMessage: "sticker",
+    contactMessage: "vcard", contactsArrayMessage: "contact_array", liveLocationMessage: "livelocation" };
+  function protoOf(msg) {
+    const key = PROTO_KEYS[msg.type] || "extendedTextMessage";
+    if (key === "videoMessage") return { videoMessage: { gifPlayback: !!msg.isGif } };
+    if (key === "audioMessage") return { audioMessage: { ptt: msg.type === "ptt" } };
+    return { [key]: {} };
+  }
+  function mediaTypeOf(proto, waOwn) {
+    if (proto.videoMessage) return proto.videoMessage.gifPlayback ? "gif" : "video";
+    if (proto.audioMessage) return proto.audioMessage.ptt ? "ptt" : "audio";
+    const key = Object.keys(PROTO_MEDIA).find((k) => proto[k]);
+    if (key) return PROTO_MEDIA[key];
+    return waOwn && proto.locationMessage ? "location" : null;
+  }
+  function typeAttributeOf(proto, mediatype) {
+    if (proto.pollCreationMessage || proto.pollUpdateMessage) return "poll";
+    if (proto.reactionMessage) return "reaction";
+    return mediatype ? "media" : "text";
+  }
+  const mediaTypeFromProtobuf = (proto) => mediaTypeOf(proto, true);
+  const typeAttributeFromProtobuf = (proto) => typeAttributeOf(proto, mediaTypeOf(proto, true));
+  function stanzaOf(msg) {
+    const proto = protoOf(msg);
+    const wantMedia = mediaTypeOf(proto, false);
+    const want = { type: typeAttributeOf(proto, wantMedia), mediatype: wantMedia };
+    let type;
+    let mediatype;
+    try {
+      type = MODULES.WAWebE2EProtoUtils.typeAttributeFromProtobuf(proto);
+      mediatype = MODULES.WAWebBackendJobsCommon.mediaTypeFromProtobuf(proto) || null;
+    } catch (e) {
+      return { type: null, mediatype: null, error: "encoding the stanza threw: " + e.message, undelivered: null };
+    }
+    const same = type === want.type && mediatype === want.mediatype;
+    const undelivered = same ? null : `sent as type '${type}' mediatype ${mediatype}; recipients get only type '${want.type}' mediatype ${want.mediatype}`;
+    return { type, mediatype, error: null, undelivered };
+  }
+
+  // What the server refuses of locations, cards and polls, and what sent() records of them.
+  const inRange = (x, limit) => typeof x === "number" && Number.isFinite(x) && Math.abs(x) <= limit;
+  function locationProblem(m) {
+    if (!inRange(m.lat, 90) || !inRange(m.lng, 180)) return "a location needs numbers lat (-90..90) and lng (-180..180)";
+    if (m.loc !== undefined && typeof m.loc !== "string") return "loc must be a string";
+    if (m.clientUrl !== undefined && typeof m.clientUrl !== "string") return "clientUrl must be a string";
+    return null;
+  }
+  function multiVcardProblem(m) {
+    const list = m.vcardList;
+    if (!Array.isArray(list) || !list.length || list.some((c) => !c || !isVcard(c.vcard))) return "vcardList must be [{displayName, vcard}] with vCard texts";
+    return null;
+  }
+  function pollProblem(m) {
+    const opts = m.pollOptions;
+    if (typeof m.pollName !== "string" || !m.pollName) return "a poll needs a pollName";
+    if (!Array.isArray(opts) || !opts.length || opts.some((o) => !o || typeof o.name !== "string" || !o.name || !Number.isInteger(o.localId))) {
+      return "pollOptions must be [{name, localId}]";
+    }
+    if (new Set(opts.map((o) => o.localId)).size !== opts.length) return "pollOptions' localIds must be unique";
+    const count = m.pollSelectableOptionsCount;
+    if (!Number.isInteger(count) || count < 0 || count > opts.length) return "pollSelectableOptionsCount must be 0 (any) .. the number of options";
+    if (!(m.messageSecret instanceof Uint8Array) || m.messageSecret.length !== 32) return "a poll needs messageSecret, a Uint8Array(32) (votes are encrypted with it)";
+    return null;
+  }
+  function structuredProblem(m) {
+    if (m.type === "location") return locationProblem(m);
+    if (m.type === "vcard") return isVcard(m.body) ? null : "a 'vcard' message's body must be a vCard text";
+    if (m.type === "multi_vcard") return multiVcardProblem(m);
+    if (m.type === "poll_creation") return pollProblem(m);
+    return null;
+  }
+  function cardsOf(m) {
+    if (m.type === "vcard") return [{ name: orNull(m.vcardFormattedName), vcard: orNull(m.body) }];
+    if (m.type !== "multi_vcard" || !Array.isArray(m.vcardList)) return null;
+    return m.vcardList.map((c) => ({ name: orNull(c && c.displayName), vcard: orNull(c && c.vcard) }));
+  }
+  const optionsOf = (m) => (Array.isArray(m.pollOptions)
+    ? m.pollOptions.map((o) => ({ name: orNull(o && o.name), localId: orNull(o && o.localId) })) : null);
+  function structuredRecord(m) {
+    return {
+      lat: orNull(m.lat), lng: orNull(m.lng), loc: orNull(m.loc), clientUrl: orNull(m.clientUrl), vcards: cardsOf(m),
+      pollName: orNull(m.pollName), pollOptions: optionsOf(m),
+      pollSelectableOptionsCount: orNull(m.pollSelectableOptionsCount), kind: orNull(m.kind),
+      messageSecret: m.messageSecret instanceof Uint8Array ? encodeB64(m.messageSecret) : orNull(m.messageSecret),
+    };
+  }
+
+  // Received locations, cards and polls (as the phone's network delivers them).
+  const locText = (name, address) => (name && address ? name + "\n" + address : name || address || undefined);
+  function receiveLocationNow(from, lat, lng, opts = {}) {
+    const extra = { lat, lng, loc: locText(opts.name, opts.address), clientUrl: opts.url == null ? undefined : opts.url };
+    const problem = locationProblem(extra);
+    if (problem) throw new Error("receiveLocation: " + problem);
+    return inbound({ from, author: opts.author, type: "location", extra });
+  }
+  const cardOf = (vcard) => ({ displayName: vcardGetNameFromParsed(parseVcard(vcard)), vcard });
+  function receiveVcardNow(from, vcard, opts = {}) {
+    const card = cardOf(vcard);
+    return inbound({ from, author: opts.author, type: "vcard", body: vcard, extra: { vcardFormattedName: card.displayName } });
+  }
+  function receiveMultiVcardNow(from, vcards, opts = {}) {
+    if (!Array.isArray(vcards) || !vcards.length) throw new Error("receiveMultiVcard: give a list of vCard texts");
+    return inbound({ from, author: opts.author, type: "multi_vcard", extra: { vcardList: vcards.map(cardOf) } });
+  }
+  function receivePollNow(from, name, options, opts = {}) {
+    const extra = {
+      pollName: name, pollOptions: (options || []).map((n, i) => ({ name: n, localId: i })),
+      pollSelectableOptionsCount: opts.multiple ? 0 : 1, messageSecret: random(32),
+    };
+    const problem = pollProblem(extra);
+    if (problem) throw new Error("receivePoll: " + problem);
+    return inbound({ from, author: opts.author, type: "poll_creation", extra });
+  }
+
+  // Poll votes: every vote row, the line's polls or others', goes through
+  // pollVoteTableMode.bulkUpsert (looked up at call time, so a wrapper sees it), which stores the
+  // voter's current selection in the 'poll-votes' table (WAWebPollsVotesSchema).
+  const pollVoteRows = [];
+  function storeVote(row) {
+    const parent = String(row.pollUpdateParentKey);
+    const sender = String(row.author || row.from);
+    const votes = wa.get("pollVotes", []).filter((v) => !(v.parentMsgKey === parent && v.sender === sender));
+    votes.push({ parentMsgKey: parent, msgKey: String(row.id), sender, senderTimestampMs: row.senderTimestampMs,
+      selectedOptionLocalIds: row.selectedOptionLocalIds.slice() });
+    wa.set("pollVotes", votes);
+  }
+  function bulkUpsertVotes(rows) {
+    if (!Array.isArray(rows)) throw new TypeError("bulkUpsert: expected an array of rows");
+    pollVoteRows.push(...rows);
+    for (const r of rows) storeVote(r);
+    return sleep(5).then(() => rows.map((r) => r.id));
+  }
+  const pollVotesTable = {
+    async equals(index, value) {
+      await sleep(5);
+      if (!Array.isArray(index) || index.join() !== "parentMsgKey") throw new Error("poll-votes: only the ['parentMsgKey'] index");
+      if (typeof value !== "string") throw new TypeError("poll-votes: query with the poll key's string");
+      return wa.get("pollVotes", []).filter((v) => v.parentMsgKey === value)
+        .map((v) => Object.assign({}, v, { selectedOptionLocalIds: Uint8Array.from(v.selectedOptionLocalIds).buffer }));
+    },
+  };
+  // The poll: loaded, else a stored one (not loaded: whatsapp-web.js then finds it with getMessagesById).
+  function findPoll(id) {
+    const loaded = findMsg(id);
+    if (loaded) return loaded;
+    const all = wa.get("msgs", {});
+    const key = Object.keys(all).find((k) => k === id || all[k].key.id === id);
+    return key ? modelOf(all[key]) : undefined;
+  }
+  function voteProblem(poll, ids) {
+    if (!poll || poll.type !== "poll_creation") return "no poll";
+    if (!(poll.messageSecret instanceof Uint8Array) || poll.messageSecret.length !== 32) return "the poll has no messageSecret: its votes cannot be decrypted";
+    const known = poll.pollOptions.map((o) => o.localId);
+    if (ids.some((i) => !known.includes(i))) return "unknown option localId (options: " + known.join(", ") + ")";
+    const max = poll.pollSelectableOptionsCount;
+    if (max > 0 && ids.length > max) return "a single-choice poll takes at most " + max + " option";
+    return null;
+  }
+  function receivePollVoteNow(voterJid, pollId, localIds) {
+    if (!synced) throw new Error("the line is not connected and synced");
+    const poll = findPoll(pollId);
+    const ids = [...new Set(localIds || [])];
+    const problem = voteProblem(poll, ids);
+    if (problem) throw new Error("receivePollVote: " + problem + " (" + pollId + ")");
+    const voter = new Wid(voterJid);
+    const chatWid = poll.id.remote;
+    const key = new MsgKey({ fromMe: false, remote: chatWid, id: phoneMsgId(), participant: chatWid.isGroup() ? voter : undefined });
+    const ms = Date.now();
+    const row = { id: key, pollUpdateParentKey: poll.id, selectedOptionLocalIds: ids, senderTimestampMs: ms, t: ms,
+      author: chatWid.isGroup() ? voter : undefined, from: voter };
+    later(() => MODULES.WAWebAddonPollVoteTableMode.pollVoteTableMode.bulkUpsert([row]), 0, "receivePollVote");
+    return key.id;
+  }
+
   // ---------------------------------------------------------------- groups, read, chat states, presence
   // Groups as whatsapp-web.js reads them (Utils.js getChats / getChatModel 920-1007: Chat.getModelsArray,
   // chat.groupMetadata, GroupMetadata.update(wid), WAWebLidMigrationUtils.toPn, GroupChat.js
@@ -1280,7 +1557,7 @@
       },
     },
     WAWebUserPrefsMeUser: { getMaybeMePnUser: () => mePn(), getMaybeMeLidUser: () => meLid() },
-    WAWebCollections: { Msg, Chat, GroupMetadata, Presence },
+    WAWebCollections: { Msg, Chat, GroupMetadata, Presence, Contact },
     WAWebLidMigrationUtils: { toPn },
     WAWebUpdateUnreadChatAction: { sendSeen },
     WAWebStreamModel: { Stream },
@@ -1325,6 +1602,14 @@
     WAWebMsgActionCapability: { canEditText, canEditCaption, canSenderRevokeMsg, canAdminRevokeMsg },
     WAWebSendMessageEditAction: { sendMessageEdit },
     WAWebChatForwardMessage: { forwardMessages },
+    WALinkify: { findLink },
+    WAWebE2EProtoUtils: { typeAttributeFromProtobuf },
+    WAWebBackendJobsCommon: { mediaTypeFromProtobuf },
+    WAWebFrontendVcardUtils: { vcardFromContactModel },
+    WAWebVcardParsingUtils: { parseVcard },
+    WAWebVcardGetNameFromParsed: { vcardGetNameFromParsed },
+    WAWebAddonPollVoteTableMode: { pollVoteTableMode: { bulkUpsert: bulkUpsertVotes } },
+    WAWebPollsVotesSchema: { getTable: () => pollVotesTable },
     WAWebSyncGatingUtils: { isPlaceholderMessageResendEnabled: () => false },
     WAWebNonMessageDataRequestPlaceholderMessageResendUtils: {
       handlePlaceholderMsgsSeen(msgs, flag) {
@@ -1516,6 +1801,16 @@
     seen: () => ctl.get("seen", []).map((s) => s.chat),
     chatStates: () => ctl.get("chatStates", []),
     presences: () => ctl.get("presences", []),
+    nameContact: (jid, name) => nameContactNow(jid, name),
+    receiveLocation: (from, lat, lng, opts) => receiveLocationNow(from, lat, lng, opts),
+    receiveVcard: (from, vcard, opts) => receiveVcardNow(from, vcard, opts),
+    receiveMultiVcard: (from, vcards, opts) => receiveMultiVcardNow(from, vcards, opts),
+    receivePoll: (from, name, options, opts) => receivePollNow(from, name, options, opts),
+    receivePollVote: (voter, pollId, localIds) => receivePollVoteNow(voter, pollId, localIds),
+    pollVoteRows: () => pollVoteRows.map((r) => ({
+      id: String(r.id), parent: String(r.pollUpdateParentKey), selected: Array.from(r.selectedOptionLocalIds || []),
+      senderTimestampMs: r.senderTimestampMs, author: r.author ? String(r.author) : null, from: String(r.from),
+    })),
     errors: () => errors.slice(),
     resetControl() { for (const k of Object.keys(localStorage)) if (k.startsWith(CTL)) localStorage.removeItem(k); return true; },
   };
