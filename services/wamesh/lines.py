@@ -90,8 +90,8 @@ def check_name(name: str) -> str:
 
 def check_engine(engine: str) -> str:
     """One of the known engines."""
-    if engine not in ENGINES or engine == "whatsmeow":
-        raise InvalidInput("engine must be sandbox or browser", "engine")
+    if engine not in ENGINES:
+        raise InvalidInput(f"engine must be one of {', '.join(ENGINES)}", "engine")
     return engine
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from wamesh.constants import ENGINES
 from wamesh.errors import ConfigError
 
 T = TypeVar("T")
@@ -382,7 +383,7 @@ class Settings:
     default_engine: str = setting(
         "WAMESH_DEFAULT_ENGINE",
         "sandbox",
-        parse_choice("sandbox", "browser"),
+        parse_choice(*ENGINES),
         "Engine of lines created without one.",
     )
     media_max_bytes: int = setting(

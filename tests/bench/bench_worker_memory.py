@@ -28,6 +28,16 @@ def pss_kib(pid: int) -> int:
     raise RuntimeError(f"no Pss for pid {pid}")
 
 
+def uss_kib(pid: int) -> int:
+    """Unique set size (pages no other process shares): what one more line costs, in KiB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Private_Clean", "Private_Dirty"):
+            fields[name] = int(rest.split()[0])
+    return sum(fields.values())
+
+
 def rss_kib(pid: int) -> int:
     """Resident set size of a process, in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -72,9 +82,15 @@ def main() -> None:
         print(f"  {label:<24}: {kib / 1024:7.1f} MiB ({kib / base:.1f}x baseline)")
 
 
+FLEET = 4
+
+
 def whatsmeow_pss() -> None:
-    """PSS of an offline whatsmeow worker (its proxy a closed loopback port) beside a sandbox
-    worker and a bare interpreter, all measured in the same run."""
+    """PSS of offline whatsmeow workers (their proxy a closed loopback port) beside a sandbox
+    worker and a bare interpreter, all measured in the same run: one worker alone, then the mean
+    of FLEET workers side by side (the Go library's and Python's shared pages are then split
+    between them, as on a machine serving many lines), and the unique pages of each (USS: what
+    one more line costs when many run on one machine)."""
     workdir = Path(tempfile.mkdtemp(prefix="wamesh-bench-"))
     workdir.chmod(0o755)
     with (
@@ -85,7 +101,8 @@ def whatsmeow_pss() -> None:
         env = worker_env(db, rds, workdir, WAMESH_WHATSMEOW_PROXY="socks5://127.0.0.1:9")
         meow = spawn_worker(create_line(db, engine="whatsmeow"), env, workdir / "logs")
         sandbox = spawn_worker(create_line(db), env, workdir / "logs")
-        bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        fleet = []
         try:
             meow.wait_registered(timeout=60)
             sandbox.wait_registered(timeout=60)
@@ -95,10 +112,21 @@ def whatsmeow_pss() -> None:
                 "sandbox worker (QR shown)": pss_kib(sandbox.proc.pid),
                 "whatsmeow worker (offline)": pss_kib(meow.proc.pid),
             }
+            for _ in range(FLEET - 1):
+                fleet.append(
+                    spawn_worker(create_line(db, engine="whatsmeow"), env, workdir / "logs")
+                )
+            for worker in fleet:
+                worker.wait_registered(timeout=60)
+            time.sleep(10)
+            pids = [meow.proc.pid, *(w.proc.pid for w in fleet)]
+            figures[f"whatsmeow, mean of {FLEET}"] = sum(pss_kib(pid) for pid in pids) // FLEET
+            figures["whatsmeow, unique (USS)"] = sum(uss_kib(pid) for pid in pids) // FLEET
+            figures["sandbox, unique (USS)"] = uss_kib(sandbox.proc.pid)
         finally:
             bare.kill()
-            meow.kill()
-            sandbox.kill()
+            for worker in (meow, sandbox, *fleet):
+                worker.kill()
     base = figures["bare python interpreter"]
     print("worker memory (PSS)")
     for label, kib in figures.items():

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 from neonize.aioze.events import (
     ClientOutdatedEv,
     ConnectedEv,
@@ -32,6 +35,7 @@ from tests.whatsmeow.conftest import Dispatcher, next_events
 from wamesh.engines.base import (
     Ack,
     AckChanged,
+    AuthChanged,
     Authenticated,
     Disconnected,
     Failed,
@@ -239,3 +243,30 @@ class TestEndingsThroughTheDispatcher:
         (banned,) = await next_events(engine, 1)
         assert isinstance(banned, Failed)
         assert "BLOCKED_BY_USERS" in banned.reason
+
+
+class TestStoreChanges:
+    """A commit to the line's store (SQLite's header change counter moved) after an event is
+    reported as AuthChanged, once; an event that changed nothing is not followed by one."""
+
+    async def test_auth_changed_follows_an_event_only_when_the_store_was_written(
+        self, make_engine
+    ) -> None:
+        engine = make_engine()
+        engine._translator.__init__("15550001111:7@s.whatsapp.net", engine._media)  # paired
+        engine.db.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(engine.db)) as db:
+            db.execute("CREATE TABLE ratchets (x)")
+            db.commit()
+        feed = Dispatcher(engine._new_client())
+        await feed.send(event_of(WaMessage(conversation="one"), mid="A1"))
+        assert [type(e) for e in await next_events(engine, 2)] == [MessageIn, AuthChanged]
+        await feed.send(event_of(WaMessage(conversation="two"), mid="A2"))
+        assert [type(e) for e in await next_events(engine, 1)] == [MessageIn]
+        assert engine._queue.empty()
+        with contextlib.closing(sqlite3.connect(engine.db)) as db:
+            db.execute("INSERT INTO ratchets VALUES (1)")  # what Go does while decrypting
+            db.commit()
+        await feed.send(event_of(WaMessage(conversation="three"), mid="A3"))
+        assert [type(e) for e in await next_events(engine, 2)] == [MessageIn, AuthChanged]
+        assert engine._queue.empty()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wamesh.constants import EVENT_TYPES, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, STATUSES
+from wamesh.constants import ENGINES, EVENT_TYPES, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, STATUSES
 
 Schema = dict[str, Any]
 
@@ -93,7 +93,7 @@ SESSION = obj(
     {
         "id": {"type": "string", "format": "uuid"},
         "name": {"type": "string"},
-        "engine": {"type": "string", "enum": ["sandbox", "browser", "whatsmeow"]},
+        "engine": {"type": "string", "enum": list(ENGINES)},
         "status": STATUS,
         "qr": NULLABLE_STRING,
         "qr_expires_at": NULLABLE_TIMESTAMP,
@@ -127,7 +127,7 @@ WEBHOOK_SECRET: Schema = {
 SESSION_CREATE = obj(
     {
         "name": NAME,
-        "engine": {"type": "string", "enum": ["sandbox", "browser"]},
+        "engine": {"type": "string", "enum": list(ENGINES)},
         "webhook_url": WEBHOOK_URL,
         "webhook_secret": WEBHOOK_SECRET,
         "webhook_events": {"type": "array", "items": EVENT_TYPE, "maxItems": len(EVENT_TYPES)},

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
+from wamesh.constants import ENGINES
 from wamesh.settings import Settings
 
 HELP = "run the whole mesh locally: PostgreSQL, Redis, gateway, webhook worker, one worker per line"
@@ -17,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--engine",
         default="sandbox",
-        choices=("sandbox", "browser"),
+        choices=ENGINES,
         help="engine of new lines created without one (default: sandbox)",
     )
     parser.add_argument(

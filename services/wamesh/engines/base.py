@@ -249,6 +249,13 @@ class PresenceChanged:
 
 
 @dataclass(frozen=True)
+class AuthChanged:
+    """The engine's auth state changed (keys ratcheted, pre-keys used, a device linked): the
+    worker saves it within seconds instead of at its next scheduled save (minutes). Engines
+    whose state lives in a store they write all the time (whatsmeow) report it; others need not."""
+
+
+@dataclass(frozen=True)
 class Disconnected:
     """The connection to WhatsApp was lost; auth state is still valid."""
 
@@ -285,6 +292,7 @@ EngineEvent = (
     | PollVoted
     | GroupParticipantsChanged
     | PresenceChanged
+    | AuthChanged
     | Disconnected
     | LoggedOut
     | Failed

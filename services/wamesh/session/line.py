@@ -30,6 +30,7 @@ from psycopg_pool import PoolTimeout
 from wamesh.authstate import AuthStore
 from wamesh.engines.base import (
     AckChanged,
+    AuthChanged,
     Authenticated,
     Disconnected,
     Engine,
@@ -77,6 +78,10 @@ _LOGGER = logging.getLogger(__name__)
 # waits 60 s), then every ten minutes. A save that finds nothing changed writes nothing.
 AUTH_SAVE_DELAYS_S = (10.0, 50.0)
 AUTH_SAVE_INTERVAL_S = 600.0
+# An engine that reports AuthChanged is saved this long after the first change (changes in the
+# meantime ride along): what a crash can lose shrinks from the interval above to these seconds,
+# at most one save per line per interval of this length under constant traffic.
+AUTH_CHANGE_SAVE_S = 2.0
 PAIRED_STATUSES = frozenset({"ready", "disconnected"})
 FINAL_STATUSES = frozenset({"logged_out", "failed", "stopped"})
 DB_RETRIES = 30
@@ -112,6 +117,7 @@ class Line:
         self._changed = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
         self._saver_task: asyncio.Task[None] | None = None
+        self._soon_task: asyncio.Task[None] | None = None
         self._saved_digest: bytes | None = None
         self._frozen = False
         self._messaging = Messaging(session_id, store, media, self._ready_engine)
@@ -154,7 +160,7 @@ class Line:
         await self.start()
 
     async def _halt_engine(self) -> None:
-        for task in (self._saver_task,):
+        for task in (self._saver_task, self._soon_task):
             if task is not None:
                 task.cancel()
         engine, self.engine = self.engine, None
@@ -334,6 +340,8 @@ class Line:
                 await self._record([group_participants_event(event)])
             case PresenceChanged():
                 await self._record([presence_event(event)])
+            case AuthChanged():
+                self._save_soon()
             case Disconnected(reason=reason):
                 await self._change(
                     StatusChange("disconnected", last_error=reason),
@@ -377,6 +385,14 @@ class Line:
             StatusChange("failed", last_error=reason), [status_event("failed", reason=reason)]
         )
         asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._halt_engine()))
+
+    def _save_soon(self) -> None:
+        if self._soon_task is None or self._soon_task.done():
+            self._soon_task = asyncio.create_task(self._save_after_change(), name="auth-soon")
+
+    async def _save_after_change(self) -> None:
+        await asyncio.sleep(AUTH_CHANGE_SAVE_S)
+        await self.save_auth()
 
     async def _keep_saving(self) -> None:
         for delay in AUTH_SAVE_DELAYS_S:

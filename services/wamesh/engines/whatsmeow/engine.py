@@ -13,6 +13,10 @@ Every neonize call goes through `_using()`: only while Go knows the client (a ca
 client Go has dropped dereferences nil and the Go runtime kills the process: FACTS.md), counted,
 so stopping waits for calls in flight before it tells Go to drop the client.
 
+After each event it dispatches, the engine looks at the store's change counter (four bytes of
+the SQLite header) and reports `AuthChanged` when it moved, so the worker saves the new keys
+within seconds rather than at its next scheduled save.
+
 Stop: Go drops the client and returns the session's thread; the store is archived one last time
 (`export_auth_state` keeps answering with that copy) and the scratch folder is deleted, so no key
 stays on disk. A logged-out line's store is deleted, not archived.
@@ -36,6 +40,7 @@ from neonize.aioze.client import NewAClient
 from neonize.exc import NeonizeError
 
 from wamesh.engines.base import (
+    AuthChanged,
     Disconnected,
     Engine,
     EngineEvent,
@@ -112,6 +117,7 @@ class WhatsmeowEngine(WhatsmeowRich, Engine, PairsByCode):
         self._final_state: bytes | None = None
         self._generation = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._counter: bytes | None = None
 
     @classmethod
     def from_settings(cls, session_id: str, settings: Settings) -> WhatsmeowEngine:
@@ -294,6 +300,17 @@ class WhatsmeowEngine(WhatsmeowRich, Engine, PairsByCode):
         for event in events:
             self._note(event, raw)
             self._queue.put_nowait(event)
+        if self._translator.device is not None and self._store_changed():
+            self._queue.put_nowait(AuthChanged())  # an unpaired store holds nothing to keep
+
+    def _store_changed(self) -> bool:
+        """Whether whatsmeow committed to its store since the last look (its header's change
+        counter moved): Go writes ratchets and pre-keys before it dispatches the event."""
+        counter = store.change_counter(self.db)
+        changed = counter is not None and counter != self._counter
+        if counter is not None:
+            self._counter = counter
+        return changed
 
     def _note(self, event: EngineEvent, raw: Any) -> None:
         match event:

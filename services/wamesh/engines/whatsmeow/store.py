@@ -112,6 +112,16 @@ def _fingerprint(db: Path) -> tuple[int, int, bytes] | None:
     return stat.st_size, stat.st_mtime_ns, header[_HEADER_COUNTER]
 
 
+def change_counter(db: Path) -> bytes | None:
+    """The header's change counter (bumped by every committed write), None without a store."""
+    try:
+        with db.open("rb") as handle:
+            header = handle.read(_HEADER_COUNTER.stop)
+    except FileNotFoundError:
+        return None
+    return header[_HEADER_COUNTER] if len(header) == _HEADER_COUNTER.stop else None
+
+
 def _check(copy: Path) -> None:
     with contextlib.closing(sqlite3.connect(copy)) as conn:
         result = conn.execute("PRAGMA quick_check").fetchone()
