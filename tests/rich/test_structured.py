@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import Callable
 from typing import Any
 
 import grpc.aio
 from jsonschema import Draft202012Validator
 
-from tests.gateway.conftest import GRPC_AUTH, Api
-from tests.rich.conftest import CONTACT, paired_line, sent_log, wait_outbox
+from tests.gateway.conftest import GRPC_AUTH, Api, scan, wait_live
+from tests.rich.conftest import CONTACT, HOOK, paired_line, sent_log, wait_outbox
 from tests.support.workers import WorkerProcess
 from wamesh.gateway import schemas
 from wamesh.v1 import common_pb2, session_pb2, session_pb2_grpc
@@ -240,3 +241,47 @@ class TestPresenceSubscription:
         group = f"/v1/sessions/{line}/contacts/120363000000000001@g.us/presence-subscription"
         status, problem = await api.call("POST", group)
         assert (status, problem["field"]) == (400, "contact")
+
+
+class TestSandboxServerSurvivesRestart:
+    """What the simulated server knows (groups, numbers not on WhatsApp, received messages, the
+    LID mapping) is still there after the line's worker restarts, as on a real server."""
+
+    async def test_groups_marks_and_received_polls_outlive_the_worker(
+        self, api: Api, spawn: Callable[..., WorkerProcess], database_url: str
+    ) -> None:
+        status, reply = await api.call(
+            "POST", "/v1/sessions", {"name": "restart", "engine": "sandbox", "webhook_url": HOOK}
+        )
+        assert status == 201, reply
+        line = str(reply["session"]["id"])
+        worker = spawn(line)
+        worker.wait_registered()
+        await scan(api, line)
+        sandbox = f"/v1/sessions/{line}/sandbox"
+        members = {"subject": "Team", "participants": [{"jid": CONTACT, "is_admin": True}]}
+        status, created = await api.call("POST", f"{sandbox}/groups", members)
+        assert status == 201, created
+        group = created["group_id"]
+        change = {"action": "add", "participants": [OTHER]}
+        assert (await api.call("POST", f"{sandbox}/groups/{group}/participants", change))[0] == 200
+        absent = "+4915100000099"
+        assert (await api.call("POST", f"{sandbox}/not-on-whatsapp", {"phone": absent}))[0] == 200
+        poll = await _inbound(api, line, {"type": "poll", "poll": POLL})
+        _, before = await api.call("GET", f"/v1/sessions/{line}/contacts/{CONTACT}")
+        _, groups_before = await api.call("GET", f"/v1/sessions/{line}/groups/{group}")
+
+        worker.signal(signal.SIGTERM)
+        assert worker.wait() == 0
+        spawn(line).wait_registered()
+        await wait_live(api, line, "ready")  # auth state restored: no QR, no scan
+
+        assert await api.call("GET", f"/v1/sessions/{line}/groups/{group}") == (200, groups_before)
+        status, problem = await _send(api, line, {"text": "hi", "to": absent})
+        assert (status, problem["code"]) == (400, "invalid_recipient")
+        _, lid = await api.call("GET", f"/v1/sessions/{line}/contacts/{before['lid']}")
+        assert lid == before
+        vote = {"from": CONTACT, "message_id": poll["id"], "selected": ["Salad"]}
+        assert await api.call("POST", f"{sandbox}/poll-vote", vote) == (200, {"ok": True})
+        [row] = await wait_outbox(database_url, line, "poll.vote")
+        assert row["data"]["selected"] == ["Salad"]

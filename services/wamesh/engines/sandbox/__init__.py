@@ -4,6 +4,8 @@
 - `config`: `SandboxConfig`, its timing and storage, and `fake_own_jid`;
 - `pairing`: `PairingScreen`, the QR codes and pairing codes an unpaired line shows;
 - `sent_log`: `SentLog`, what the simulated server received, fsynced to `sent.jsonl`;
+- `server_state`: `ServerState`, what else the server knows (marks, groups, received messages),
+  fsynced to `server.jsonl` and replayed when a worker restarts;
 - `contacts`: `Directory`, who is on WhatsApp and the LID <-> phone mapping (`lid_of`);
 - `groups`: `Groups`, the groups the phone side puts the line in and their members;
 - `inbound`: `Inbound`, what a contact sends the line from the simulated phone.

@@ -4,7 +4,7 @@ Every number is on WhatsApp except those the phone side marks as not (`mark_abse
 has a stable fake LID derived from it (`lid_of`), as WhatsApp gives every account one. A LID
 resolves to its number only once the line has met that number (sent to it, received from it or
 checked it): that is how WhatsApp's LID mapping behaves; an unknown LID answers exists=False.
-Marks and meetings live as long as the engine (a restarted worker starts with an empty directory).
+Marks and meetings survive a worker restart (the engine's `ServerState` replays them).
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ Structured messages (locations, contact cards, polls) are sent and injected like
 a contact's vote on a poll of the chat (the line's or a received one) is checked against the
 poll's options and limit and reported as `PollVoted` with the voter's whole selection.
 
+What the simulated server knows besides the sent log (numbers marked not on WhatsApp, numbers
+met, groups and their members, received messages) survives a worker restart (`ServerState`).
+
 Groups (`Groups`): the phone side puts the line in groups and changes their members
 (`GroupParticipantsChanged`); a contact's message injected `from` a group with an `author` is a
 group message. Read marks, presence the line sets and presence subscriptions are recorded as
@@ -89,6 +92,7 @@ from wamesh.engines.sandbox.inbound import (
 )
 from wamesh.engines.sandbox.pairing import PairingScreen
 from wamesh.engines.sandbox.sent_log import SandboxAction, SentLog
+from wamesh.engines.sandbox.server_state import ServerState
 from wamesh.errors import EngineError, InvalidInput, MessageNotFound, SessionNotReady
 from wamesh.jid import GROUP_SERVER, parse_recipient
 from wamesh.settings import Settings
@@ -140,6 +144,8 @@ class SandboxEngine(
         self._groups = Groups()
         for sent in self._log.all():
             self._directory.meet(sent.chat_id)
+        self._server = ServerState.of(config.data_dir, config.session_id)
+        self._server.replay(self._directory, self._groups, self._received)
 
     @classmethod
     def from_settings(cls, session_id: str, settings: Settings) -> SandboxEngine:
@@ -278,7 +284,10 @@ class SandboxEngine(
     async def check_contact(self, jid: str) -> ContactInfo:
         """A number or LID looked up in the simulated server's `Directory`."""
         self._require_ready()
-        return self._directory.check(jid)
+        found = self._directory.check(jid)
+        if found.exists and found.jid is not None:
+            self._server.met(found.jid)
+        return found
 
     async def list_groups(self) -> list[GroupInfo]:
         """The groups the phone side put the line in."""
@@ -371,6 +380,7 @@ class SandboxEngine(
         )
         download = inbound_download(inbound) if kind in MEDIA_TYPES else None
         self._received[message.id] = message
+        self._server.received(message)
         self._directory.meet(author)
         self._emit(MessageIn(message, download))
         return message
@@ -412,21 +422,27 @@ class SandboxEngine(
 
     def mark_not_on_whatsapp(self, phone: str) -> str:
         """The simulated server knows `phone` as not on WhatsApp; returns its digits."""
-        return self._directory.mark_absent(phone)
+        digits = self._directory.mark_absent(phone)
+        self._server.absent(digits)
+        return digits
 
     def create_group(
         self, subject: str, members: tuple[Participant, ...], description: str = ""
     ) -> str:
         """The simulated server puts the line in a new group; returns its JID."""
         self._require_ready()
-        return self._groups.create(subject, members, description)
+        jid = self._groups.create(subject, members, description)
+        self._server.group(self._groups.get(jid))
+        return jid
 
     def change_participants(
         self, group: str, action: str, members: tuple[str, ...], author: str = ""
     ) -> None:
         """Members of a group change (added, removed, left, joined, promoted, demoted)."""
         self._require_ready()
-        self._emit(self._groups.change(group, action, members, author))
+        change = self._groups.change(group, action, members, author)
+        self._server.group(self._groups.get(change.group_jid))
+        self._emit(change)
 
     def receive_presence(self, chat_id: str, jid: str, presence: str) -> None:
         """A contact's presence in a chat (available, unavailable, typing, recording, paused)."""

@@ -1,6 +1,6 @@
 """The simulated server's groups: those the phone side puts the line in, and their members.
 
-Groups live as long as the engine (a restarted worker starts with none). Membership changes
+The engine keeps them across worker restarts (`ServerState` replays them). Membership changes
 (`change`) apply as on WhatsApp: add and join make members, remove and leave drop them, promote
 and demote set the admin flag; each returns the `GroupParticipantsChanged` WhatsApp would send.
 """
@@ -34,6 +34,10 @@ class Groups:
         checked = tuple(replace(p, jid=parse_recipient(p.jid, "participants")) for p in members)
         self._groups[jid] = GroupInfo(jid, subject, description, checked)
         return jid
+
+    def restore(self, info: GroupInfo) -> None:
+        """A group as the server last recorded it (replayed at start)."""
+        self._groups[info.jid] = info
 
     def all(self) -> list[GroupInfo]:
         """Every group, in creation order."""

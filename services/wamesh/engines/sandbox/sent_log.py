@@ -13,6 +13,7 @@ import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from wamesh.engines.base import (
     Ack,
@@ -42,14 +43,35 @@ class SandboxAction:
     presence: str = ""
 
 
+class JsonLines:
+    """An append-only file of JSON records, each flushed and fsynced before `append` returns."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, in order (none when the file does not exist yet)."""
+        if not self._path.exists():
+            return []
+        lines = self._path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record and fsync."""
+        with self._path.open("a") as out:
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+
 class SentLog:
     """The simulated server's record of sent messages and actions, append-only on disk."""
 
     def __init__(self, path: Path) -> None:
-        self._path = path
+        self._file = JsonLines(path)
         self._by_id: dict[str, Message] = {}
         self._actions: list[SandboxAction] = []
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.reload()
 
     @classmethod
@@ -61,16 +83,12 @@ class SentLog:
         """Re-read the file (another process may have appended)."""
         self._by_id.clear()
         self._actions.clear()
-        if self._path.exists():
-            for line in self._path.read_text().splitlines():
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                if "action" in record:
-                    self._actions.append(_action_from_json(record["action"]))
-                else:
-                    message = _message_from_json(record)
-                    self._by_id[message.id] = message
+        for record in self._file.records():
+            if "action" in record:
+                self._actions.append(_action_from_json(record["action"]))
+            else:
+                message = message_from_json(record)
+                self._by_id[message.id] = message
         return self
 
     def get(self, message_id: str) -> Message | None:
@@ -79,21 +97,15 @@ class SentLog:
 
     def append(self, message: Message) -> None:
         """Record and fsync."""
-        self._write(_message_to_json(message))
+        self._file.append(message_to_json(message))
         self._by_id[message.id] = message
 
     def append_action(self, action: SandboxAction) -> None:
         """Record a reaction, edit, revoke or forward, and fsync."""
         data = asdict(action)
         data["timestamp"] = action.timestamp.isoformat()
-        self._write({"action": data})
+        self._file.append({"action": data})
         self._actions.append(action)
-
-    def _write(self, record: dict[str, object]) -> None:
-        with self._path.open("a") as out:
-            out.write(json.dumps(record) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
 
     def all(self) -> list[Message]:
         """Every recorded message, in send order."""
@@ -104,7 +116,8 @@ class SentLog:
         return list(self._actions)
 
 
-def _message_to_json(message: Message) -> dict[str, object]:
+def message_to_json(message: Message) -> dict[str, Any]:
+    """A message as a JSON record (read back by `message_from_json`)."""
     data = asdict(message)
     data["timestamp"] = message.timestamp.isoformat()
     data["ack"] = message.ack.value
@@ -113,27 +126,28 @@ def _message_to_json(message: Message) -> dict[str, object]:
     return data
 
 
-def _message_from_json(data: dict[str, object]) -> Message:
+def message_from_json(data: dict[str, Any]) -> Message:
+    """A message from its JSON record."""
     fields = dict(data)
     fields["timestamp"] = datetime.fromisoformat(str(fields["timestamp"]))
     fields["ack"] = Ack(str(fields["ack"]))
     fields["type"] = MessageType(str(fields.get("type", "text")))
-    fields["mentions"] = tuple(str(m) for m in fields.get("mentions") or ())  # type: ignore[attr-defined]
+    fields["mentions"] = tuple(str(m) for m in fields.get("mentions") or ())
     media = fields.get("media")
     fields["media"] = MediaInfo(**media) if isinstance(media, dict) else None
     location = fields.get("location")
     fields["location"] = Location(**location) if isinstance(location, dict) else None
     cards = fields.get("contacts") or ()
-    fields["contacts"] = tuple(ContactCard(**c) for c in cards)  # type: ignore[attr-defined]
+    fields["contacts"] = tuple(ContactCard(**c) for c in cards)
     poll = fields.get("poll")
     fields["poll"] = _poll_from_json(poll) if isinstance(poll, dict) else None
-    return Message(**fields)  # type: ignore[arg-type]
+    return Message(**fields)
 
 
-def _poll_from_json(data: dict[str, object]) -> Poll:
+def _poll_from_json(data: dict[str, Any]) -> Poll:
     options = data.get("options") or ()
-    count = data.get("selectable_count", 1)
-    return Poll(str(data["question"]), tuple(str(o) for o in options), int(count))  # type: ignore[attr-defined,call-overload]
+    count = data.get("selectable_count", 0)
+    return Poll(str(data["question"]), tuple(str(o) for o in options), int(count))
 
 
 def _action_from_json(data: dict[str, object]) -> SandboxAction:
