@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 import grpc.aio
 import pytest
@@ -153,6 +155,21 @@ class TestOpenApi:
         ):
             async with api.http.get(api.base + asset) as resp:
                 assert resp.status == 200, asset
+
+    async def test_dashboard_serves_every_script_its_page_loads_and_nothing_else(
+        self, api: Api
+    ) -> None:
+        async with api.http.get(api.base + "/") as resp:
+            page = await resp.text()
+        assets = re.findall(r'(?:src|href)="(/ui/[^"]+)"', page)
+        assert len(assets) >= 5, assets  # four scripts and the style
+        for asset in assets:
+            async with api.http.get(api.base + asset) as resp:
+                assert resp.status == 200, asset
+                assert resp.content_type in ("application/javascript", "text/css"), asset
+        for bad in ("/ui/missing.js", "/ui/..%2Fapi.py", "/ui/index.html", "/ui/APP.JS"):
+            async with api.http.get(api.base + bad) as resp:
+                assert resp.status == 404, bad
 
 
 class TestOperations:

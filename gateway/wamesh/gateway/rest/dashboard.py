@@ -1,10 +1,11 @@
-"""The dashboard at `/`: one HTML page, its script and style, served from the package (no CDN).
+"""The dashboard at `/`: one HTML page, its scripts and style, served from the package (no CDN).
 
 The page holds no data; its script calls the REST API with the key the user enters (or that
 `wamesh dev` passes in the URL fragment, which never reaches the server)."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 from aiohttp import web
@@ -26,16 +27,16 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
     return _asset("index.html", "text/html")
 
 
-async def dashboard_script(request: web.Request) -> web.StreamResponse:
-    """The dashboard's script."""
-    del request
-    return _asset("app.js", "application/javascript")
+_MEDIA = {".js": "application/javascript", ".css": "text/css"}
+_ASSET_NAME = re.compile(r"^[a-z0-9-]+\.(js|css)$")
 
 
-async def dashboard_style(request: web.Request) -> web.StreamResponse:
-    """The dashboard's style."""
-    del request
-    return _asset("app.css", "text/css")
+async def dashboard_asset(request: web.Request) -> web.StreamResponse:
+    """One of the dashboard's scripts or its style (only files of the package's ui folder)."""
+    name = request.match_info["name"]
+    if not _ASSET_NAME.match(name) or not (_UI / name).is_file():
+        raise web.HTTPNotFound()
+    return _asset(name, _MEDIA[name[name.rindex(".") :]])
 
 
 _TAG = "dashboard"
@@ -51,20 +52,14 @@ OPERATIONS = [
     ),
     Operation(
         "GET",
-        "/ui/app.js",
-        dashboard_script,
-        "Dashboard script",
+        "/ui/{name}",
+        dashboard_asset,
+        "Dashboard scripts and style",
         _TAG,
         public=True,
-        response=Response("JavaScript", {"type": "string"}, ("application/javascript",)),
-    ),
-    Operation(
-        "GET",
-        "/ui/app.css",
-        dashboard_style,
-        "Dashboard style",
-        _TAG,
-        public=True,
-        response=Response("CSS", {"type": "string"}, ("text/css",)),
+        response=Response(
+            "JavaScript or CSS", {"type": "string"}, ("application/javascript", "text/css")
+        ),
+        errors=(404,),
     ),
 ]
