@@ -7,9 +7,10 @@ export UV_PYTHON_DOWNLOADS := never
 bootstrap:
 	@./scripts/bootstrap
 
-## Run the whole mesh locally (private PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set).
+## Run the whole mesh locally (private PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set);
+## flags through ARGS, e.g. `make dev ARGS="--http-port 9090 --engine browser"`.
 dev: bootstrap
-	uv run wamesh dev
+	uv run wamesh dev $(ARGS)
 
 ## Lint, type-check and run every test against real PostgreSQL, Redis and Chromium.
 test: bootstrap lint

@@ -88,43 +88,38 @@ def alive(pids: set[int]) -> set[int]:
     return living
 
 
-def start_dev(folder: Path) -> DevMesh:
-    """`wamesh dev` in `folder`, with free ports and no DATABASE_URL/REDIS_URL (private servers)."""
-    http_port, grpc_port = free_port(), free_port()
+def launch_dev(folder: Path, *extra: str, http_port: int = 0, grpc_port: int = 0) -> DevMesh:
+    """`wamesh dev` started in `folder` (free ports unless given; private servers)."""
+    http_port, grpc_port = http_port or free_port(), grpc_port or free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["WAMESH_SANDBOX_QR_INTERVAL_S"] = "5"
-    log = folder / "dev.log"
+    log = folder / f"dev-{time.monotonic_ns()}.log"
+    ports = ["--http-port", str(http_port), "--grpc-port", str(grpc_port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wamesh",
-                "dev",
-                "--http-port",
-                str(http_port),
-                "--grpc-port",
-                str(grpc_port),
-                "--no-terminal-qr",
-            ],
+            [sys.executable, "-m", "wamesh", "dev", *ports, "--no-terminal-qr", *extra],
             cwd=folder,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    mesh = DevMesh(proc, folder, http_port, log)
+    return DevMesh(proc, folder, http_port, log)
+
+
+def start_dev(folder: Path) -> DevMesh:
+    """`wamesh dev` in `folder`, once it says it is up; by then it must answer (no retries)."""
+    mesh = launch_dev(folder)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"wamesh dev exited with {proc.returncode}:\n{mesh.output()}")
-        try:
-            with urllib.request.urlopen(mesh.base + "/", timeout=1) as resp:
-                if resp.status == 200:
-                    return mesh
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"the dashboard did not answer within 120 s:\n{mesh.output()}")
+        if mesh.proc.poll() is not None:
+            raise AssertionError(f"wamesh dev exited with {mesh.proc.returncode}:\n{mesh.output()}")
+        if "wamesh dev is up." in mesh.output():
+            with urllib.request.urlopen(mesh.base + "/readyz", timeout=5) as resp:
+                assert resp.status == 200, mesh.output()
+            return mesh
+        time.sleep(0.1)
+    raise AssertionError(f"wamesh dev did not say it was up within 120 s:\n{mesh.output()}")
 
 
 def stop_dev(mesh: DevMesh) -> None:

@@ -8,7 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.dev.conftest import DevMesh, alive, descendants, start_dev, stop_dev
+from tests.dev.conftest import DevMesh, alive, descendants, launch_dev, start_dev, stop_dev
+from wamesh.dev.servers import free_port
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -122,6 +123,27 @@ class TestStop:
             assert names == ["kept"]
         finally:
             stop_dev(again)
+
+
+class TestPreflight:
+    """A second `wamesh dev` on the same folder, or one whose port is taken, stops at once with
+    one line (exit 2) and touches nothing of the running one."""
+
+    def test_a_second_instance_and_a_taken_port_are_refused_in_one_line(
+        self, dev_mesh: DevMesh
+    ) -> None:
+        second = launch_dev(dev_mesh.folder)
+        assert second.proc.wait(timeout=60) == 2, second.output()
+        [line] = second.output().strip().splitlines()
+        assert "another `wamesh dev`" in line
+        assert f"(pid {dev_mesh.proc.pid})" in line
+        other = Path(tempfile.mkdtemp(prefix="wamesh-dev-port-"))
+        taken = launch_dev(other, http_port=dev_mesh.http_port, grpc_port=free_port())
+        assert taken.proc.wait(timeout=60) == 2, taken.output()
+        [line] = taken.output().strip().splitlines()
+        assert f"port {dev_mesh.http_port}" in line
+        assert "--http-port" in line
+        assert dev_mesh.call("GET", "/v1/sessions")[0] == 200  # the first one is untouched
 
 
 class TestTerminalQr:

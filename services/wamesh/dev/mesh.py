@@ -1,9 +1,11 @@
 """`wamesh dev`: the whole mesh on one machine.
 
-Start order: private PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are set; data and ports
-kept in the state folder), migrations, the gateway and the webhook worker (child processes), the
-line supervisor (one session worker per line), the terminal QR printer. Stop order (Ctrl-C or
-SIGTERM) is the reverse: session workers, webhook worker, gateway, then the private servers.
+Before anything starts: the state folder's lock (one run per folder) and free gateway ports
+(`preflight`). Start order: private PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are
+set; data and ports kept in the state folder), migrations, the gateway and the webhook worker
+(child processes), the line supervisor (one session worker per line) once the gateway answers
+`/readyz`, the terminal QR printer, then the banner. Stop order (Ctrl-C or SIGTERM) is the
+reverse: session workers, webhook worker, gateway, then the private servers.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from pathlib import Path
 
 from wamesh.db.migrate import migrate
 from wamesh.dev.children import Child, base_env, wamesh_command
+from wamesh.dev.preflight import require_free, single_instance, wait_ready
 from wamesh.dev.servers import PostgresServer, RedisServer
 from wamesh.dev.state import DevState, load_state, save_state
 from wamesh.dev.supervisor import LineSupervisor
 from wamesh.dev.terminal import show_qr_codes
+from wamesh.errors import ConfigError
 from wamesh.process import install_stop_signals
 from wamesh.settings import Settings
 
@@ -88,6 +92,7 @@ def child_env(backing: Backing, state: DevState, options: DevOptions) -> dict[st
             "WAMESH_DEFAULT_ENGINE": options.engine,
             "WAMESH_SANDBOX_DIR": str(root / "sandbox"),
             "WAMESH_PROFILE_DIR": str(root / "profiles"),
+            "WAMESH_WHATSMEOW_DIR": str(root / "whatsmeow"),
             "WAMESH_GATEWAY_HTTP_PORT": str(options.http_port),
             "WAMESH_GATEWAY_GRPC_PORT": str(options.grpc_port),
             "WAMESH_LOG_FORMAT": "text",
@@ -117,7 +122,17 @@ Ctrl-C stops everything.
 
 
 async def run_dev(settings: Settings, options: DevOptions) -> int:
-    """Run the mesh until Ctrl-C or SIGTERM."""
+    """Run the mesh until Ctrl-C or SIGTERM (one run per state folder; see preflight)."""
+    with single_instance(options.state_dir):
+        host = settings.gateway_http_host
+        require_free(host, options.http_port, "the gateway's REST", "--http-port")
+        require_free(
+            settings.grpc_bind_host, options.grpc_port, "the gateway's gRPC", "--grpc-port"
+        )
+        return await _run(settings, options)
+
+
+async def _run(settings: Settings, options: DevOptions) -> int:
     stop = asyncio.Event()
     install_stop_signals(stop)
     state = load_state(options.state_dir)
@@ -130,6 +145,12 @@ async def run_dev(settings: Settings, options: DevOptions) -> int:
         lines = LineSupervisor(backing.database_url, env, logs)
         gateway.start()
         worker.start()
+        try:
+            await wait_ready(f"http://127.0.0.1:{options.http_port}", logs / "gateway.log")
+        except ConfigError:
+            await worker.stop()
+            await gateway.stop()
+            raise
         await lines.start()
         printer = (
             asyncio.create_task(show_qr_codes(backing.database_url)) if options.show_qr else None
