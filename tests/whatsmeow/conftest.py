@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from neonize.aioze.client import async_gocode
 from neonize.events import EVENT_TO_INT
+from neonize.proto.Neonize_pb2 import (
+    JID,
+    MessageDebugTimings,
+    SendMessageReturnFunction,
+    SendResponse,
+)
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WaMessage
 
 from wamesh.engines.base import EngineEvent
 from wamesh.engines.whatsmeow import WhatsmeowConfig, WhatsmeowEngine
@@ -51,6 +59,37 @@ class Dispatcher:
     async def qr(self, code: str) -> None:
         buffer = ctypes.create_string_buffer(code.encode())
         await asyncio.to_thread(self.client._NewAClient__onQr, 0, ctypes.addressof(buffer))
+
+
+class GoSide:
+    """The Go functions behind a neonize client, where a send leaves Python: `SendMessage` and
+    `SubscribePresence` take the bytes neonize's own client methods serialize and answer as Go
+    does (a SendMessageReturnFunction; an empty error string); each call is kept. Every other
+    function is the real library's. Install with `client._NewAClient__client = GoSide()`."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[JID, WaMessage]] = []
+        self.subscribed: list[JID] = []
+
+    async def SendMessage(self, uuid: bytes, to: bytes, _: int, message: bytes, __: int) -> bytes:
+        self.sent.append((JID.FromString(to), WaMessage.FromString(message)))
+        timings = MessageDebugTimings(
+            **dict.fromkeys(MessageDebugTimings.DESCRIPTOR.fields_by_name, 0)
+        )
+        response = SendResponse(
+            Timestamp=1_767_000_100,
+            ID=f"3EB0{len(self.sent):018X}",
+            ServerID=0,
+            DebugTimings=timings,
+        )
+        return SendMessageReturnFunction(SendResponse=response).SerializeToString()
+
+    async def SubscribePresence(self, uuid: bytes, jid: bytes, _: int) -> bytes:
+        self.subscribed.append(JID.FromString(jid))
+        return b""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(async_gocode, name)
 
 
 async def next_events(engine: WhatsmeowEngine, count: int, timeout: float = 5) -> list[EngineEvent]:

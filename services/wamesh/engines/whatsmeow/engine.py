@@ -59,6 +59,7 @@ from wamesh.engines.rich import Outgoing
 from wamesh.engines.whatsmeow import executor, store
 from wamesh.engines.whatsmeow.events import Translator
 from wamesh.engines.whatsmeow.jids import to_jid
+from wamesh.engines.whatsmeow.polls import Polls
 from wamesh.engines.whatsmeow.rich import Recent, WhatsmeowRich, single
 from wamesh.errors import EngineError, InvalidInput
 from wamesh.settings import Settings
@@ -101,7 +102,8 @@ class WhatsmeowEngine(WhatsmeowRich, Engine, PairsByCode):
     def __init__(self, config: WhatsmeowConfig) -> None:
         self._config = config
         self._queue: asyncio.Queue[EngineEvent | None] = asyncio.Queue()
-        self._translator = Translator(None, self._media)
+        self._polls = Polls()
+        self._translator = Translator(None, self._media, self._polls)
         self._recent = Recent()
         self._sent: dict[str, Message] = {}
         self._sending: dict[str, asyncio.Future[Message]] = {}
@@ -137,7 +139,7 @@ class WhatsmeowEngine(WhatsmeowRich, Engine, PairsByCode):
         self._loop = asyncio.get_running_loop()
         executor.install(self._loop)
         device = await asyncio.to_thread(store.restore, self._config.folder, auth_state)
-        self._translator = Translator(device, self._media)
+        self._translator = Translator(device, self._media, self._polls)
         self._runner = asyncio.create_task(self._run(), name=f"whatsmeow-{self._config.session_id}")
 
     async def stop(self) -> None:

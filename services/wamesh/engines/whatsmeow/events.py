@@ -5,22 +5,26 @@ What whatsmeow reports and what it becomes (one table, `Translator.handlers`):
                                     qrchan), Failed(qr_timeout) once whatsmeow stops issuing them
     PairStatus SUCCESS / ERROR      Authenticated (own JID noted) / Failed
     Connected                       Authenticated (first time only) and Ready(own JID)
-    Message                         MessageIn / MessageOut by content kind (`CONTENT`), or
-                                    ReactionChanged, MessageEdited, MessageRevoked (`PROTOCOL`)
+    Message                         MessageIn / MessageOut by content kind (`CONTENT`: text,
+                                    media, location, contact cards, polls V1/V2/V3/V5/V6), or
+                                    ReactionChanged, MessageEdited, MessageRevoked (`PROTOCOL`),
+                                    or PollVoted (a vote on a remembered poll, polls.py)
     Receipt                         AckChanged per message id (`RECEIPTS`)
     ChatPresence, Presence          PresenceChanged
     Disconnected, KeepAliveTimeout, Disconnected (whatsmeow reconnects by itself), and for a
     StreamReplaced, ConnectFailure  replaced stream, which it does not: another client took over
     LoggedOut                       LoggedOut, once
     TemporaryBan, ClientOutdated    Failed
-A message kind not in the tables is logged and not delivered (structured kinds - location, contact
-cards, polls - are added as rows of `CONTENT`).
+A message kind not in the tables is logged and not delivered (e.g. live locations, polls V4 wrapped
+in a FutureProofMessage, events). `body_of` reads a message's content for received messages and
+for the ones the engine sends alike.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,9 +51,11 @@ from wamesh.engines.base import (
     Ack,
     AckChanged,
     Authenticated,
+    ContactCard,
     Disconnected,
     EngineEvent,
     Failed,
+    Location,
     LoggedOut,
     MediaSource,
     Message,
@@ -58,12 +64,17 @@ from wamesh.engines.base import (
     MessageOut,
     MessageRevoked,
     MessageType,
+    Poll,
+    PollVoted,
     PresenceChanged,
     Qr,
     ReactionChanged,
     Ready,
 )
-from wamesh.engines.whatsmeow.jids import device_string, from_jid, to_jid
+from wamesh.engines.rich import MEDIA_TYPES
+from wamesh.engines.whatsmeow.jids import device_string, from_jid, non_ad, to_jid
+from wamesh.engines.whatsmeow.polls import KnownPoll, Polls, open_vote
+from wamesh.structured import vcard_name
 
 _LOGGER = logging.getLogger(__name__)
 # whatsmeow's qrchan.go: the first code lives 60 s, each later one 20 s.
@@ -85,6 +96,14 @@ CONTENT: tuple[tuple[str, MessageType], ...] = (
     ("audioMessage", MessageType.AUDIO),
     ("documentMessage", MessageType.DOCUMENT),
     ("stickerMessage", MessageType.STICKER),
+    ("locationMessage", MessageType.LOCATION),
+    ("contactMessage", MessageType.CONTACT),
+    ("contactsArrayMessage", MessageType.CONTACT),
+    ("pollCreationMessage", MessageType.POLL),
+    ("pollCreationMessageV2", MessageType.POLL),
+    ("pollCreationMessageV3", MessageType.POLL),
+    ("pollCreationMessageV5", MessageType.POLL),
+    ("pollCreationMessageV6", MessageType.POLL),
 )
 # Wrappers whose `.message` holds the real content.
 WRAPPERS = (
@@ -152,14 +171,103 @@ def context_of(content: Any, field: str) -> tuple[str | None, tuple[str, ...]]:
     return (str(info.stanzaID) or None), tuple(str(j) for j in info.mentionedJID)
 
 
+@dataclass(frozen=True)
+class Body:
+    """What a waE2E.Message carries, as the content fields of our Message."""
+
+    type: MessageType = MessageType.TEXT
+    text: str = ""
+    reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+    location: Location | None = None
+    contacts: tuple[ContactCard, ...] = ()
+    poll: Poll | None = None
+
+
+def body_of(content: Any) -> Body | None:
+    """The content of a message (unwrapped), or None for kinds not delivered."""
+    kind = content_kind(content)
+    if kind is None:
+        return None
+    field, type_ = kind
+    reply_to, mentions = context_of(content, field)
+    body = Body(type_, text_of(content, field), reply_to, mentions)
+    if type_ not in (MessageType.LOCATION, MessageType.CONTACT, MessageType.POLL):
+        return body
+    return Body(type_, "", reply_to, mentions, *structured_of(getattr(content, field), field))
+
+
+def structured_of(
+    body: Any, field: str
+) -> tuple[Location | None, tuple[ContactCard, ...], Poll | None]:
+    """A location, contact cards or poll message as ours (empty texts are absent, as wherever a
+    location enters; a card without a display name is named by its vCard's FN)."""
+    if field == "locationMessage":
+        location = Location(
+            float(body.degreesLatitude),
+            float(body.degreesLongitude),
+            str(body.name) or None,
+            str(body.address) or None,
+            str(body.URL) or None,
+        )
+        return location, (), None
+    if field == "contactMessage":
+        return None, (card_of(body),), None
+    if field == "contactsArrayMessage":
+        return None, tuple(card_of(c) for c in body.contacts), None
+    options = tuple(str(o.optionName) for o in body.options)
+    return None, (), Poll(str(body.name), options, int(body.selectableOptionsCount))
+
+
+def card_of(contact: Any) -> ContactCard:
+    """A ContactMessage as a contact card."""
+    vcard = str(contact.vcard)
+    return ContactCard((str(contact.displayName) or vcard_name(vcard)).strip(), vcard)
+
+
+def message_secret(content: Any) -> bytes:
+    """A message's secret (messageContextInfo; whatsmeow moves it onto the unwrapped message,
+    types/events/events.go UnwrapRaw), b"" when it has none."""
+    for candidate in (unwrap(content), content):
+        secret = bytes(candidate.messageContextInfo.messageSecret)
+        if secret:
+            return secret
+    return b""
+
+
+def message_of(body: Body, **envelope: Any) -> Message:
+    """A Message of `body` and its envelope (id, chat_id, sender, recipient, from_me,
+    timestamp, ack)."""
+    return Message(
+        **envelope,
+        text=body.text,
+        type=body.type,
+        reply_to=body.reply_to,
+        mentions=body.mentions,
+        location=body.location,
+        contacts=body.contacts,
+        poll=body.poll,
+    )
+
+
+def remember_poll(polls: Polls, message: Message, content: Any) -> None:
+    """Note a poll the line sent or received, for its votes (a poll without a secret has no
+    votes anyone could open)."""
+    secret = message_secret(content)
+    if message.poll is None or not secret:
+        return
+    polls.add(message.id, KnownPoll(message.chat_id, message.poll, secret, non_ad(message.sender)))
+
+
 class Translator:
     """Turns neonize events into engine events; remembers the own JID and numbers QR codes."""
 
-    def __init__(self, device: str | None, download: Download) -> None:
+    def __init__(self, device: str | None, download: Download, polls: Polls) -> None:
         self.device = device  # the own device, `user:device@server` (whatsmeow's JID.String())
         self.me = from_jid(to_jid(device)) if device else None
         self.connections = 0
         self._download = download
+        self._polls = polls
         self._rotation = 0
         self._authenticated = False
         self._logged_out = False
@@ -219,40 +327,48 @@ class Translator:
         return [*events, Ready(self.me)]
 
     def message(self, event: Any) -> list[EngineEvent]:
-        """A message, a reaction, an edit or a revoke."""
+        """A message, a reaction, an edit, a revoke or a poll vote."""
         content = unwrap(event.Message)
-        source = event.Info.MessageSource
         if content.HasField("reactionMessage"):
             return [self._reaction(event, content.reactionMessage)]
         if content.HasField("protocolMessage") or content.HasField("editedMessage"):
             return self._protocol(event, content)
-        kind = content_kind(content)
-        if kind is None:
+        if content.HasField("pollUpdateMessage"):
+            return self._vote(event, content.pollUpdateMessage)
+        body = body_of(content)
+        if body is None:
             _LOGGER.info("message %s of an undelivered kind skipped", event.Info.ID)
             return []
-        message = self._message_from(event, content, *kind)
-        if source.IsFromMe:
-            return [MessageOut(message)]
-        download = self._download(content, kind[1]) if kind[0] not in TEXT_FIELDS else None
-        return [MessageIn(message, download)]
-
-    def _message_from(self, event: Any, content: Any, field: str, kind: MessageType) -> Message:
         source, info = event.Info.MessageSource, event.Info
-        chat, sender = from_jid(source.Chat), from_jid(source.Sender)
-        reply_to, mentions = context_of(content, field)
-        return Message(
+        chat = from_jid(source.Chat)
+        message = message_of(
+            body,
             id=str(info.ID),
             chat_id=chat,
-            sender=sender,
+            sender=from_jid(source.Sender),
             recipient=chat if source.IsFromMe or source.IsGroup else (self.me or ""),
             from_me=bool(source.IsFromMe),
-            text=text_of(content, field),
             timestamp=moment(info.Timestamp),
             ack=Ack.SERVER if source.IsFromMe else Ack.DEVICE,
-            type=kind,
-            reply_to=reply_to,
-            mentions=mentions,
         )
+        if source.IsFromMe:
+            return [MessageOut(message)]
+        download = self._download(content, body.type) if body.type in MEDIA_TYPES else None
+        return [MessageIn(message, download)]
+
+    def _vote(self, event: Any, update: Any) -> list[EngineEvent]:
+        """A vote on a poll the line saw in this run, opened with the poll's secret."""
+        poll_id = str(update.pollCreationMessageKey.ID)
+        known = self._polls.get(poll_id)
+        if known is None:
+            _LOGGER.info("vote %s on poll %s not seen in this run skipped", event.Info.ID, poll_id)
+            return []
+        source = event.Info.MessageSource
+        selected = open_vote(known, update, source)
+        if selected is None:
+            return []
+        voter, when = from_jid(source.Sender), moment(event.Info.Timestamp)
+        return [PollVoted(poll_id, known.chat_id, voter, selected, when)]
 
     def _reaction(self, event: Any, reaction: Any) -> EngineEvent:
         source = event.Info.MessageSource
@@ -348,6 +464,3 @@ class Translator:
         """Logged: whatsmeow asks the sender to retry, and the message follows when it does."""
         _LOGGER.warning("message %s not decrypted yet; whatsmeow asked for a retry", event.Info.ID)
         return []
-
-
-TEXT_FIELDS = frozenset({"conversation", "extendedTextMessage"})

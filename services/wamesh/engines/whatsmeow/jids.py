@@ -36,3 +36,18 @@ def device_string(jid: Any) -> str:
     """A device JID proto as whatsmeow's JID.String() writes it (`user:device@server`)."""
     device = f":{jid.Device}" if jid.Device else ""
     return f"{jid.User}{device}@{jid.Server}"
+
+
+def non_ad(value: str) -> str:
+    """A JID string without agent and device, as whatsmeow's `ToNonAD().String()` writes it
+    (`user@server`; the message secrets of polls are keyed by that form)."""
+    user_part, _, server = value.partition("@")
+    user = user_part.partition(":")[0].partition(".")[0]
+    return f"{user}@{server}" if user else server
+
+
+def non_ad_of(jid: Any) -> str:
+    """A JID proto's `ToNonAD().String()` (`""` when empty)."""
+    if jid is None or jid.IsEmpty or not jid.Server:
+        return ""
+    return f"{jid.User}@{jid.Server}" if jid.User else str(jid.Server)

@@ -1,10 +1,15 @@
-"""Rich messages on whatsmeow: text and media with replies and mentions, reactions, edits, revokes,
-forwards, the number check, groups, read marks and presence (mixed into WhatsmeowEngine).
+"""Rich messages on whatsmeow: text, media, locations, contact cards and polls with replies and
+mentions, reactions, edits, revokes, forwards, the number check, groups, read marks, presence and
+presence subscriptions (mixed into WhatsmeowEngine).
 
 Message protobufs are built here (waE2E, neonize's own classes) and sent with neonize's
 `send_message`; media is uploaded with `upload` first (no ffmpeg: no thumbnails are made).
+A poll is built as whatsmeow's BuildPollCreation builds it (a fresh 32-byte message secret) so a
+poll may allow any number of choices from 0 (any) to all. The Message a send returns is read
+back from the protobuf sent, by the same code that reads received ones (events.body_of).
 Replies quote, and forwards copy, a message the engine saw in this run (`Recent`); a reply to
-an older message still links it by id, a forward of one answers `message_not_found`.
+an older message still links it by id, a forward of one answers `message_not_found`. Polls are
+remembered apart (polls.py), for their votes.
 
 Message ids: neonize's SendMessage builds whatsmeow's SendRequestExtra without an ID (see
 FACTS.md), so WhatsApp's id is whatsmeow's own, returned on the Message and mapped by the worker
@@ -15,6 +20,7 @@ arriving while the first send is in flight waits for it instead of sending twice
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from abc import abstractmethod
 from collections import OrderedDict
@@ -28,10 +34,15 @@ from neonize.builder import build_edit, build_revoke
 from neonize.proto.waCommon.WACommon_pb2 import MessageKey
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     AudioMessage,
+    ContactMessage,
+    ContactsArrayMessage,
     ContextInfo,
     DocumentMessage,
     ExtendedTextMessage,
     ImageMessage,
+    LocationMessage,
+    MessageContextInfo,
+    PollCreationMessage,
     ReactionMessage,
     StickerMessage,
     VideoMessage,
@@ -40,8 +51,9 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WaMessage
 from neonize.utils.enum import ChatPresence as WaChatPresence
 from neonize.utils.enum import ChatPresenceMedia, MediaType, Presence, ReceiptType
 
-from wamesh.engines.base import Ack, MediaSource, Message, MessageType
+from wamesh.engines.base import Ack, ContactCard, Location, MediaSource, Message, MessageType, Poll
 from wamesh.engines.rich import (
+    STRUCTURED_TYPES,
     ChatPresence,
     ChecksNumbers,
     ContactInfo,
@@ -56,13 +68,24 @@ from wamesh.engines.rich import (
     ReadsGroups,
     Revokes,
     SendsRich,
+    SubscribesPresence,
 )
-from wamesh.engines.whatsmeow.events import content_kind, moment
+from wamesh.engines.whatsmeow.events import (
+    Body,
+    body_of,
+    content_kind,
+    message_of,
+    moment,
+    remember_poll,
+    unwrap,
+)
 from wamesh.engines.whatsmeow.jids import from_jid, to_jid
+from wamesh.engines.whatsmeow.polls import Polls
 from wamesh.errors import InvalidInput, MessageNotFound, NotFound
 from wamesh.jid import GROUP_SERVER, LID_SERVER
 
 RECENT = 2000  # messages remembered for replies, reactions, forwards and read marks
+SECRET_BYTES = 32  # a poll's message secret (whatsmeow msgsecret.go BuildPollCreation)
 # Our media kinds as (waE2E field, message class, whatsmeow upload type).
 MEDIA: dict[MessageType, tuple[str, type[Any], Any]] = {
     MessageType.IMAGE: ("imageMessage", ImageMessage, MediaType.MediaImage),
@@ -142,6 +165,63 @@ def media_content(kind: MessageType, upload: Any, out: Outgoing, context: Any) -
     return WaMessage(**{field: body})
 
 
+def structured_content(out: Outgoing, context: Any) -> Any:
+    """The waE2E.Message of a location, contact cards or a poll (with the reply / mention
+    context, when there is one)."""
+    if out.location is not None:
+        body, field = location_body(out.location), "locationMessage"
+    elif out.contacts:
+        body, field = contacts_body(out.contacts)
+    else:
+        assert out.poll is not None
+        body, field = poll_body(out.poll), "pollCreationMessage"
+    if context.stanzaID or context.mentionedJID or context.isForwarded:
+        body.contextInfo.CopyFrom(context)
+    content = WaMessage(**{field: body})
+    if field == "pollCreationMessage":
+        # the key its votes are encrypted with (msgsecret.go BuildPollCreation)
+        content.messageContextInfo.CopyFrom(MessageContextInfo(messageSecret=new_secret()))
+    return content
+
+
+def location_body(location: Location) -> Any:
+    """A LocationMessage: degrees, and the name, address and URL shown under the map."""
+    body = LocationMessage(degreesLatitude=location.latitude, degreesLongitude=location.longitude)
+    for field, value in (
+        ("name", location.name),
+        ("address", location.address),
+        ("URL", location.url),
+    ):
+        if value:
+            setattr(body, field, value)
+    return body
+
+
+def contacts_body(cards: tuple[ContactCard, ...]) -> tuple[Any, str]:
+    """One card as a ContactMessage, several as a ContactsArrayMessage (named "<n> contacts")."""
+    messages = [ContactMessage(displayName=c.name, vcard=c.vcard) for c in cards]
+    if len(messages) == 1:
+        return messages[0], "contactMessage"
+    array = ContactsArrayMessage(displayName=f"{len(cards)} contacts", contacts=messages)
+    return array, "contactsArrayMessage"
+
+
+def poll_body(poll: Poll) -> Any:
+    """A PollCreationMessage as whatsmeow's BuildPollCreation writes it: question, options and
+    how many a voter may choose (0: any). Sent as `pollCreationMessage` (V1), the field whatsmeow
+    marks `polltype=creation` on the wire (send.go getTypeFromMessage)."""
+    return PollCreationMessage(
+        name=poll.question,
+        options=[PollCreationMessage.Option(optionName=o) for o in poll.options],
+        selectableOptionsCount=poll.selectable_count,
+    )
+
+
+def new_secret() -> bytes:
+    """A fresh message secret (whatsmeow: random.Bytes(32))."""
+    return os.urandom(SECRET_BYTES)
+
+
 async def read_all(source: MediaSource) -> bytes:
     """A media source's bytes (whatsmeow uploads from one buffer)."""
     chunks = [chunk async for chunk in source.open()]
@@ -149,11 +229,21 @@ async def read_all(source: MediaSource) -> bytes:
 
 
 class WhatsmeowRich(
-    SendsRich, Reacts, Edits, Revokes, Forwards, ChecksNumbers, ReadsGroups, MarksPresence
+    SendsRich,
+    Reacts,
+    Edits,
+    Revokes,
+    Forwards,
+    ChecksNumbers,
+    ReadsGroups,
+    MarksPresence,
+    SubscribesPresence,
 ):
     """The rich-message capabilities of the whatsmeow engine."""
 
+    structured_kinds = STRUCTURED_TYPES
     _recent: Recent
+    _polls: Polls
     _sent: dict[str, Message]
     _sending: dict[str, asyncio.Future[Message]]
 
@@ -166,7 +256,8 @@ class WhatsmeowRich(
         """The line's own JID."""
 
     async def send_message(self, out: Outgoing) -> Message:
-        """Text or media, with a quoted reply and mentions; once per `out.message_id`."""
+        """Text, media, a location, contact cards or a poll, with a quoted reply and mentions;
+        once per `out.message_id`."""
         return await self._once(out.message_id, lambda: self._send(out))
 
     async def forward(
@@ -248,10 +339,18 @@ class WhatsmeowRich(
             state, media = CHAT_STATES[presence]
             await client.send_chat_presence(to_jid(chat_id), state, media)
 
+    async def subscribe_presence(self, jid: str) -> None:
+        """whatsmeow's SubscribePresence: `jid`'s Presence events (online / offline) follow as
+        PresenceChanged. WhatsApp sends them only while the line shows itself online
+        (`set_presence(None, ONLINE)`; whatsmeow presence.go)."""
+        async with self._using() as client:
+            await client.subscribe_presence(to_jid(jid))
+
     def remember(self, message: Message, content: Any) -> None:
         """Note a message seen (the engine calls it for every message event)."""
         seen = Seen(message.chat_id, message.sender, message.from_me, content)
         self._recent.add(message.id, seen)
+        remember_poll(self._polls, message, content)
 
     async def _once(self, message_id: str, send: Callable[[], Awaitable[Message]]) -> Message:
         known = self._sent.get(message_id)
@@ -276,23 +375,32 @@ class WhatsmeowRich(
 
     async def _send(self, out: Outgoing) -> Message:
         context = self._context(out.reply_to, out.mentions)
-        if out.media is None:
-            content = text_content(out.text, context)
-        else:
+        if out.media is not None:
             content = await self._upload(out.media, out, context)
-        return await self._deliver(out.chat_id, content, out)
+        elif out.type in STRUCTURED_TYPES:
+            content = structured_content(out, context)
+        else:
+            content = text_content(out.text, context)
+        return await self._deliver(out.chat_id, content)
 
     async def _forward(self, seen: Seen, to_chat: str) -> Message:
-        content = WaMessage()
-        content.CopyFrom(seen.content)
-        kind = content_kind(content)
-        if kind is None:
+        content = unwrap(seen.content)
+        body, kind = body_of(content), content_kind(content)
+        if body is None or kind is None:
             raise InvalidInput("this kind of message cannot be forwarded", "message_id")
+        forwarded = ContextInfo(isForwarded=True)
+        if body.type in STRUCTURED_TYPES:  # built anew: a poll gets a secret of its own
+            out = Outgoing(
+                to_chat, "", location=body.location, contacts=body.contacts, poll=body.poll
+            )
+            return await self._deliver(to_chat, structured_content(out, forwarded))
         if kind[0] == "conversation":
-            content = text_content(content.conversation, ContextInfo())
-            kind = ("extendedTextMessage", MessageType.TEXT)
-        getattr(content, kind[0]).contextInfo.isForwarded = True
-        return await self._deliver(to_chat, content, Outgoing(to_chat, "", ""), kind[1])
+            text = ExtendedTextMessage(text=content.conversation, contextInfo=forwarded)
+            return await self._deliver(to_chat, WaMessage(extendedTextMessage=text))
+        copy = WaMessage()
+        copy.CopyFrom(content)
+        getattr(copy, kind[0]).contextInfo.isForwarded = True
+        return await self._deliver(to_chat, copy)
 
     async def _upload(self, media: OutgoingMedia, out: Outgoing, context: Any) -> Any:
         data = await read_all(media.source)
@@ -300,28 +408,19 @@ class WhatsmeowRich(
             upload = await client.upload(data, MEDIA[media.kind][2])
         return media_content(media.kind, upload, out, context)
 
-    async def _deliver(
-        self,
-        chat_id: str,
-        content: Any,
-        out: Outgoing | None = None,
-        kind: MessageType | None = None,
-    ) -> Message:
+    async def _deliver(self, chat_id: str, content: Any) -> Message:
+        """Send a waE2E.Message; the Message is read back from it (events.body_of)."""
         async with self._using() as client:
             response = await client.send_message(to_jid(chat_id), content)
-        me = self._own_jid()
-        message = Message(
+        message = message_of(
+            body_of(content) or Body(),
             id=str(response.ID),
             chat_id=chat_id,
-            sender=me,
+            sender=self._own_jid(),
             recipient=chat_id,
             from_me=True,
-            text=out.text if out else "",
             timestamp=moment(response.Timestamp) if response.Timestamp else datetime.now(UTC),
             ack=Ack.SERVER,
-            type=kind or (out.media.kind if out and out.media else MessageType.TEXT),
-            reply_to=out.reply_to if out else None,
-            mentions=out.mentions if out else (),
         )
         self.remember(message, content)
         return message
