@@ -17,7 +17,6 @@ LEASE_REFRESH_DIVISOR: Final = 3
 MIGRATIONS_TABLE: Final = "wamesh_migrations"
 MIGRATION_LOCK_ID: Final = 0x77616D657368  # "wamesh" as an advisory lock key
 NOTIFY_SESSIONS_CHANNEL: Final = "wamesh_sessions"
-NOTIFY_REMINDERS_CHANNEL: Final = "wamesh_reminders"
 
 # gRPC metadata (lower case, as gRPC requires).
 MESH_TOKEN_METADATA: Final = "x-wamesh-mesh-token"

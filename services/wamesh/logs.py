@@ -60,3 +60,31 @@ def configure(level: str = "info", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiohttp.access", "taskiq.receiver.receiver", "psycopg.pool"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
+
+
+class OncePer:
+    """Lets a repeated warning through once per `interval_s`, counting the ones held back, so an
+    outage is said once per interval instead of once per retry."""
+
+    def __init__(self, logger: logging.Logger, interval_s: float) -> None:
+        self._logger = logger
+        self._interval_s = interval_s
+        self._next = 0.0
+        self._held = 0
+
+    def warning(self, message: str, *args: object) -> None:
+        """Log now if the interval has passed, else count it."""
+        now = time.monotonic()
+        if now < self._next:
+            self._held += 1
+            return
+        if self._held:
+            message += f" ({self._held} more like it since the last)"
+        self._logger.warning(message, *args)
+        self._next, self._held = now + self._interval_s, 0
+
+    def recovered(self, message: str) -> None:
+        """Say once that the trouble is over (only if a warning was logged)."""
+        if self._next:
+            self._logger.info(message)
+        self._next, self._held = 0.0, 0

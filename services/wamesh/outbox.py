@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+from redis.asyncio import Redis
 
 from wamesh.settings import Settings
 
@@ -32,11 +33,13 @@ class Kicker(Protocol):
 
 
 @asynccontextmanager
-async def open_kicker(settings: Settings) -> AsyncIterator[Kicker | None]:
-    """The webhook queue's producer for this process."""
+async def open_kicker(
+    settings: Settings, redis: Redis | None = None
+) -> AsyncIterator[Kicker | None]:
+    """The webhook queue's producer for this process (on the process's Redis client if given)."""
     from wamesh.webhooks.producer import running_producer
 
-    async with running_producer(settings) as producer:
+    async with running_producer(settings, redis) as producer:
         yield producer
 
 

@@ -170,6 +170,39 @@ class Settings:
         parse_url("postgres", "postgresql"),
         "PostgreSQL connection string (a Supabase project's Postgres connection string works).",
     )
+    database_prepare: str = setting(
+        "WAMESH_DB_PREPARE",
+        "auto",
+        parse_choice("auto", "on", "off"),
+        "Server-side prepared statements: `off` behind a transaction-mode pooler that lacks them "
+        "(PgBouncer before 1.21, Supabase's pooler on port 6543); `auto` is off on port 6543.",
+    )
+    database_idle_s: float = setting(
+        "WAMESH_DB_IDLE_S",
+        5.0,
+        parse_float(1.0),
+        "Seconds a PostgreSQL connection above a pool's idle minimum may sit unused before it "
+        "is closed.",
+    )
+    database_pool_gateway: int = setting(
+        "WAMESH_DB_POOL_GATEWAY",
+        10,
+        parse_int(2, 1000),
+        "Most PostgreSQL connections the gateway holds (1 while idle).",
+    )
+    database_pool_webhooks: int = setting(
+        "WAMESH_DB_POOL_WEBHOOKS",
+        10,
+        parse_int(2, 1000),
+        "Most PostgreSQL connections a webhook worker holds (1 while idle).",
+    )
+    redis_pool: int = setting(
+        "WAMESH_REDIS_POOL",
+        10,
+        parse_int(2, 1000),
+        "Most Redis connections the gateway, and a webhook worker's stream consumer, hold "
+        "(a session worker always holds one).",
+    )
     redis_url: str = setting(
         "REDIS_URL",
         "redis://127.0.0.1:6379/0",
@@ -304,9 +337,9 @@ class Settings:
     )
     reminder_poll_ms: int = setting(
         "REMINDER_POLL_MS",
-        5_000,
+        60_000,
         parse_int(50),
-        "Safety-net poll of due reminders (new ones are picked up at once through NOTIFY).",
+        "Safety-net poll of due reminders (the gateway wakes the worker for new and moved ones).",
     )
     chromium_path: str | None = setting(
         ("WAMESH_CHROMIUM_PATH", "PUPPETEER_EXECUTABLE_PATH"),

@@ -176,9 +176,10 @@ class TestRepeat:
 
 
 class TestPromptness:
-    """A reminder that is already due goes out at once, not at the next poll."""
+    """A reminder that is already due goes out at once, not at the next poll: the gateway that
+    created it wakes the line's worker (no LISTEN connection per line)."""
 
-    async def test_notify_wakes_the_worker(
+    async def test_the_gateway_wakes_the_worker(
         self, api: Api, spawn: Callable[..., WorkerProcess]
     ) -> None:
         line = await _line(api)

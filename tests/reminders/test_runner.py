@@ -9,12 +9,15 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import grpc
+import grpc.aio
 import psycopg
+import pytest
 import redis
 
 from tests.support.session_fixtures import SpawnWorker, Stubs
 from tests.support.workers import WorkerProcess
-from wamesh.v1 import common_pb2, session_pb2
+from wamesh.v1 import common_pb2, mesh_pb2, session_pb2
 
 
 def _insert_due(database_url: str, line: str, count: int, *, offset_s: float = -5.0) -> None:
@@ -27,6 +30,11 @@ def _insert_due(database_url: str, line: str, count: int, *, offset_s: float = -
             "FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, %s) n) g",
             (line, offset_s, count),
         )
+
+
+async def _wake(stubs: Stubs, line: str) -> None:
+    """What the gateway does after it creates a reminder (rows inserted here bypass it)."""
+    await stubs.mesh.WakeReminders(mesh_pb2.WakeRemindersRequest(session_id=line))
 
 
 def _sent_texts(tmp_path: Path, line: str) -> list[str]:
@@ -80,6 +88,7 @@ class TestExactlyOnce:
         stubs = connect(spawn(line, WAMESH_SANDBOX_ACK_DELAY_MS="60000").wait_registered())
         await _ready(stubs, line)
         _insert_due(database_url, line, 1000)
+        await _wake(stubs, line)
         started = time.monotonic()
         await _wait_sent(database_url, line, 1000, timeout=180)
         elapsed = time.monotonic() - started
@@ -101,6 +110,7 @@ class TestExactlyOnce:
         stubs = connect(first.wait_registered())
         await _ready(stubs, line)
         _insert_due(database_url, line, 600)
+        await _wake(stubs, line)
         async with asyncio.timeout(60):
             while len(_sent_texts(tmp_path, line)) < 150:
                 await asyncio.sleep(0.01)
@@ -112,6 +122,49 @@ class TestExactlyOnce:
         counts = Counter(_sent_texts(tmp_path, line))
         assert len(counts) == 600
         assert max(counts.values()) == 1
+
+
+class TestWakeUps:
+    """No LISTEN: a wake-up call reaches the worker at once, the poll finds what bypassed it."""
+
+    async def test_rows_written_behind_the_gateways_back_are_found_by_the_poll(
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+    ) -> None:
+        line = make_line(webhook_url=None)
+        stubs = connect(spawn(line, REMINDER_POLL_MS="1000").wait_registered())
+        await _ready(stubs, line)
+        _insert_due(database_url, line, 3)
+        await _wait_sent(database_url, line, 3, timeout=5)
+
+    async def test_without_a_wake_up_nothing_goes_before_the_poll(
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+    ) -> None:
+        line = make_line(webhook_url=None)
+        stubs = connect(spawn(line, REMINDER_POLL_MS="60000").wait_registered())
+        await _ready(stubs, line)
+        await asyncio.sleep(0.5)  # the look at `ready` has happened
+        _insert_due(database_url, line, 3)
+        await asyncio.sleep(1.5)
+        assert _count(database_url, line, "sent") == 0
+        await _wake(stubs, line)
+        await _wait_sent(database_url, line, 3, timeout=2)
+
+    async def test_a_wake_up_for_another_line_is_refused(
+        self, make_line: Callable[..., str], spawn: SpawnWorker, connect: Callable[[str], Stubs]
+    ) -> None:
+        line, other = make_line(webhook_url=None), make_line(webhook_url=None)
+        stubs = connect(spawn(line).wait_registered())
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await _wake(stubs, other)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def _respawn(spawn: SpawnWorker, line: str, redis_url: str) -> WorkerProcess:
@@ -160,6 +213,7 @@ class TestIsolation:
         stubs = connect(spawn(mine).wait_registered())
         await _ready(stubs, mine)
         _insert_due(database_url, mine, 10)
+        await _wake(stubs, mine)
         await _wait_sent(database_url, mine, 10, timeout=30)
         await asyncio.sleep(0.5)
         assert _count(database_url, other, "pending") == 10

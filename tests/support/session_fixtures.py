@@ -9,7 +9,7 @@ import grpc.aio
 import pytest
 
 from tests.support.workers import WorkerProcess, spawn_worker, worker_env, worker_processes
-from wamesh.v1 import session_pb2_grpc
+from wamesh.v1 import mesh_pb2_grpc, session_pb2_grpc
 
 SpawnWorker = Callable[..., WorkerProcess]
 
@@ -29,12 +29,13 @@ def spawn(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[SpawnWo
 
 
 class Stubs:
-    """SessionService and SandboxService stubs on one channel."""
+    """SessionService, SandboxService and MeshService stubs on one channel."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.channel = channel
         self.session = session_pb2_grpc.SessionServiceStub(channel)
         self.sandbox = session_pb2_grpc.SandboxServiceStub(channel)
+        self.mesh = mesh_pb2_grpc.MeshServiceStub(channel)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The gateway process: the aiohttp REST app and the gRPC front, started and stopped together.
 
-`running_gateway()` is used by `wamesh gateway` and by the tests. Start order: PostgreSQL pool,
-Redis, webhook producer, router, HTTP, gRPC. Stop order is the reverse; gRPC and HTTP stop with
+`running_gateway()` is used by `wamesh gateway` and by the tests. Start order: PostgreSQL pool
+(WAMESH_DB_POOL_GATEWAY), Redis (WAMESH_REDIS_POOL, shared by the registry and the webhook
+producer), router, HTTP, gRPC. Stop order is the reverse; gRPC and HTTP stop with
 a grace period so in-flight calls finish.
 """
 
@@ -15,10 +16,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from wamesh.constants import REQUEST_ID_HEADER
-from wamesh.db.pool import open_pool
+from wamesh.db.pool import open_role_pool
 from wamesh.errors import ConfigError
 from wamesh.gateway import api, grpc_front
 from wamesh.gateway.context import GATEWAY, Gateway
@@ -32,6 +32,7 @@ from wamesh.gateway.routing import WorkerRouter
 from wamesh.gateway.security import api_key_middleware
 from wamesh.logs import request_id
 from wamesh.outbox import open_kicker
+from wamesh.redis_client import redis_client
 from wamesh.registry import Registry
 from wamesh.rpc.server import RunningServer
 from wamesh.settings import Settings
@@ -117,12 +118,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Gateway]:
     """Pool, Redis, producer and router; closed in reverse order."""
     metrics = Metrics()
     async with AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(
-            open_pool(settings.require("database_url"), max_size=20, name="gateway")
-        )
-        redis = Redis.from_url(settings.redis_url)
+        pool = await stack.enter_async_context(open_role_pool(settings, "gateway"))
+        redis = redis_client(settings, settings.redis_pool)
         stack.push_async_callback(redis.aclose)
-        kicker = await stack.enter_async_context(open_kicker(settings))
+        kicker = await stack.enter_async_context(open_kicker(settings, redis))
         registry = Registry(redis, settings.lease_ttl_ms)
         router = WorkerRouter(registry, pool, settings.mesh_token, on_outcome=metrics.record_routed)
         stack.push_async_callback(router.close)

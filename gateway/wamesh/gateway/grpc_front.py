@@ -207,6 +207,7 @@ class ReminderAdmin(admin_pb2_grpc.ReminderAdminServiceServicer):
 
     def __init__(self, gateway: Gateway) -> None:
         self._pool = gateway.pool
+        self._router = gateway.router
 
     @translate_errors
     async def CreateReminder(
@@ -232,6 +233,7 @@ class ReminderAdmin(admin_pb2_grpc.ReminderAdminServiceServicer):
             client_key=request.client_key or None,
         )
         reminder, _ = await reminders.create_reminder(self._pool, request.session_id, new)
+        await self._router.wake_reminders(reminder.session_id)
         return reminder.to_proto()
 
     @translate_errors
@@ -272,6 +274,7 @@ class ReminderAdmin(admin_pb2_grpc.ReminderAdminServiceServicer):
         found = await reminders.update_reminder(
             self._pool, request.session_id, request.reminder_id, patch
         )
+        await self._router.wake_reminders(found.session_id)
         return found.to_proto()
 
     @translate_errors

@@ -6,6 +6,9 @@ request id. When a worker is gone (UNAVAILABLE), the cached address is dropped a
 resolved again; it is retried only when `idempotent` (SendMessage always is: the gateway supplies a
 client message id when the caller gave none). A line no worker serves raises SessionOffline with
 the line's last status from PostgreSQL; an unknown line raises SessionNotFound.
+
+`wake_reminders` is the gateway's side of the reminder wake-up (MeshService, not relayed to
+clients): best effort, as the worker's poll is the safety net.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TypeVar
 
 import grpc
 import grpc.aio
+from redis.exceptions import RedisError
 
 from wamesh.constants import MESH_TOKEN_METADATA, REQUEST_ID_METADATA
 from wamesh.db.pool import Pool
@@ -27,6 +31,7 @@ from wamesh.lines import last_status
 from wamesh.logs import request_id
 from wamesh.registry import Registry, WorkerRecord
 from wamesh.rpc.errors import from_rpc_error
+from wamesh.v1 import mesh_pb2, mesh_pb2_grpc
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,6 +39,7 @@ Metadata = tuple[tuple[str, str], ...]
 Invoke = Callable[[grpc.aio.Channel, Metadata, float], Awaitable[T]]
 Outcome = Callable[[str, str], None]
 _GONE = frozenset({grpc.StatusCode.UNAVAILABLE})
+WAKE_DEADLINE_S = 2.0
 
 
 @dataclass
@@ -143,6 +149,22 @@ class WorkerRouter:
                 _LOGGER.info("stream of %s ended: worker went away", session_id)
                 return
             raise from_rpc_error(exc, session_id) from exc
+
+    async def wake_reminders(self, session_id: str) -> None:
+        """Ask the line's worker, if one serves it, to look for due reminders now."""
+        try:
+            record = await self.resolve(session_id)
+            if record is None:
+                return
+            stub = mesh_pb2_grpc.MeshServiceStub(self.channel(record.address))
+            await stub.WakeReminders(
+                mesh_pb2.WakeRemindersRequest(session_id=session_id),
+                metadata=self.metadata(),
+                timeout=WAKE_DEADLINE_S,
+            )
+        except (grpc.aio.AioRpcError, RedisError, OSError) as exc:
+            self.forget(session_id)
+            _LOGGER.info("could not wake the reminders of %s: %s", session_id, type(exc).__name__)
 
     async def close(self) -> None:
         """Close every channel."""

@@ -1,8 +1,11 @@
 """Plain SQL migrations, applied in order, recorded, idempotent and safe to run concurrently.
 
 Files are `migrations/NNNN_name.sql`. Each applies in its own transaction together with its row in
-`wamesh_migrations`; a session-level advisory lock makes concurrent runs queue up, and the second
-finds nothing left to do. A file changed after it was applied is refused (checksum).
+`wamesh_migrations`. That transaction first takes a transaction-level advisory lock and then reads
+what is applied, so concurrent runs queue up and the later ones find nothing left to do. Nothing
+outlives a transaction (no session-level lock, no prepared statement), so migrations run through a
+transaction-mode pooler (PgBouncer, Supabase's port 6543) as well as on a direct connection. A file
+changed after it was applied is refused (checksum).
 """
 
 from __future__ import annotations
@@ -54,14 +57,24 @@ _CREATE_TABLE = sql.SQL(
 
 async def migrate(url: str) -> list[Migration]:
     """Apply every pending migration; return those applied by this call."""
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
-        try:
+    async with await psycopg.AsyncConnection.connect(
+        url, autocommit=True, prepare_threshold=None
+    ) as conn:
+        async with conn.transaction():
+            await _lock(conn)
             await conn.execute(_CREATE_TABLE)
-            applied = await _applied(conn)
-            return [m for m in load_migrations() if await _apply(conn, m, applied)]
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
+        done = []
+        for migration in load_migrations():
+            async with conn.transaction():
+                await _lock(conn)
+                if await _apply(conn, migration, await _applied(conn)):
+                    done.append(migration)
+        return done
+
+
+async def _lock(conn: psycopg.AsyncConnection[tuple[int, str]]) -> None:
+    """Queue behind any other run until this transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
 
 
 async def _applied(conn: psycopg.AsyncConnection[tuple[int, str]]) -> dict[int, str]:
@@ -73,6 +86,7 @@ async def _applied(conn: psycopg.AsyncConnection[tuple[int, str]]) -> dict[int, 
 async def _apply(
     conn: psycopg.AsyncConnection[tuple[int, str]], migration: Migration, applied: dict[int, str]
 ) -> bool:
+    """Apply `migration` in the caller's transaction unless it is applied already."""
     known = applied.get(migration.version)
     if known is not None:
         if known != migration.checksum:
@@ -84,8 +98,7 @@ async def _apply(
     insert = sql.SQL("INSERT INTO {} (version, name, checksum) VALUES (%s, %s, %s)").format(
         sql.Identifier(MIGRATIONS_TABLE)
     )
-    async with conn.transaction():
-        await conn.execute(migration.sql.encode())
-        await conn.execute(insert, (migration.version, migration.name, migration.checksum))
+    await conn.execute(migration.sql.encode())
+    await conn.execute(insert, (migration.version, migration.name, migration.checksum))
     _LOGGER.info("applied migration %04d_%s", migration.version, migration.name)
     return True

@@ -1,17 +1,134 @@
-"""The psycopg 3 connection pool every process opens once."""
+"""The psycopg 3 connection pool every process opens once, sized by its role's budget.
+
+Budgets (README, "Budgets"): a session worker holds 1 connection while idle and at most 2 under
+load; the gateway and a webhook worker hold 1 while idle and at most WAMESH_DB_POOL_GATEWAY /
+WAMESH_DB_POOL_WEBHOOKS. A connection above the idle minimum goes back to the server after
+WAMESH_DB_IDLE_S unused.
+
+Every connection is autocommit and carries no session state from one transaction to the next
+(no SET, no LISTEN, no session advisory lock, no temporary table), so a pooler in transaction
+mode (PgBouncer, Supabase's pooler on port 6543) may hand each transaction to another server
+connection. Prepared statements are off when WAMESH_DB_PREPARE says so (`auto`: on port 6543).
+
+When PostgreSQL (or the pooler) has no connection left, the error says so and names the settings
+to change; a `patient` opener (a session worker) waits with jittered back-off instead of exiting,
+logging once per attempt, at most every RETRY_MAX_S.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from wamesh.errors import Unavailable
+from wamesh.settings import Settings
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+_LOGGER = logging.getLogger(__name__)
+SUPABASE_POOLER_PORT = 6543  # Supavisor's transaction mode
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
+# Phrases the server or a pooler uses when it has no connection left to give.
+_FULL_PHRASES = (
+    "too many clients",  # PostgreSQL (SQLSTATE 53300)
+    "too many connections",  # PostgreSQL roles' and databases' CONNECTION LIMIT
+    "remaining connection slots are reserved",  # PostgreSQL, superuser_reserved_connections
+    "no more connections allowed",  # PgBouncer max_client_conn
+    "max client connections reached",  # Supavisor
+    "max_client_conn",
+)
+_FULL_HINT = (
+    "each session worker holds 1 connection idle and 2 under load, the gateway at most "
+    "WAMESH_DB_POOL_GATEWAY and each webhook worker at most WAMESH_DB_POOL_WEBHOOKS: lower "
+    "those, raise the server's max_connections, or point DATABASE_URL at a transaction-mode "
+    "pooler (Supabase: port 6543)"
+)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A pool's size: connections kept while idle and the most it opens."""
+
+    idle: int
+    most: int
+
+
+SESSION_BUDGET = Budget(idle=1, most=2)
+
+
+def budget(settings: Settings, role: str) -> Budget:
+    """The PostgreSQL budget of `role` (session, gateway, webhooks, dev)."""
+    if role == "session":
+        return SESSION_BUDGET
+    if role == "gateway":
+        return Budget(1, settings.database_pool_gateway)
+    if role == "webhooks":
+        return Budget(1, settings.database_pool_webhooks)
+    return Budget(1, 2)
+
+
+def prepares(settings: Settings, url: str) -> bool:
+    """Whether to let psycopg prepare statements on the server (WAMESH_DB_PREPARE)."""
+    if settings.database_prepare != "auto":
+        return settings.database_prepare == "on"
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = None
+    return port != SUPABASE_POOLER_PORT
+
+
+def connection_kwargs(*, prepare: bool) -> dict[str, Any]:
+    """Keyword arguments of every connection we open (pooled or not)."""
+    kwargs: dict[str, Any] = {"autocommit": True}
+    if not prepare:
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
+def is_full(exc: BaseException) -> bool:
+    """Whether `exc` says the server (or pooler) has no connection left."""
+    if getattr(exc, "sqlstate", None) == "53300":
+        return True
+    text = str(exc).lower()
+    return any(phrase in text for phrase in _FULL_PHRASES)
+
+
+def explain(exc: BaseException) -> str:
+    """A message naming the cause of a failed connect and what to change."""
+    detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    if is_full(exc):
+        return f"PostgreSQL has no free connection (too many connections: {detail}); {_FULL_HINT}"
+    return f"cannot connect to PostgreSQL ({type(exc).__name__}: {detail}); check DATABASE_URL"
+
+
+@asynccontextmanager
+async def open_role_pool(
+    settings: Settings, role: str, *, name: str | None = None, patient: bool = False
+) -> AsyncIterator[Pool]:
+    """The pool of a process of `role`, sized by its budget and the settings."""
+    url = settings.require("database_url")
+    size = budget(settings, role)
+    async with open_pool(
+        url,
+        min_size=size.idle,
+        max_size=size.most,
+        name=name or role,
+        max_idle_s=settings.database_idle_s,
+        prepare=prepares(settings, url),
+        patient=patient,
+    ) as pool:
+        yield pool
 
 
 @asynccontextmanager
@@ -22,8 +139,44 @@ async def open_pool(
     max_size: int = 10,
     name: str = "wamesh",
     connect_timeout: float = 10.0,
+    max_idle_s: float = 600.0,
+    prepare: bool = True,
+    patient: bool = False,
 ) -> AsyncIterator[Pool]:
-    """Open a pool of dict-row connections, checked to work before it is handed out."""
+    """Open a pool of dict-row connections, checked to work before it is handed out.
+
+    Unavailable names the cause when it cannot connect; a `patient` caller waits (with
+    jittered back-off) while the server has no connection left, instead of failing."""
+    delay = RETRY_FIRST_S
+    while True:
+        try:
+            pool = await _opened(
+                url, min_size, max_size, name, connect_timeout, max_idle_s, prepare
+            )
+            break
+        except Unavailable as exc:
+            if not (patient and exc.__cause__ is not None and is_full(exc.__cause__)):
+                raise
+            wait = delay * (0.5 + random.random() / 2)  # jitter: lines retry apart
+            _LOGGER.warning("%s; waiting %.0f s", exc.message, wait)
+            await asyncio.sleep(wait)
+            delay = min(RETRY_MAX_S, delay * 2)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def _opened(
+    url: str,
+    min_size: int,
+    max_size: int,
+    name: str,
+    connect_timeout: float,
+    max_idle_s: float,
+    prepare: bool,
+) -> Pool:
+    kwargs = {"row_factory": dict_row, **connection_kwargs(prepare=prepare)}
     pool: Pool = AsyncConnectionPool(
         url,
         min_size=min_size,
@@ -31,17 +184,24 @@ async def open_pool(
         name=name,
         open=False,
         timeout=connect_timeout,
+        max_idle=max_idle_s,
         connection_class=AsyncConnection[DictRow],
-        kwargs={"row_factory": dict_row, "autocommit": True},
+        kwargs=kwargs,
     )
     try:
         await pool.open(wait=True, timeout=connect_timeout)
     except Exception as exc:
         await pool.close()
-        raise Unavailable(
-            f"cannot connect to PostgreSQL ({type(exc).__name__}); check DATABASE_URL"
-        ) from exc
+        cause = await _connect_error(url, connect_timeout) or exc
+        raise Unavailable(explain(cause)) from cause
+    return pool
+
+
+async def _connect_error(url: str, limit_s: float) -> BaseException | None:
+    """The error one plain connect gets now (the pool only reports that it timed out)."""
     try:
-        yield pool
-    finally:
-        await pool.close()
+        conn = await AsyncConnection.connect(url, connect_timeout=max(1, int(limit_s)))
+    except (OperationalError, OSError) as exc:
+        return exc
+    await conn.close()
+    return None

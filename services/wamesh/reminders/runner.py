@@ -13,8 +13,13 @@ derives from that client message id already sent) instead of sending a second me
 
 A failed send is retried with back-off (REMINDER_BACKOFF_MS, doubling, at most 10 minutes) up to
 REMINDER_ATTEMPTS; then the occurrence is `failed` with the reason and a `reminder.failed`
-event. Wake-ups: NOTIFY on `wamesh_reminders` (new or moved reminders), the line turning ready,
-the next known due time, and a REMINDER_POLL_MS safety-net poll.
+event. Wake-ups: the gateway's `MeshService.WakeReminders` call after it creates or moves one of
+the line's reminders, the line turning ready, the next known due time, and a REMINDER_POLL_MS
+safety-net poll (reminders written straight into the table). No LISTEN connection: a worker
+holds one PostgreSQL connection while idle (README, "Budgets").
+
+While PostgreSQL cannot be reached (or has no connection to give), the runner backs off with
+jitter from 1 s to ERROR_BACKOFF_MAX_S and says so once per LOG_INTERVAL_S.
 """
 
 from __future__ import annotations
@@ -22,15 +27,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from datetime import datetime, timedelta
 
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
+from psycopg_pool import PoolTimeout
 
-from wamesh.constants import EVENT_REMINDER_FAILED, EVENT_REMINDER_SENT, NOTIFY_REMINDERS_CHANNEL
+from wamesh.constants import EVENT_REMINDER_FAILED, EVENT_REMINDER_SENT
 from wamesh.db.pool import Pool
 from wamesh.errors import InvalidInput, SessionNotReady, WameshError
+from wamesh.logs import OncePer
 from wamesh.outbox import record_event
 from wamesh.reminders.model import COLUMNS, Reminder
 from wamesh.reminders.schedule import next_due
@@ -40,6 +48,8 @@ from wamesh.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
 MAX_BACKOFF_S = 600.0
+ERROR_BACKOFF_MAX_S = 60.0
+LOG_INTERVAL_S = 60.0
 
 _TAKE = f"""
 SELECT {COLUMNS} FROM reminders
@@ -64,46 +74,28 @@ class ReminderRunner:
     def __init__(self, settings: Settings, pool: Pool, line: Line) -> None:
         self._pool = pool
         self._line = line
-        self._database_url = settings.require("database_url")
         self._attempts = settings.reminder_attempts
         self._backoff_s = settings.reminder_backoff_ms / 1000
         self._poll_s = settings.reminder_poll_ms / 1000
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._trouble = OncePer(_LOGGER, LOG_INTERVAL_S)
+        self._error_delay_s = 1.0
 
     async def start(self) -> None:
-        """Start listening and sending."""
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="reminders-listen"),
-            asyncio.create_task(self._run(), name="reminders-run"),
-        ]
+        """Start sending (a first look happens at once)."""
+        self._task = asyncio.create_task(self._run(), name="reminders-run")
 
     async def stop(self) -> None:
         """Stop at once (an occurrence being sent is rolled back and retried by the next worker)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await self._task
 
     def wake(self) -> None:
         """Look for due reminders now."""
         self._wake.set()
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    self._database_url, autocommit=True
-                ) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_REMINDERS_CHANNEL}")
-                    self.wake()
-                    async for note in conn.notifies():
-                        if note.payload == self._line.session_id:
-                            self.wake()
-            except psycopg.OperationalError as exc:
-                _LOGGER.warning("reminders: LISTEN connection lost (%s)", type(exc).__name__)
-                await asyncio.sleep(1)
 
     async def _run(self) -> None:
         while True:
@@ -111,16 +103,26 @@ class ReminderRunner:
                 with contextlib.suppress(TimeoutError):
                     await self._line.wait_for({"ready"}, limit_s=self._poll_s)
                 continue
+            self._wake.clear()
             try:
                 while self._line.status == "ready" and await self._send_next():
                     pass
                 wait_s = await self._until_next_due()
-            except (psycopg.Error, WameshError) as exc:
-                _LOGGER.warning("reminders: %s; retrying", exc)
-                wait_s = 1.0
-            self._wake.clear()
+            except (psycopg.Error, PoolTimeout, WameshError) as exc:
+                wait_s = self._after_error(exc)
+            else:
+                self._error_delay_s = 1.0
+                self._trouble.recovered("reminders: database reachable again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
+
+    def _after_error(self, exc: Exception) -> float:
+        """Seconds until the next try: doubling, jittered, capped; logged once per interval."""
+        wait_s = self._error_delay_s * (0.5 + random.random() / 2)  # jitter: lines retry apart
+        self._error_delay_s = min(ERROR_BACKOFF_MAX_S, self._error_delay_s * 2)
+        reason = exc.message if isinstance(exc, WameshError) else f"{type(exc).__name__}: {exc}"
+        self._trouble.warning("reminders: %s; retrying with back-off", reason.strip())
+        return wait_s
 
     async def _until_next_due(self) -> float:
         async with self._pool.connection() as conn:

@@ -40,22 +40,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _main(settings: Settings, session_id: str) -> int:
-    from redis.asyncio import Redis
-
-    from wamesh.db.pool import open_pool
+    from wamesh.db.pool import open_role_pool
     from wamesh.outbox import open_kicker
     from wamesh.process import install_stop_signals
+    from wamesh.redis_client import SESSION_REDIS_CONNECTIONS, redis_client
     from wamesh.session.worker import running_worker, wait_for_exit
 
     stop = asyncio.Event()
     install_stop_signals(stop)
-    redis = Redis.from_url(settings.redis_url)
+    # The whole budget (README, "Budgets"): one Redis connection shared by the lease and the
+    # webhook kicks; PostgreSQL 1 connection idle, 2 under load.
+    redis = redis_client(settings, SESSION_REDIS_CONNECTIONS)
     try:
         async with (
-            open_pool(
-                settings.require("database_url"), max_size=5, name=f"session-{session_id[:8]}"
+            open_role_pool(
+                settings, "session", name=f"session-{session_id[:8]}", patient=True
             ) as pool,
-            open_kicker(settings) as kicker,
+            open_kicker(settings, redis) as kicker,
             running_worker(settings, session_id, pool, redis, kicker) as worker,
         ):
             return await wait_for_exit(worker, stop)

@@ -39,12 +39,13 @@ from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value, tokens_m
 from wamesh.rpc.server import RunningServer, serve
 from wamesh.session.hub import Hub
 from wamesh.session.line import Line
+from wamesh.session.mesh_servicer import MeshServicer
 from wamesh.session.messaging import LineMedia
 from wamesh.session.sandbox_servicer import SandboxServicer
 from wamesh.session.servicer import SessionServicer
 from wamesh.session.store import LineStore
 from wamesh.settings import Settings
-from wamesh.v1 import session_pb2, session_pb2_grpc
+from wamesh.v1 import mesh_pb2, mesh_pb2_grpc, session_pb2, session_pb2_grpc
 
 _LOGGER = logging.getLogger(__name__)
 GRPC_GRACE_S = 5.0
@@ -92,6 +93,7 @@ async def running_worker(
         kicker,
         line_media(settings, pool),
     )
+    reminders = ReminderRunner(settings, pool, line)
     started_at = datetime.now(UTC)
     sent_log = (
         SentLog.of(Path(settings.sandbox_dir), session_id) if row.engine == "sandbox" else None
@@ -105,7 +107,12 @@ async def running_worker(
         session_pb2_grpc.add_SandboxServiceServicer_to_server(
             SandboxServicer(line, sent_log), server
         )
-        return [d.full_name for d in session_pb2.DESCRIPTOR.services_by_name.values()]
+        mesh_pb2_grpc.add_MeshServiceServicer_to_server(MeshServicer(line, reminders), server)
+        return [
+            d.full_name
+            for module in (session_pb2, mesh_pb2)
+            for d in module.DESCRIPTOR.services_by_name.values()
+        ]
 
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
@@ -120,7 +127,7 @@ async def running_worker(
         address = f"{settings.advertise_host}:{server.port}"
         lease = Lease(Registry(redis, settings.lease_ttl_ms), new_record(session_id, address))
         await lease.start()
-        running = RunningWorker(line, lease, server, address, ReminderRunner(settings, pool, line))
+        running = RunningWorker(line, lease, server, address, reminders)
         try:
             await line.start()
             await running.reminders.start()

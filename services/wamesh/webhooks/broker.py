@@ -34,7 +34,7 @@ def make_broker(settings: Settings) -> RedisStreamBroker:
         xread_count=XREAD_COUNT,
         maxlen=STREAM_MAXLEN,
         approximate=True,
-        max_connection_pool_size=settings.webhook_concurrency + 20,
+        max_connection_pool_size=settings.redis_pool,  # README, "Budgets"
         # A dead Redis must surface as an error, never as a call that waits forever.
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
         socket_timeout=XREAD_BLOCK_MS / 1000 + REDIS_CONNECT_TIMEOUT_S,

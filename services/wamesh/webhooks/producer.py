@@ -25,17 +25,14 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from wamesh.redis_client import redis_client
 from wamesh.settings import Settings
-from wamesh.webhooks.stream import (
-    CONSUMER_GROUP,
-    DELIVER_TASK,
-    REDIS_CONNECT_TIMEOUT_S,
-    STREAM_MAXLEN,
-)
+from wamesh.webhooks.stream import CONSUMER_GROUP, DELIVER_TASK, STREAM_MAXLEN
 
 _LOGGER = logging.getLogger(__name__)
 KICK_TIMEOUT_S = 10.0
 KICK_BATCH = 50  # ids per stream message: one claim query and one XADD/XACK per batch
+PRODUCER_CONNECTIONS = 1  # kicks are pipelined; one connection keeps up (README, "Budgets")
 
 
 def task_message(delivery_ids: Sequence[str]) -> bytes:
@@ -56,14 +53,10 @@ def task_message(delivery_ids: Sequence[str]) -> bytes:
 class Producer:
     """Kicks delivery ids (implements wamesh.outbox.Kicker)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
         self._stream = settings.webhook_queue_name
-        self._redis = Redis.from_url(
-            settings.redis_url,
-            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
-            socket_timeout=KICK_TIMEOUT_S,
-            health_check_interval=REDIS_CONNECT_TIMEOUT_S,
-        )
+        self._owned = redis is None
+        self._redis = redis or redis_client(settings, PRODUCER_CONNECTIONS)
         self._started = False
 
     async def start(self) -> None:
@@ -77,8 +70,9 @@ class Producer:
             )
 
     async def stop(self) -> None:
-        """Close the connections."""
-        await self._redis.aclose()
+        """Close the connection (unless it is the caller's)."""
+        if self._owned:
+            await self._redis.aclose()
 
     async def kick(self, delivery_ids: Sequence[str]) -> None:
         """Queue one attempt of each row (one round trip); never raises for Redis trouble."""
@@ -112,9 +106,11 @@ class Producer:
 
 
 @asynccontextmanager
-async def running_producer(settings: Settings) -> AsyncIterator[Producer]:
-    """A started producer, stopped on exit."""
-    producer = Producer(settings)
+async def running_producer(
+    settings: Settings, redis: Redis | None = None
+) -> AsyncIterator[Producer]:
+    """A started producer on `redis` (default: its own single connection), stopped on exit."""
+    producer = Producer(settings, redis)
     await producer.start()
     try:
         yield producer

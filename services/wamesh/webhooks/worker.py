@@ -17,7 +17,7 @@ import logging
 from redis.exceptions import RedisError
 from taskiq.receiver import Receiver
 
-from wamesh.db.pool import open_pool
+from wamesh.db.pool import open_role_pool
 from wamesh.process import install_stop_signals
 from wamesh.settings import Settings
 from wamesh.webhooks.broker import make_broker
@@ -59,11 +59,7 @@ class RetryTimers:
 async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
     """Deliver until `stop` is set."""
     async with (
-        open_pool(
-            settings.require("database_url"),
-            max_size=min(50, settings.webhook_concurrency + 5),
-            name="webhooks",
-        ) as pool,
+        open_role_pool(settings, "webhooks") as pool,
         running_producer(settings) as producer,
         http_session(settings) as http,
     ):

@@ -44,9 +44,9 @@ async def create_reminder(request: web.Request) -> web.StreamResponse:
         repeat=_repeat(body.get("repeat")),
         client_key=body.get("client_key"),
     )
-    reminder, created = await service.create_reminder(
-        gateway_of(request).pool, request.match_info["id"], new
-    )
+    gateway = gateway_of(request)
+    reminder, created = await service.create_reminder(gateway.pool, request.match_info["id"], new)
+    await gateway.router.wake_reminders(reminder.session_id)
     return json_response(reminder.to_json(), 201 if created else 200)
 
 
@@ -78,10 +78,11 @@ async def update_reminder(request: web.Request) -> web.StreamResponse:
         text=body.get("text"),
         due_at=parse_time(body["due_at"], "due_at") if "due_at" in body else None,
     )
-    pool = gateway_of(request).pool
+    gateway = gateway_of(request)
     found = await service.update_reminder(
-        pool, request.match_info["id"], request.match_info["rid"], patch
+        gateway.pool, request.match_info["id"], request.match_info["rid"], patch
     )
+    await gateway.router.wake_reminders(found.session_id)
     return json_response(found.to_json())
 
 

@@ -1,0 +1,32 @@
+"""The Redis client of each process, bounded by its role's budget.
+
+A session worker holds exactly one Redis connection, shared by its lease and its webhook kicks
+(SESSION_REDIS_CONNECTIONS); the gateway and a webhook worker's stream consumer hold at most
+WAMESH_REDIS_POOL. The pool blocks a caller while every connection is busy instead of opening
+another, so the budget holds under any load.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from wamesh.settings import Settings
+
+SESSION_REDIS_CONNECTIONS = 1
+CONNECT_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 10.0
+WAIT_FOR_CONNECTION_S = 20.0
+
+
+def redis_client(settings: Settings, max_connections: int) -> Redis:
+    """A client of REDIS_URL that never holds more than `max_connections` connections."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=max_connections,
+        timeout=WAIT_FOR_CONNECTION_S,
+        # A dead Redis must surface as an error, never as a call that waits forever.
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=COMMAND_TIMEOUT_S,
+        health_check_interval=CONNECT_TIMEOUT_S,
+    )
+    return Redis.from_pool(pool)
