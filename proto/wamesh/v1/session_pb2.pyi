@@ -272,10 +272,20 @@ class StreamEventsRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _builtins.int
     TYPES_FIELD_NUMBER: _builtins.int
     RECENT_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    CURRENT_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     recent: _builtins.int
     """First replay up to this many of the line's most recent events (of `types`) that the worker
     still holds in memory (it keeps the last 200), then stream live ones.
+    """
+    after: _builtins.str
+    """Replay every held event after this event id (SSE's Last-Event-ID), instead of `recent`; when
+    the worker no longer holds that id (evicted, or the worker restarted), every held event.
+    """
+    current: _builtins.bool
+    """First the line's current state as events: `session.status`, and `session.qr` while it shows
+    a QR (fresh event ids; SSE always asks for it).
     """
     @_builtins.property
     def types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -287,10 +297,12 @@ class StreamEventsRequest(_message.Message):
         session_id: _builtins.str = ...,
         types: _abc.Iterable[_builtins.str] | None = ...,
         recent: _builtins.int = ...,
+        after: _builtins.str = ...,
+        current: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["recent", b"recent", "session_id", b"session_id", "types", b"types"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "current", b"current", "recent", b"recent", "session_id", b"session_id", "types", b"types"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

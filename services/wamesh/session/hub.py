@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 
 from wamesh import constants as c
 from wamesh.errors import InvalidInput
@@ -63,17 +63,33 @@ class Hub:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, recent: int = 0, types: Collection[str] = ()
+        self,
+        recent: int = 0,
+        types: Collection[str] = (),
+        after: str = "",
+        first: Sequence[LineEvent] = (),
     ) -> AsyncIterator[AsyncIterator[LineEvent]]:
-        """Subscribe for the duration of the block (subscribed before the block starts): the
-        last `recent` kept events of `types` (empty: every type) first, then new ones."""
+        """Subscribe for the duration of the block (subscribed before the block starts): `first`,
+        then the kept events of `types` (empty: every type) after the event `after` (all kept
+        ones when it is no longer kept) or else the last `recent` of them, then new ones."""
         queue: asyncio.Queue[LineEvent | None] = asyncio.Queue(maxsize=_QUEUE_SIZE)
-        past = [e for e in self._recent if not types or e.type in types][-recent:] if recent else []
+        past = [*first, *self._past(recent, types, after)]
         self._subscribers.add(queue)
         try:
             yield _drain(past, queue, types)
         finally:
             self._subscribers.discard(queue)
+
+    def _past(self, recent: int, types: Collection[str], after: str) -> list[LineEvent]:
+        kept = list(self._recent)
+        if after:
+            ids = [e.id for e in kept]
+            kept = kept[ids.index(after) + 1 :] if after in ids else kept
+        elif recent:
+            kept = [e for e in kept if not types or e.type in types][-recent:]
+        else:
+            return []
+        return [e for e in kept if not types or e.type in types]
 
 
 async def _drain(

@@ -14,7 +14,10 @@ from wamesh.errors import InvalidInput, WameshError, WrongSession
 from wamesh.rpc.errors import abort, translate_errors
 from wamesh.session.events import (
     STATUS_TO_PROTO,
+    LineEvent,
     event_to_proto,
+    qr_event,
+    status_event,
     timestamp,
 )
 from wamesh.session.hub import check_recent
@@ -173,7 +176,8 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
         except WameshError as exc:
             await abort(context, exc)
         wanted = frozenset(request.types)
-        async with self._line.hub.subscribe(recent, wanted) as events:
+        first = current_events(self._line, wanted) if request.current else ()
+        async with self._line.hub.subscribe(recent, wanted, request.after, first) as events:
             async for event in events:
                 yield event_to_proto(self._line.session_id, event)
 
@@ -241,6 +245,14 @@ def status_response(
         worker_address=address,
         started_at=timestamp(started_at),
     )
+
+
+def current_events(line: Line, types: frozenset[str]) -> list[LineEvent]:
+    """The line's state now as events (`session.status`, and `session.qr` while it shows one)."""
+    now = [status_event(line.status, me=line.me, reason=line.last_error)]
+    if line.status == "qr" and line.qr is not None:
+        now.append(qr_event(line.qr.code, line.qr.expires_at, line.qr.rotation))
+    return [e for e in now if not types or e.type in types]
 
 
 async def qr_updates(line: Line) -> AsyncIterator[session_pb2.QrUpdate]:

@@ -225,8 +225,9 @@ async def request_pairing_code(request: web.Request) -> web.StreamResponse:
 
 
 async def stream_line_events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events of the line (each new QR included) until the worker goes away; with
-    `recent`, first up to that many of the latest events the worker holds."""
+    """Server-sent events of the line (each new QR included) until the worker goes away: first
+    its current status (and QR), then with `Last-Event-ID` every held event after that one, or
+    with `recent` up to that many of the latest events the worker holds."""
     gw = gateway_of(request)
     session_id = line_id(request)
     types = [t for t in (query_param(request, "types") or "").split(",") if t]
@@ -236,7 +237,13 @@ async def stream_line_events(request: web.Request) -> web.StreamResponse:
     events = calls.stream(
         gw.router,
         "StreamEvents",
-        session_pb2.StreamEventsRequest(session_id=session_id, types=types, recent=recent),
+        session_pb2.StreamEventsRequest(
+            session_id=session_id,
+            types=types,
+            recent=recent,
+            after=_last_event_id(request),
+            current=True,
+        ),
     )
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -250,6 +257,14 @@ async def stream_line_events(request: web.Request) -> web.StreamResponse:
     except ConnectionResetError:  # the client went away: nothing to answer, nothing to log
         pass
     return response
+
+
+def _last_event_id(request: web.Request) -> str:
+    """The `Last-Event-ID` an SSE client resends on reconnect (an event id is a UUID)."""
+    value = request.headers.get("Last-Event-ID", "").strip()
+    if value and (len(value) > 64 or not value.isascii()):
+        raise InvalidInput("Last-Event-ID: not an event id", "Last-Event-ID")
+    return value
 
 
 async def _sse(events: AsyncIterator[common_pb2.Event]) -> AsyncIterator[bytes]:
