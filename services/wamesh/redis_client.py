@@ -18,11 +18,13 @@ COMMAND_TIMEOUT_S = 10.0
 WAIT_FOR_CONNECTION_S = 20.0
 
 
-def redis_client(settings: Settings, max_connections: int) -> Redis:
-    """A client of REDIS_URL that never holds more than `max_connections` connections."""
+def redis_client(settings: Settings, max_connections: int, name: str | None = None) -> Redis:
+    """A client of REDIS_URL that never holds more than `max_connections` connections, named
+    `name` in CLIENT LIST (which role holds which connections)."""
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=max_connections,
+        client_name=name,
         timeout=WAIT_FOR_CONNECTION_S,
         # A dead Redis must surface as an error, never as a call that waits forever.
         socket_connect_timeout=CONNECT_TIMEOUT_S,

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from wamesh.constants import REQUEST_ID_HEADER
 from wamesh.db.pool import open_role_pool
+from wamesh.dependencies import DEPENDENCY_WAIT_S
 from wamesh.errors import ConfigError
 from wamesh.gateway import api, grpc_front
 from wamesh.gateway.context import GATEWAY, Gateway
@@ -119,7 +120,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Gateway]:
     metrics = Metrics()
     async with AsyncExitStack() as stack:
         pool = await stack.enter_async_context(open_role_pool(settings, "gateway"))
-        redis = redis_client(settings, settings.redis_pool)
+        # A request waits at most this for a PostgreSQL connection: an outage is answered at
+        # once as 503 dependency_unavailable (wamesh.dependencies), not after the pool's timeout.
+        pool.timeout = DEPENDENCY_WAIT_S
+        redis = redis_client(settings, settings.redis_pool, "wamesh-gateway")
         stack.push_async_callback(redis.aclose)
         kicker = await stack.enter_async_context(open_kicker(settings, redis))
         registry = Registry(redis, settings.lease_ttl_ms)

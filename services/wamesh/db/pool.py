@@ -127,6 +127,7 @@ async def open_role_pool(
         max_idle_s=settings.database_idle_s,
         prepare=prepares(settings, url),
         patient=patient,
+        application_name=f"wamesh-{name or role}",
     ) as pool:
         yield pool
 
@@ -142,17 +143,20 @@ async def open_pool(
     max_idle_s: float = 600.0,
     prepare: bool = True,
     patient: bool = False,
+    application_name: str | None = None,
 ) -> AsyncIterator[Pool]:
     """Open a pool of dict-row connections, checked to work before it is handed out.
 
     Unavailable names the cause when it cannot connect; a `patient` caller waits (with
-    jittered back-off) while the server has no connection left, instead of failing."""
+    jittered back-off) while the server has no connection left, instead of failing.
+    `application_name` shows in pg_stat_activity (which role holds which connections)."""
+    kwargs: dict[str, Any] = {"row_factory": dict_row, **connection_kwargs(prepare=prepare)}
+    if application_name:
+        kwargs["application_name"] = application_name
     delay = RETRY_FIRST_S
     while True:
         try:
-            pool = await _opened(
-                url, min_size, max_size, name, connect_timeout, max_idle_s, prepare
-            )
+            pool = await _opened(url, min_size, max_size, name, connect_timeout, max_idle_s, kwargs)
             break
         except Unavailable as exc:
             if not (patient and exc.__cause__ is not None and is_full(exc.__cause__)):
@@ -174,9 +178,8 @@ async def _opened(
     name: str,
     connect_timeout: float,
     max_idle_s: float,
-    prepare: bool,
+    kwargs: dict[str, Any],
 ) -> Pool:
-    kwargs = {"row_factory": dict_row, **connection_kwargs(prepare=prepare)}
     pool: Pool = AsyncConnectionPool(
         url,
         min_size=min_size,

@@ -50,7 +50,7 @@ async def _main(settings: Settings, session_id: str) -> int:
     install_stop_signals(stop)
     # The whole budget (README, "Budgets"): one Redis connection shared by the lease and the
     # webhook kicks; PostgreSQL 1 connection idle, 2 under load.
-    redis = redis_client(settings, SESSION_REDIS_CONNECTIONS)
+    redis = redis_client(settings, SESSION_REDIS_CONNECTIONS, f"wamesh-session-{session_id[:8]}")
     try:
         async with (
             open_role_pool(

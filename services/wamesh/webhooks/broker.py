@@ -39,4 +39,5 @@ def make_broker(settings: Settings) -> RedisStreamBroker:
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
         socket_timeout=XREAD_BLOCK_MS / 1000 + REDIS_CONNECT_TIMEOUT_S,
         health_check_interval=REDIS_CONNECT_TIMEOUT_S,
+        client_name="wamesh-webhooks",
     )

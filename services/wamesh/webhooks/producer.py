@@ -56,7 +56,7 @@ class Producer:
     def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
         self._stream = settings.webhook_queue_name
         self._owned = redis is None
-        self._redis = redis or redis_client(settings, PRODUCER_CONNECTIONS)
+        self._redis = redis or redis_client(settings, PRODUCER_CONNECTIONS, "wamesh-producer")
         self._started = False
 
     async def start(self) -> None:
