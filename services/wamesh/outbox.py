@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -68,6 +69,53 @@ def envelope(
     }
 
 
+@dataclass(frozen=True)
+class OutboxEvent:
+    """One event to record: its type and data, and optionally its id and time."""
+
+    type: str
+    data: Mapping[str, Any]
+    id: str | None = None
+    moment: datetime | None = None
+
+
+_INSERT_MANY = """
+INSERT INTO webhook_deliveries (id, session_id, event_type, payload)
+SELECT u.id, %s, u.event_type, u.payload
+FROM unnest(%s::uuid[], %s::text[], %s::jsonb[]) WITH ORDINALITY AS u(id, event_type, payload, n)
+ORDER BY u.n
+"""
+
+
+async def record_events(
+    conn: AsyncConnection[DictRow], session_id: str, events: Sequence[OutboxEvent]
+) -> list[str]:
+    """Insert the outbox rows of the events the line wants, in order, with one read of the line's
+    filter and one INSERT however many there are; return their ids.
+
+    Reads the line's filter inside the caller's transaction, so it sees the same row state.
+    An event's `id` (default: a new UUID) becomes the envelope's `id` and the `webhook-id`."""
+    if not events:
+        return []
+    cursor = await conn.execute(
+        "SELECT webhook_url, webhook_events, webhook_enabled FROM sessions WHERE id = %s",
+        (session_id,),
+    )
+    line = await cursor.fetchone()
+    if line is None or not line["webhook_url"] or not line["webhook_enabled"]:
+        return []
+    wanted = [e for e in events if accepts(line["webhook_events"], e.type)]
+    if not wanted:
+        return []
+    ids = [e.id or str(uuid.uuid4()) for e in wanted]
+    bodies = [
+        Jsonb(envelope(i, e.type, session_id, e.data, e.moment))
+        for i, e in zip(ids, wanted, strict=True)
+    ]
+    await conn.execute(_INSERT_MANY, (session_id, ids, [e.type for e in wanted], bodies))
+    return ids
+
+
 async def record_event(
     conn: AsyncConnection[DictRow],
     session_id: str,
@@ -76,25 +124,9 @@ async def record_event(
     delivery_id: str | None = None,
     moment: datetime | None = None,
 ) -> str | None:
-    """Insert the outbox row if the line wants this type and has a webhook; return its id.
-
-    Reads the line's filter inside the caller's transaction, so it sees the same row state.
-    `delivery_id` (default: a new UUID) becomes the envelope's `id` and the `webhook-id`.
-    """
-    cursor = await conn.execute(
-        "SELECT webhook_url, webhook_events, webhook_enabled FROM sessions WHERE id = %s",
-        (session_id,),
+    """Insert one event's outbox row (see `record_events`); return its id, or None when the line
+    does not want it."""
+    ids = await record_events(
+        conn, session_id, [OutboxEvent(event_type, data, delivery_id, moment)]
     )
-    line = await cursor.fetchone()
-    if line is None or not line["webhook_url"] or not line["webhook_enabled"]:
-        return None
-    if not accepts(line["webhook_events"], event_type):
-        return None
-    delivery_id = delivery_id or str(uuid.uuid4())
-    body = envelope(delivery_id, event_type, session_id, data, moment)
-    await conn.execute(
-        "INSERT INTO webhook_deliveries (id, session_id, event_type, payload) "
-        "VALUES (%s, %s, %s, %s)",
-        (delivery_id, session_id, event_type, Jsonb(body)),
-    )
-    return delivery_id
+    return ids[0] if ids else None

@@ -326,6 +326,13 @@ class Settings:
         parse_int(0),
         "How long a due delivery may wait for its kick before the reconciler kicks it again.",
     )
+    event_batch_max: int = setting(
+        "WAMESH_EVENT_BATCH_MAX",
+        200,
+        parse_int(1, 10_000),
+        "Most events of a line recorded in one transaction (those that arrived while the last "
+        "write ran); 1 writes each alone.",
+    )
     reminder_attempts: int = setting(
         "REMINDER_ATTEMPTS", 5, parse_int(1, 100), "Send attempts per reminder occurrence."
     )

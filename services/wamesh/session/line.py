@@ -1,8 +1,10 @@
 """One line's runtime inside its worker: its lifecycle and the pump of engine events into state.
 
-Every engine event goes through `_handle` in order (one pump task): a status change is written to
-the `sessions` row together with its outbox rows in one transaction, the rows are kicked to the
-webhook queue after the commit, and the event is published to in-process subscribers. Auth state
+Every engine event is handled in order (one pump task): a status change is written to the
+`sessions` row together with its outbox rows in one transaction, the rows are kicked to the
+webhook queue after the commit, and the event is published to in-process subscribers. Plain
+events (messages, acks, reactions...) that arrived while the previous write ran are recorded
+together: one transaction, one INSERT and one kick for up to EVENT_BATCH_MAX of them. Auth state
 is saved after pairing, again 10 s and 60 s later, every ten minutes, and on stop (after the
 engine closed). The message
 commands (sends, reactions, edits, revokes, forwards, stored media) are `Messaging`'s; the line
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -56,6 +59,7 @@ from wamesh.errors import AlreadyPaired, NotSupported, SessionNotFound, SessionN
 from wamesh.jid import parse_phone
 from wamesh.outbox import Kicker
 from wamesh.session import chats
+from wamesh.session.batching import batches
 from wamesh.session.events import (
     LineEvent,
     ack_event,
@@ -85,6 +89,9 @@ AUTH_CHANGE_SAVE_S = 2.0
 PAIRED_STATUSES = frozenset({"ready", "disconnected"})
 FINAL_STATUSES = frozenset({"logged_out", "failed", "stopped"})
 DB_RETRIES = 30
+# Most plain events (messages, acks, reactions...) recorded in one transaction: as many as arrived
+# while the previous write ran (group commit), so a busy line writes hundreds per commit.
+EVENT_BATCH_MAX = 200
 PAIRING_START_WAIT_S = 10.0  # under the gateway's 15 s deadline
 
 
@@ -100,8 +107,10 @@ class Line:
         hub: Hub,
         kicker: Kicker | None = None,
         media: LineMedia | None = None,
+        batch_max: int = EVENT_BATCH_MAX,
     ) -> None:
         self.session_id = session_id
+        self._batch_max = batch_max
         self.media = media
         self._factory = engine_factory
         self._store = store
@@ -287,30 +296,77 @@ class Line:
     # Events ---------------------------------------------------------------------------------
 
     async def _pump(self, engine: Engine) -> None:
-        async for event in engine.events():
-            try:
-                await self._handle_retrying(event)
-            except SessionNotFound:
-                _LOGGER.error("session %s was deleted; stopping", self.session_id)
-                self.deleted.set()
-                return
-            except Exception:
-                _LOGGER.exception("handling a %s event failed", type(event).__name__)
-            if isinstance(event, LoggedOut | Failed):
-                return  # the engine is being stopped; what it says now (a new QR) is not the line's
+        """Handle events in order; a run of plain events is recorded in one transaction."""
+        async with contextlib.aclosing(batches(engine.events(), self._batch_max)) as stream:
+            async for batch in stream:
+                plain: list[LineEvent] = []
+                for event in batch:
+                    line_event = self._plain(event)
+                    if line_event is not None:
+                        plain.append(line_event)
+                        continue
+                    if not await self._settle(plain, event):
+                        return
+                    plain = []
+                    if isinstance(event, LoggedOut | Failed):
+                        return  # the engine is being stopped; what it says now is not the line's
+                if not await self._settle(plain, None):
+                    return
 
-    async def _handle_retrying(self, event: EngineEvent) -> None:
-        """Handle, retrying while PostgreSQL is unreachable so no event is dropped."""
+    async def _settle(self, plain: list[LineEvent], event: EngineEvent | None) -> bool:
+        """Record `plain`, then handle `event`; False once the line is found deleted."""
+        if plain and not await self._guarded(functools.partial(self._record, plain), "events"):
+            return False
+        if event is None:
+            return True
+        return await self._guarded(functools.partial(self._handle, event), type(event).__name__)
+
+    async def _guarded(self, work: Callable[[], Awaitable[None]], what: str) -> bool:
+        try:
+            await self._retrying(work)
+        except SessionNotFound:
+            _LOGGER.error("session %s was deleted; stopping", self.session_id)
+            self.deleted.set()
+            return False
+        except Exception:
+            _LOGGER.exception("handling a %s event failed", what)
+        return True
+
+    async def _retrying(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work`, retrying while PostgreSQL is unreachable so no event is dropped."""
         for attempt in range(DB_RETRIES):
             try:
-                await self._handle(event)
+                await work()
                 return
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 _LOGGER.warning("database unavailable (%s), retrying", type(exc).__name__)
                 await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
-        await self._handle(event)
+        await work()
+
+    def _plain(self, event: EngineEvent) -> LineEvent | None:
+        """The one event an engine event records when it changes nothing else, else None."""
+        match event:
+            case MessageIn(download=download) if download is not None:
+                return None  # its media are stored first (see `_handle`)
+            case MessageIn(message=m) | MessageOut(message=m):
+                return message_event(m, self.session_id)
+            case AckChanged(message_id=mid, chat_id=chat, ack=ack):
+                return ack_event(mid, chat, ack)
+            case ReactionChanged() | MessageEdited() | MessageRevoked():
+                return action_event(event)
+            case PollVoted():
+                return poll_vote_event(event)
+            case GroupParticipantsChanged():
+                return group_participants_event(event)
+            case PresenceChanged():
+                return presence_event(event)
+        return None
 
     async def _handle(self, event: EngineEvent) -> None:
+        plain = self._plain(event)
+        if plain is not None:
+            await self._record([plain])
+            return
         match event:
             case Qr():
                 await self._on_qr(event)
@@ -328,18 +384,6 @@ class Line:
             case MessageIn(message=m, download=download) if download is not None:
                 stored, error = await self._messaging.store_received(m, download)
                 await self._record([message_event(stored, self.session_id, error)])
-            case MessageIn(message=m) | MessageOut(message=m):
-                await self._record([message_event(m, self.session_id)])
-            case AckChanged(message_id=mid, chat_id=chat, ack=ack):
-                await self._record([ack_event(mid, chat, ack)])
-            case ReactionChanged() | MessageEdited() | MessageRevoked():
-                await self._record([action_event(event)])
-            case PollVoted():
-                await self._record([poll_vote_event(event)])
-            case GroupParticipantsChanged():
-                await self._record([group_participants_event(event)])
-            case PresenceChanged():
-                await self._record([presence_event(event)])
             case AuthChanged():
                 self._save_soon()
             case Disconnected(reason=reason):

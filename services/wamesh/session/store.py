@@ -11,7 +11,7 @@ from psycopg.rows import DictRow
 from wamesh.db.pool import Pool
 from wamesh.engines.base import Message
 from wamesh.errors import SessionNotFound
-from wamesh.outbox import record_event
+from wamesh.outbox import OutboxEvent, record_events
 from wamesh.session.events import LineEvent
 
 
@@ -91,19 +91,14 @@ class LineStore:
             return await self._record(conn, events)
 
     async def record(self, events: list[LineEvent]) -> list[str]:
-        """Write outbox rows for events that change no status."""
+        """Write outbox rows for events that change no status (a batch: one transaction, one
+        read of the line's filter, one INSERT)."""
         async with self._pool.connection() as conn, conn.transaction():
             return await self._record(conn, events)
 
     async def _record(self, conn: AsyncConnection[DictRow], events: list[LineEvent]) -> list[str]:
-        ids = []
-        for event in events:
-            delivery_id = await record_event(
-                conn, self.session_id, event.type, event.data, event.id, event.timestamp
-            )
-            if delivery_id is not None:
-                ids.append(delivery_id)
-        return ids
+        pending = [OutboxEvent(e.type, e.data, e.id, e.timestamp) for e in events]
+        return await record_events(conn, self.session_id, pending)
 
     async def find_sent(self, client_message_id: str) -> SentRecord | None:
         """The stored result of a client message id."""

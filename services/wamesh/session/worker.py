@@ -92,6 +92,7 @@ async def running_worker(
         Hub(),
         kicker,
         line_media(settings, pool),
+        batch_max=settings.event_batch_max,
     )
     reminders = ReminderRunner(settings, pool, line)
     started_at = datetime.now(UTC)
