@@ -1,8 +1,9 @@
 """Plain SQL migrations, applied in order, recorded, idempotent and safe to run concurrently.
 
-Files are `migrations/NNNN_name.sql`. Each applies in its own transaction together with its row in
-`wamesh_migrations`. That transaction first takes a transaction-level advisory lock and then reads
-what is applied, so concurrent runs queue up and the later ones find nothing left to do. Nothing
+Files are `migrations/NNNN_name.sql`. A run applies every pending file, each with its row in
+`wamesh_migrations`, in one transaction (all or nothing) that first takes a transaction-level
+advisory lock and then reads what is applied, so concurrent runs queue up and the later ones find
+nothing left to do. Nothing
 outlives a transaction (no session-level lock, no prepared statement), so migrations run through a
 transaction-mode pooler (PgBouncer, Supabase's port 6543) as well as on a direct connection. A file
 changed after it was applied is refused (checksum).
@@ -57,24 +58,14 @@ _CREATE_TABLE = sql.SQL(
 
 async def migrate(url: str) -> list[Migration]:
     """Apply every pending migration; return those applied by this call."""
-    async with await psycopg.AsyncConnection.connect(
-        url, autocommit=True, prepare_threshold=None
-    ) as conn:
-        async with conn.transaction():
-            await _lock(conn)
-            await conn.execute(_CREATE_TABLE)
-        done = []
-        for migration in load_migrations():
-            async with conn.transaction():
-                await _lock(conn)
-                if await _apply(conn, migration, await _applied(conn)):
-                    done.append(migration)
-        return done
-
-
-async def _lock(conn: psycopg.AsyncConnection[tuple[int, str]]) -> None:
-    """Queue behind any other run until this transaction ends."""
-    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+    async with (
+        await psycopg.AsyncConnection.connect(url, autocommit=True, prepare_threshold=None) as conn,
+        conn.transaction(),
+    ):
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        await conn.execute(_CREATE_TABLE)
+        applied = await _applied(conn)
+        return [m for m in load_migrations() if await _apply(conn, m, applied)]
 
 
 async def _applied(conn: psycopg.AsyncConnection[tuple[int, str]]) -> dict[int, str]:
