@@ -1,10 +1,11 @@
 // wamesh bridge: the one script injected into WhatsApp Web (top frame, once per document).
 // It reaches WhatsApp Web's own modules through window.require, reports events to Python through
 // the binding window.__wameshEmit, and takes commands as window.__wamesh.<command>(...).
-// No DOM scraping. Every module it uses is in BOOT, READY or OPTIONAL below, resolved in the phase
-// WhatsApp Web loads it in; every member it touches is listed in surface.json with its kind
-// (sync or async) and the whatsapp-web.js line it was read from. A missing module is reported as
-// "incompatible" with the WhatsApp Web version instead of hanging.
+// No DOM scraping. Every module it uses is in one of the tables below (BOOT, READY, DEGRADABLE,
+// ON_DEMAND, FEATURES, OPTIONAL), resolved in the phase WhatsApp Web loads it in; every member it
+// touches is listed in surface.json with its kind (sync or async) and the whatsapp-web.js line it
+// was read from. A missing module is reported as "incompatible" with the WhatsApp Web version
+// instead of hanging.
 (() => {
   "use strict";
   if (window.top !== window || window.__wamesh) return;
@@ -32,16 +33,20 @@
   };
   // Loaded with READY, but a line works without them, less well: without the first, sends to
   // unknown numbers are not refused up front; without the second, chats with disappearing
-  // messages get messages that do not disappear. Missing ones are reported, not fatal.
+  // messages get messages that do not disappear; without the table modes, others' reactions and
+  // poll votes are not reported. Missing ones are reported, not fatal.
   const DEGRADABLE = {
     queryExists: "WAWebQueryExistsJob",
     ephemeral: "WAWebGetEphemeralFieldsMsgActionsUtils",
+    reactionTable: "WAWebAddonReactionTableMode",
+    pollVoteTable: "WAWebAddonPollVoteTableMode",
   };
   // Resolved when first needed; pairing by code needs it only while unpaired.
   const ON_DEMAND = { altLinking: "WAWebAltDeviceLinkingApi" };
   // Rich messages, each feature resolved when first used (whatsapp-web.js Utils.js
-  // processMediaData, editMessage, forwardMessage; Message.js react, delete, downloadMedia).
-  // A missing one makes that request fail naming it, never the line.
+  // processMediaData, editMessage, forwardMessage, sendMessage's location and vCard options;
+  // Message.js react, delete, downloadMedia). A missing one makes that request fail naming it,
+  // never the line. Polls need nothing beyond READY.
   const FEATURES = {
     sendMedia: {
       opaqueData: "WAWebMediaOpaqueData", prepRawMedia: "WAWebPrepRawMedia",
@@ -58,6 +63,8 @@
     seen: { stream: "WAWebStreamModel", unread: "WAWebUpdateUnreadChatAction" },
     chatState: { chatState: "WAWebChatStateBridge" },
     presence: { presenceAction: "WAWebPresenceChatAction" },
+    location: { linkify: "WALinkify", protoType: "WAWebE2EProtoUtils", protoMedia: "WAWebBackendJobsCommon" },
+    vcard: { vcardParsing: "WAWebVcardParsingUtils", vcardName: "WAWebVcardGetNameFromParsed" },
   };
   // whatsapp-web.js getChatModel turns LID participants into phone numbers when it can.
   const GROUP_HELPERS = { lidMigration: "WAWebLidMigrationUtils" };
@@ -85,7 +92,8 @@
   const TRANSIENT = ["OPENING", "PAIRING", "TIMEOUT", "UNLAUNCHED"];
   const ENDING = ["TOS_BLOCK", "SMB_TOS_BLOCK", "PROXYBLOCK", "DEPRECATED_VERSION"];
   const MEDIA_TYPES = ["image", "video", "audio", "ptt", "document", "sticker"];
-  const DELIVERED_TYPES = ["chat", ...MEDIA_TYPES];
+  const STRUCTURED_TYPES = ["location", "vcard", "multi_vcard", "poll_creation"];
+  const DELIVERED_TYPES = ["chat", ...MEDIA_TYPES, ...STRUCTURED_TYPES];
 
   const emit = (type, data) => {
     try { window.__wameshEmit(JSON.stringify(Object.assign({ type }, data || {}))); } catch (e) { /* page closing */ }
@@ -140,13 +148,30 @@
     const from = ser(msg.from);
     const type = msg.type || "chat";
     const media = MEDIA_TYPES.includes(type);
-    return {
+    const text = media ? msg.caption || "" : STRUCTURED_TYPES.includes(type) ? "" : msg.body || "";
+    return Object.assign({
       id: msg.id.id, chat: ser(msg.id.remote), fromMe, type,
       from: fromMe && me ? me : from, author: ser(msg.author), to: ser(msg.to),
-      body: media ? msg.caption || "" : msg.body || "", t: msg.t || 0, ack: msg.ack || 0,
+      body: text, t: msg.t || 0, ack: msg.ack || 0,
       replyTo: msg.quotedStanzaID || "", mentions: (msg.mentionedJidList || []).map(ser),
       media: media ? { key: ser(msg.id), mimetype: msg.mimetype || "", filename: msg.filename || "", size: msg.size || 0 } : null,
-    };
+    }, structuredOf(msg));
+  }
+
+  // A location, contact cards or a poll as whatsapp-web.js Message.js reads them (173-198,
+  // 329-342): `loc` is "name\naddress" (or one of them, or the url); a 'vcard' message's body is
+  // the card; pollOptions' localIds are what votes name.
+  function structuredOf(msg) {
+    if (msg.type === "location") return { location: { lat: msg.lat, lng: msg.lng, loc: msg.loc || "", url: msg.clientUrl || "" } };
+    if (msg.type === "vcard") return { contacts: [{ name: msg.vcardFormattedName || "", vcard: msg.body || "" }] };
+    if (msg.type === "multi_vcard") {
+      return { contacts: (msg.vcardList || []).map((c) => ({ name: c.displayName || "", vcard: c.vcard || "" })) };
+    }
+    if (msg.type === "poll_creation") {
+      const options = (msg.pollOptions || []).map((o) => o.name);
+      return { poll: { question: msg.pollName || "", options, selectable: msg.pollSelectableOptionsCount || 0 } };
+    }
+    return {};
   }
 
   // Own user as WhatsApp Web knows it: a phone-number Wid, a LID Wid, or (new accounts) only a LID.
@@ -300,7 +325,9 @@
     Msg.on("change:ack", (msg, ack) => emit("ack", { id: msg.id.id, chat: ser(msg.id.remote), ack }));
     Msg.on("change:type", (msg) => { decrypted(msg); if (msg.type === "revoked") revoked(msg); });
     Msg.on("change:body change:caption", (msg, newBody, prevBody) => edited(msg, newBody, prevBody));
-    watchReactions();
+    watchRows(m.reactionTable, "reactionTableMode", "reaction", reactionRows);
+    watchRows(m.pollVoteTable, "pollVoteTableMode", "poll_vote", voteRows);
+    locationStanza(0);
   }
 
   function deliver(msg) {
@@ -364,24 +391,56 @@
     emit("revoked", { id: (key && key.id) || msg.id.id, chat: ser(msg.id.remote), from: ser(msg.author) || ser(msg.from), t: Math.floor(Date.now() / 1000) });
   }
 
-  // Reactions reach the page as rows written to the reaction table; whatsapp-web.js wraps its
-  // bulkUpsert (Client.js attachEventListeners, injectToFunction in Utils.js).
-  function watchReactions() {
-    const table = tryRequire("WAWebAddonReactionTableMode");
-    const mode = table && table.reactionTableMode;
-    if (!mode || typeof mode.bulkUpsert !== "function") { emit("degraded", { missing: ["WAWebAddonReactionTableMode"] }); return; }
+  // Reactions and poll votes reach the page as rows written to a table; whatsapp-web.js wraps its
+  // bulkUpsert (Client.js attachEventListeners 1197-1237, injectToFunction in Utils.js): the
+  // wrapper reads args[0], then calls the original with the same this and arguments and returns
+  // its result. A missing table module is reported with DEGRADABLE.
+  function watchRows(table, modeName, where, onRows) {
+    if (!table) return;
+    const mode = table[modeName];
+    if (!mode || typeof mode.bulkUpsert !== "function") { emit("degraded", { missing: [modeName + ".bulkUpsert"], version: window.Debug.VERSION }); return; }
     const original = mode.bulkUpsert;
-    mode.bulkUpsert = function (rows, ...rest) {
-      try {
-        for (const row of rows || []) {
-          const parent = row.reactionParentKey || {};
-          const sender = row.author || row.from;
-          emit("reaction", { id: parent.id || "", chat: ser(parent.remote), from: ser(sender), fromMe: !!(row.id && row.id.fromMe),
-                             emoji: row.reactionText || "", t: Math.floor((row.reactionTimestamp || Date.now()) / 1000) });
-        }
-      } catch (e) { emit("error", { where: "reaction", message: String(e && e.message || e) }); }
-      return original.call(this, rows, ...rest);
+    mode.bulkUpsert = function (...args) {
+      try { onRows(args[0] || []); } catch (e) { emit("error", { where, message: String(e && e.message || e) }); }
+      return original.apply(this, args);
     };
+  }
+
+  function reactionRows(rows) {
+    for (const row of rows) {
+      const parent = row.reactionParentKey || {};
+      const sender = row.author || row.from;
+      emit("reaction", { id: parent.id || "", chat: ser(parent.remote), from: ser(sender), fromMe: !!(row.id && row.id.fromMe),
+                         emoji: row.reactionText || "", t: Math.floor((row.reactionTimestamp || Date.now()) / 1000) });
+    }
+  }
+
+  // Each vote row is the voter's whole current selection (localIds; [] = withdrawn) on a poll
+  // that is loaded or only stored (then found with getMessagesById, as whatsapp-web.js does).
+  // The rows are read at once; their polls are looked up in order, so votes are reported in the
+  // order WhatsApp Web wrote them.
+  let votesReported = Promise.resolve();
+  function voteRows(rows) {
+    const votes = rows.map((row) => ({
+      poll: ser(row.pollUpdateParentKey), voter: ser(row.author ?? row.from),
+      ids: Array.from(row.selectedOptionLocalIds || []), ms: row.senderTimestampMs || row.t || Date.now(),
+    }));
+    for (const vote of votes) {
+      votesReported = votesReported.then(() => reportVote(vote))
+        .catch((e) => emit("error", { where: "poll_vote", message: String(e && e.message || e) }));
+    }
+  }
+
+  async function reportVote(vote) {
+    const poll = await findMsg(vote.poll);
+    const options = (poll && poll.pollOptions) || [];
+    const names = vote.ids.map((id) => (options.find((o) => o.localId === id) || {}).name);
+    if (!poll || names.some((name) => name === undefined)) {
+      const why = poll ? "names options the poll does not have" : "is on a poll WhatsApp Web does not have";
+      emit("error", { where: "poll_vote", message: "a vote " + why + ": " + vote.poll });
+      return;
+    }
+    emit("poll_vote", { poll: poll.id.id, chat: ser(poll.id.remote), voter: vote.voter, selected: names, t: vote.ms / 1000 });
   }
 
   // Sending ---------------------------------------------------------------------------------
@@ -467,7 +526,69 @@
       if (media.error) return media;
       Object.assign(fields, media.data, media.data.toJSON ? media.data.toJSON() : {}, { caption: text });
     }
+    const kind = Object.keys(STRUCTURED).find((name) => opts[name]);
+    if (kind) {
+      const structured = await STRUCTURED[kind](opts[kind]);
+      if (structured.error) return structured;
+      Object.assign(fields, structured.fields);
+    }
     return { fields };
+  }
+
+  // Locations, contact cards and polls: the fields whatsapp-web.js Utils.js sendMessage spreads
+  // over the message (220-252, 287-339), sent like any message through addAndSendMsgToChat.
+  const STRUCTURED = { location: locationFields, contacts: contactFields, poll: pollFields };
+
+  async function locationFields(place) {
+    const missing = await locationStanza(MODULE_WAIT_MS.onDemand);
+    if (missing.length) return { error: "missing_modules", missing };
+    const link = place.url ? m.linkify.findLink(place.url) : null;
+    const url = (link && link.href) || undefined;
+    const described = place.name && place.address ? place.name + "\n" + place.address : place.name || place.address;
+    return { fields: { type: "location", body: "", lat: place.lat, lng: place.lng, loc: described || url || "", clientUrl: url } };
+  }
+
+  // Our cards are vCard texts with the name to show: each is parsed as WhatsApp Web parses one
+  // (a text it cannot read is refused), the name shown is ours, else the card's own.
+  async function contactFields(cards) {
+    const missing = await resolve(FEATURES.vcard, MODULE_WAIT_MS.onDemand);
+    if (missing.length) return { error: "missing_modules", missing };
+    const list = [];
+    for (const card of cards) {
+      let parsed = null;
+      try { parsed = m.vcardParsing.parseVcard(card.vcard); } catch (e) { parsed = null; }
+      if (!parsed) return { error: "invalid_vcard" };
+      list.push({ displayName: card.name || m.vcardName.vcardGetNameFromParsed(parsed), vcard: card.vcard });
+    }
+    if (list.length > 1) return { fields: { type: "multi_vcard", body: null, vcardList: list } };
+    return { fields: { type: "vcard", body: list[0].vcard, vcardFormattedName: list[0].displayName } };
+  }
+
+  // selectable: 0 = any number of options, else at most that many; the secret encrypts votes.
+  async function pollFields(poll) {
+    return { fields: {
+      kind: "pollCreation", type: "poll_creation", body: "", pollName: poll.question.trim(),
+      pollOptions: poll.options.map((name, localId) => ({ name, localId })),
+      pollSelectableOptionsCount: poll.selectable, messageSecret: window.crypto.getRandomValues(new Uint8Array(32)),
+    } };
+  }
+
+  // WhatsApp Web encodes a static location as media, which the server acks and never delivers
+  // (wppconnect#1237): whatsapp-web.js (Utils.js 95-111) and wa-js wrap the two functions that
+  // encode it, so it goes out as 'text' with no mediatype. Wrapped once, after ready (or at the
+  // first location when the modules came late).
+  let locationWrapped = false;
+  async function locationStanza(waitMs) {
+    const missing = await resolve(FEATURES.location, waitMs);
+    if (missing.length || locationWrapped) return missing;
+    locationWrapped = true;
+    wrapForLocation(m.protoType, "typeAttributeFromProtobuf", "text");
+    wrapForLocation(m.protoMedia, "mediaTypeFromProtobuf", null);
+    return missing;
+  }
+  function wrapForLocation(mod, name, value) {
+    const original = mod[name];
+    mod[name] = function (...args) { return args[0] && args[0].locationMessage ? value : original.apply(mod, args); };
   }
 
   // A message of the chat by its bare id, in or out.
@@ -721,7 +842,7 @@
   }
 
   window.__wamesh = {
-    modules: { boot: BOOT, ready: READY, degradable: DEGRADABLE, onDemand: ON_DEMAND, optional: OPTIONAL },
+    modules: { boot: BOOT, ready: READY, degradable: DEGRADABLE, onDemand: ON_DEMAND, features: FEATURES, optional: OPTIONAL },
     send,
     mediaBegin,
     mediaChunk,

@@ -4,13 +4,16 @@ What the bridge reports and what it becomes:
     qr, pairing_code             Qr (numbered rotations), PairingCode (`ABCD-EFGH`)
     ready                        Authenticated (first time only) and Ready (own id: the phone
                                  number's JID, or the LID when the account has only that)
-    message, ack                 MessageIn / MessageOut, AckChanged
+    message, ack                 MessageIn / MessageOut, AckChanged (text, media, locations,
+                                 contact cards, polls)
+    poll_vote                    PollVoted: the voter's whole selection by option name
     disconnected                 Disconnected (conflict, or a reconnect outlasting its grace)
     logged_out                   LoggedOut, once, whichever of WhatsApp Web's signals came first
     failed, incompatible,        Failed: the line cannot go on (blocked, outdated, modules missing)
     boot_timeout
     state, modules, waiting,     nothing: logged (a message waiting to be decrypted is delivered
-    skipped, undecryptable,      once it is; a message type not handled yet is named in the log;
+    skipped, undecryptable,      once it is; a message type not delivered (system, protocol,
+                                 ...) is named in the log;
     degraded, error              a missing module the line can work without is named)
 """
 
@@ -25,10 +28,12 @@ from wamesh.engines.base import (
     Ack,
     AckChanged,
     Authenticated,
+    ContactCard,
     Disconnected,
     EngineEvent,
     Failed,
     GroupParticipantsChanged,
+    Location,
     LoggedOut,
     MediaSource,
     Message,
@@ -38,6 +43,8 @@ from wamesh.engines.base import (
     MessageRevoked,
     MessageType,
     PairingCode,
+    Poll,
+    PollVoted,
     PresenceChanged,
     Qr,
     ReactionChanged,
@@ -64,7 +71,13 @@ ENDING_STATES = {
 # WhatsApp Web's chat states (wa-js PresenceModel chatstate.type) as ours.
 PRESENCES = {"recording_audio": "recording"}
 # WhatsApp Web's message types (whatsapp-web.js Constants.js MessageTypes) as ours.
-TYPES = {"chat": MessageType.TEXT, "ptt": MessageType.VOICE}
+TYPES = {
+    "chat": MessageType.TEXT,
+    "ptt": MessageType.VOICE,
+    "vcard": MessageType.CONTACT,
+    "multi_vcard": MessageType.CONTACT,
+    "poll_creation": MessageType.POLL,
+}
 
 
 def message_from(data: dict[str, Any]) -> Message:
@@ -82,7 +95,27 @@ def message_from(data: dict[str, Any]) -> Message:
         type=TYPES.get(kind) or MessageType(kind),
         reply_to=str(data.get("replyTo") or "") or None,
         mentions=tuple(normalize_jid(str(j)) for j in data.get("mentions") or ()),
+        location=location_from(data["location"]) if data.get("location") else None,
+        contacts=tuple(
+            ContactCard(str(c["name"]), str(c["vcard"])) for c in data.get("contacts") or ()
+        ),
+        poll=poll_from(data["poll"]) if data.get("poll") else None,
     )
+
+
+def location_from(data: dict[str, Any]) -> Location:
+    """WhatsApp Web's location: `loc` is the name and the address on two lines, one of them, or
+    the url when there is neither (whatsapp-web.js Location.js writes it, Message.js reads it)."""
+    url = str(data.get("url") or "") or None
+    text = str(data.get("loc") or "")
+    name, _, address = ("" if text == url else text).partition("\n")
+    return Location(float(data["lat"]), float(data["lng"]), name or None, address or None, url)
+
+
+def poll_from(data: dict[str, Any]) -> Poll:
+    """WhatsApp Web's poll; `selectable` 0 means any number of options."""
+    options = tuple(str(o) for o in data.get("options") or ())
+    return Poll(str(data["question"]), options, int(data.get("selectable") or 0))
 
 
 def _moment(seconds: Any) -> datetime:
@@ -120,6 +153,7 @@ class Translator:
             "revoked": self._revoked,
             "group": self._group,
             "presence": self._presence,
+            "poll_vote": self._poll_vote,
             "logged_out": self._logged_out_event,
             "disconnected": lambda d: [Disconnected(str(d.get("reason") or "disconnected"))],
             "failed": self._failed,
@@ -185,6 +219,11 @@ class Translator:
         chat, jid = normalize_jid(str(data["chat"])), normalize_jid(str(data["jid"]))
         presence = PRESENCES.get(str(data["presence"]), str(data["presence"]))
         return [PresenceChanged(chat, jid, presence, _moment(data.get("t")))]
+
+    def _poll_vote(self, data: dict[str, Any]) -> list[EngineEvent]:
+        chat, voter = normalize_jid(str(data["chat"])), normalize_jid(str(data["voter"]))
+        selected = tuple(str(name) for name in data.get("selected") or ())
+        return [PollVoted(str(data["poll"]), chat, voter, selected, _moment(data.get("t")))]
 
     def _revoked(self, data: dict[str, Any]) -> list[EngineEvent]:
         chat, sender = normalize_jid(str(data["chat"])), normalize_jid(str(data["from"]))

@@ -1,5 +1,6 @@
-"""Rich messages on WhatsApp Web: media in and out, replies, mentions, reactions, edits, revokes
-and forwards, through the bridge's commands (bridge.js, as whatsapp-web.js does each).
+"""Rich messages on WhatsApp Web: media in and out, locations, contact cards and polls, replies,
+mentions, reactions, edits, revokes and forwards, through the bridge's commands (bridge.js, as
+whatsapp-web.js does each).
 
 Media cross the page boundary in base64 slices of `SLICE` bytes, so neither side ever holds one
 huge string: a send streams the MediaSource into the page before the send command; a download
@@ -17,6 +18,7 @@ from typing import Any
 from wamesh.engines.base import MediaSource, Message
 from wamesh.engines.browser.events import message_from
 from wamesh.engines.rich import (
+    STRUCTURED_TYPES,
     ChatPresence,
     ChecksNumbers,
     ContactInfo,
@@ -31,6 +33,7 @@ from wamesh.engines.rich import (
     ReadsGroups,
     Revokes,
     SendsRich,
+    SubscribesPresence,
 )
 from wamesh.errors import (
     EngineError,
@@ -59,6 +62,33 @@ def group_from(data: dict[str, Any]) -> GroupInfo:
     return GroupInfo(str(data["jid"]), str(data["subject"]), str(data["description"]), members)
 
 
+def structured_options(out: Outgoing) -> dict[str, Any]:
+    """A location, contact cards or a poll as the bridge's send options (none for others)."""
+    if out.location is not None:
+        place = out.location
+        return {
+            "location": {
+                "lat": place.latitude,
+                "lng": place.longitude,
+                "name": place.name or "",
+                "address": place.address or "",
+                "url": place.url or "",
+            }
+        }
+    if out.contacts:
+        return {"contacts": [{"name": c.name, "vcard": c.vcard} for c in out.contacts]}
+    if out.poll is not None:
+        poll = out.poll
+        return {
+            "poll": {
+                "question": poll.question,
+                "options": list(poll.options),
+                "selectable": poll.selectable_count,
+            }
+        }
+    return {}
+
+
 def checked(data: dict[str, Any], chat_id: str) -> dict[str, Any]:
     """The bridge's answer, or the domain error its `error` names."""
     error = data.get("error")
@@ -69,6 +99,8 @@ def checked(data: dict[str, Any], chat_id: str) -> dict[str, Any]:
         raise InvalidInput(f"to: {user} is not on WhatsApp", "to", "invalid_recipient")
     if error in ("message_not_found", "reply_not_found"):
         raise MessageNotFound(f"no such message in chat {chat_id}")
+    if error == "invalid_vcard":
+        raise InvalidInput("contacts: WhatsApp Web cannot read the vCard", "contacts")
     if error == "group_not_found":
         raise NotFound(f"the line is not in a group {chat_id}")
     if error in ("cannot_edit", "cannot_revoke"):
@@ -81,19 +113,31 @@ def checked(data: dict[str, Any], chat_id: str) -> dict[str, Any]:
 
 
 class BrowserRich(
-    SendsRich, Reacts, Edits, Revokes, Forwards, ChecksNumbers, ReadsGroups, MarksPresence
+    SendsRich,
+    Reacts,
+    Edits,
+    Revokes,
+    Forwards,
+    ChecksNumbers,
+    ReadsGroups,
+    MarksPresence,
+    SubscribesPresence,
 ):
     """The rich-message capabilities of the browser engine (mixed into BrowserEngine)."""
+
+    structured_kinds = STRUCTURED_TYPES
 
     @abstractmethod
     async def _command(self, script: str, arg: Any) -> Any:
         """Run a bridge command in the page."""
 
     async def send_message(self, out: Outgoing) -> Message:
-        """Text or media, with a quoted reply and mentions, as whatsapp-web.js sendMessage."""
+        """Text, media, a location, contact cards or a poll, with a quoted reply and mentions,
+        as whatsapp-web.js sendMessage."""
         options: dict[str, Any] = {
             "replyTo": out.reply_to or "",
             "mentions": [to_web(j) for j in out.mentions],
+            **structured_options(out),
         }
         if out.media is not None:
             options["upload"] = await self._upload(out.media)
@@ -159,10 +203,10 @@ class BrowserRich(
         script = "([c, p]) => window.__wamesh.setPresence(c, p)"
         checked(await self._command(script, [target, presence.value]), chat_id or "")
 
-    async def subscribe_presence(self, chat_id: str) -> None:
-        """Receive `chat_id`'s presence (online, typing, recording) as PresenceChanged events."""
+    async def subscribe_presence(self, jid: str) -> None:
+        """Receive `jid`'s presence (online, typing, recording) as PresenceChanged events."""
         script = "([c]) => window.__wamesh.subscribePresence(c)"
-        checked(await self._command(script, [to_web(chat_id)]), chat_id)
+        checked(await self._command(script, [to_web(jid)]), jid)
 
     def media_download(self, media: dict[str, Any]) -> MediaSource:
         """A received message's media, read from the page when the worker opens it."""
