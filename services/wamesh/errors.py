@@ -24,6 +24,8 @@
     ├── EngineError                  engine_error
     │   └── EngineIncompatible       engine_incompatible  WhatsApp Web changed; modules named
     └── Unavailable                  unavailable      a dependency is down; retry
+        └── DependencyUnavailable    dependency_unavailable  PostgreSQL or Redis (named in
+                                                      `dependency`) cannot be reached; retry
 
 Translation happens once per front: to gRPC status in `wamesh.rpc.errors`, to HTTP in the
 gateway's problem table. Messages never carry secrets.
@@ -216,3 +218,14 @@ class Unavailable(WameshError):
     """A dependency (database, Redis, worker) cannot be reached now."""
 
     code = "unavailable"
+
+
+class DependencyUnavailable(Unavailable):
+    """PostgreSQL or Redis (`dependency`) did not answer in time or refused the connection."""
+
+    code = "dependency_unavailable"
+
+    def __init__(self, dependency: str, detail: str = "") -> None:
+        reason = f": {detail}" if detail else ""
+        super().__init__(f"{dependency} is unreachable{reason}; retry later")
+        self.dependency = dependency

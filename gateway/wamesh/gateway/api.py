@@ -26,6 +26,10 @@ from wamesh.lines import parse_line_id
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BODY = web.RequestKey("body", dict[str, Any])
 _PATH_PARAM = re.compile(r"{(\w+)}")
+_UUID = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+# Path parameters matched by pattern, so that a sibling route's fixed segment is never taken for
+# one (`.../deliveries/redeliver` is not the delivery "redeliver"); documented with the pattern.
+PATH_PATTERNS: dict[str, str] = {"did": _UUID}
 _VALIDATOR_CODES = {
     "type": "invalid_type",
     "additionalProperties": "unknown_field",
@@ -37,13 +41,18 @@ _VALIDATOR_CODES = {
 }
 
 
+# A schema's own problem code for a value its pattern refuses (an OpenAPI `x-` extension, which
+# JSON Schema validators ignore), so the schema and the code behind it answer alike.
+CODE_KEYWORD = "x-wamesh-code"
+
+
 @dataclass(frozen=True)
 class Query:
     """A query parameter."""
 
     name: str
     description: str
-    schema: Schema = field(default_factory=lambda: {"type": "string"})
+    schema: Schema = field(default_factory=lambda: {"type": "string", "minLength": 1})
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,16 @@ class Operation:
 def register(app: web.Application, operations: Sequence[Operation]) -> None:
     """Add every operation's route, wrapped with body validation."""
     for op in operations:
-        app.router.add_route(op.method, op.path, _with_validation(op), name=op.operation_id)
+        app.router.add_route(
+            op.method, _route_path(op.path), _with_validation(op), name=op.operation_id
+        )
+
+
+def _route_path(path: str) -> str:
+    """`path` with each parameter of PATH_PATTERNS written as aiohttp's `{name:regex}`."""
+    return _PATH_PARAM.sub(
+        lambda m: f"{{{m[1]}:{PATH_PATTERNS[m[1]]}}}" if m[1] in PATH_PATTERNS else m[0], path
+    )
 
 
 def _with_validation(op: Operation) -> Handler:
@@ -153,9 +171,19 @@ def _validated(validator: Draft202012Validator, body: Any) -> dict[str, Any]:
     return body
 
 
+def _alternatives(error: ValidationError) -> list[str]:
+    """The field sets of a oneOf/anyOf made of `required` lists only (else nothing)."""
+    options = error.validator_value if isinstance(error.validator_value, list) else []
+    if not all(isinstance(o, dict) and set(o) == {"required"} for o in options):
+        return []
+    return [" and ".join(o["required"]) for o in options]
+
+
 def _to_invalid(error: ValidationError) -> InvalidInput:
     field_name = ".".join(str(p) for p in error.absolute_path) or None
     code = _VALIDATOR_CODES.get(str(error.validator), "invalid_value")
+    if error.validator == "pattern" and isinstance(error.schema, dict):
+        code = error.schema.get(CODE_KEYWORD, code)  # the code the handler's own check gives
     message = error.message
     if error.validator == "additionalProperties":
         schema = error.schema if isinstance(error.schema, dict) else {}
@@ -165,6 +193,9 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
         message = f"unknown field(s): {', '.join(unknown)}"
     elif error.validator == "required":
         field_name = str(error.message.split("'")[1]) if "'" in error.message else field_name
+    elif error.validator in ("oneOf", "anyOf") and _alternatives(error):
+        how = "exactly one" if error.validator == "oneOf" else "one"
+        message = f"needs {how} of: {' | '.join(_alternatives(error))}"
     elif error.validator == "maxLength" and field_name == "text":
         code = "text_too_long"
     elif error.validator == "maxLength":
@@ -175,9 +206,12 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
 
 
 def query_param(request: web.Request, name: str) -> str | None:
-    """A query parameter, or None when absent or empty."""
+    """A query parameter, or None when absent; an empty one (`?until=`) is refused, since it
+    could mean "none" as well as "any" (the document's `minLength: 1` says the same)."""
     value = request.query.get(name)
-    return value if value else None
+    if value == "":
+        raise InvalidInput(f"{name}: empty; leave the parameter out instead", name)
+    return value
 
 
 def query_time(request: web.Request, name: str) -> datetime | None:

@@ -26,7 +26,7 @@ from wamesh.gateway.context import GATEWAY, Gateway
 from wamesh.gateway.inbox import DevInbox
 from wamesh.gateway.media import media_ctx
 from wamesh.gateway.metrics import Metrics
-from wamesh.gateway.problems import problem_middleware
+from wamesh.gateway.problems import CLIENT_ERRORS_AS_WARNINGS, problem_middleware
 from wamesh.gateway.rest import operations
 from wamesh.gateway.rest.docs import swagger_static_dir
 from wamesh.gateway.routing import WorkerRouter
@@ -94,6 +94,7 @@ def build_app(gateway: Gateway) -> web.Application:
         client_max_size=MAX_BODY_BYTES, middlewares=[observe, problem_middleware, checker]
     )
     app[GATEWAY] = gateway
+    logging.getLogger("aiohttp.server").addFilter(CLIENT_ERRORS_AS_WARNINGS)
     app.cleanup_ctx.append(media_ctx)
     api.register(app, table)
     app.router.add_static("/docs/static/", swagger_static_dir(), name="docs_static")

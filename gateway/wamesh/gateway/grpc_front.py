@@ -16,6 +16,7 @@ from google.protobuf.json_format import MessageToDict
 
 from wamesh import delivery_log, lines
 from wamesh.constants import API_KEY_METADATA, AUTHORIZATION_METADATA
+from wamesh.dependencies import DEPENDENCY_ERRORS
 from wamesh.errors import WameshError
 from wamesh.gateway import calls
 from wamesh.gateway.context import Gateway
@@ -23,7 +24,7 @@ from wamesh.gateway.proto_render import delivery_to_proto, line_to_proto
 from wamesh.gateway.security import key_accepted, presented_key
 from wamesh.reminders import service as reminders
 from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value
-from wamesh.rpc.errors import abort, translate_errors
+from wamesh.rpc.errors import abort, abort_outage, translate_errors
 from wamesh.rpc.server import RunningServer, serve
 from wamesh.v1 import admin_pb2, admin_pb2_grpc, session_pb2
 
@@ -55,6 +56,8 @@ class RoutedServices(grpc.GenericRpcHandler):
                         yield item
                 except WameshError as exc:
                     await abort(context, exc)
+                except DEPENDENCY_ERRORS as exc:
+                    await abort_outage(context, exc)
 
             return grpc.unary_stream_rpc_method_handler(
                 streaming,
@@ -113,7 +116,7 @@ class SessionAdmin(admin_pb2_grpc.SessionAdminServiceServicer):
     ) -> admin_pb2.Session:
         """One line with its worker's address."""
         line = await lines.get_line(self._gw.pool, request.session_id)
-        worker = await self._gw.registry.lookup(line.id)
+        [worker] = await self._gw.router.workers([line.id])
         return line_to_proto(line, worker.address if worker else "")
 
     @translate_errors

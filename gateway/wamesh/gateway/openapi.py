@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wamesh.gateway import schemas as s
-from wamesh.gateway.api import Operation, Response
+from wamesh.gateway.api import PATH_PATTERNS, Operation, Response
 
 _ERROR_TEXT = {
     400: "Bad input (a code such as malformed_json, unknown_field, invalid_recipient)",
@@ -15,7 +15,8 @@ _ERROR_TEXT = {
     409: "The line is not in a state that allows this (e.g. session_not_ready)",
     413: "Body too large",
     501: "The line's engine cannot do this (not_supported, naming the engine)",
-    503: "No worker serves the line (session_offline, with its last status and Retry-After)",
+    503: "No worker serves the line (session_offline, with its last status), or PostgreSQL or "
+    "Redis cannot be reached (dependency_unavailable, naming which); with Retry-After",
 }
 
 
@@ -66,7 +67,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "summary": op.summary,
         "tags": [op.tag],
         "parameters": [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": p, "in": "path", "required": True, "schema": _path_schema(p)}
             for p in op.path_params
         ]
         + [
@@ -96,6 +97,11 @@ def _operation(op: Operation) -> dict[str, Any]:
     return doc
 
 
+def _path_schema(name: str) -> dict[str, Any]:
+    pattern = PATH_PATTERNS.get(name)
+    return {"type": "string"} if pattern is None else {"type": "string", "pattern": f"^{pattern}$"}
+
+
 def _responses(op: Operation) -> dict[str, Any]:
     responses = {str(op.ok): _response(op.response or Response("OK"))}
     for status, extra in op.extra_responses.items():
@@ -104,7 +110,8 @@ def _responses(op: Operation) -> dict[str, Any]:
     codes = (
         set(op.errors)
         | ({400, 413} if op.body is not None else set())
-        | (set() if op.public else {401})
+        # Every authenticated route reads PostgreSQL or Redis, so each may meet an outage.
+        | (set() if op.public else {401, 503})
     )
     for status in sorted(codes):
         responses[str(status)] = {"description": _ERROR_TEXT[status], "content": problem}

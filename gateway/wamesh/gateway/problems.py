@@ -1,7 +1,10 @@
 """Errors as `application/problem+json` (RFC 9457) with a stable `code`: one table, one middleware.
 
 Domain errors map to HTTP status here and nowhere else. aiohttp's own 404/405/413 become problems
-with the codes `route_not_found`, `method_not_allowed` and `body_too_large`.
+with the codes `route_not_found`, `method_not_allowed` and `body_too_large`. A PostgreSQL or Redis
+outage (`wamesh.dependencies`) becomes 503 `dependency_unavailable` naming the dependency; every
+503 carries `Retry-After`. A request aiohttp cannot parse (a NUL byte in a header) is the
+client's error: `ClientErrorsAsWarnings` logs it as one WARNING line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from wamesh import errors
+from wamesh.dependencies import DEPENDENCY_ERRORS, unavailable
 
 _LOGGER = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
@@ -73,6 +78,7 @@ def from_error(exc: errors.WameshError) -> web.Response:
         field=getattr(exc, "field", None),
         session_status=getattr(exc, "status", None),
         engine=getattr(exc, "engine", None),
+        dependency=getattr(exc, "dependency", None),
     )
 
 
@@ -87,6 +93,12 @@ async def problem_middleware(
         if status_for(exc) >= 500 and not isinstance(exc, errors.NotSupported):
             _LOGGER.warning("request failed: %s: %s", exc.code, exc.message)
         return from_error(exc)
+    except DEPENDENCY_ERRORS as exc:
+        outage = unavailable(exc)
+        if outage is None:
+            raise
+        _LOGGER.warning("request failed: %s: %s", outage.code, outage.message)
+        return from_error(outage)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -95,3 +107,24 @@ async def problem_middleware(
         if exc.status == 405:
             response.headers["Allow"] = exc.headers.get("Allow", "")
         return response
+
+
+class ClientErrorsAsWarnings(logging.Filter):
+    """On aiohttp's server logger: a request it could not parse (4xx) becomes one WARNING line,
+    without the traceback or the offending bytes (a header may hold a secret)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite client errors in place; let every record through."""
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= exc.code < 500:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "bad request refused (%s): %s", (exc.code, _first_line(exc))
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _first_line(exc: HttpProcessingError) -> str:
+    return (exc.message or type(exc).__name__).strip().splitlines()[0].rstrip(":")
+
+
+CLIENT_ERRORS_AS_WARNINGS = ClientErrorsAsWarnings()

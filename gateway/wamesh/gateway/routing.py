@@ -5,7 +5,9 @@ channel is kept per worker address. Every call has a deadline and carries the me
 request id. When a worker is gone (UNAVAILABLE), the cached address is dropped and the call is
 resolved again; it is retried only when `idempotent` (SendMessage always is: the gateway supplies a
 client message id when the caller gave none). A line no worker serves raises SessionOffline with
-the line's last status from PostgreSQL; an unknown line raises SessionNotFound.
+the line's last status from PostgreSQL; an unknown line raises SessionNotFound. The registry
+lookup waits at most DEPENDENCY_WAIT_S (Redis down raises DependencyUnavailable); a worker that
+answers `dependency_unavailable` is not gone, and its answer is passed on.
 
 `wake_reminders` is the gateway's side of the reminder wake-up (MeshService, not relayed to
 clients): best effort, as the worker's poll is the safety net.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -26,11 +28,12 @@ from redis.exceptions import RedisError
 
 from wamesh.constants import MESH_TOKEN_METADATA, REQUEST_ID_METADATA
 from wamesh.db.pool import Pool
-from wamesh.errors import SessionOffline
+from wamesh.dependencies import REDIS, bounded
+from wamesh.errors import DependencyUnavailable, SessionOffline
 from wamesh.lines import last_status
 from wamesh.logs import request_id
 from wamesh.registry import Registry, WorkerRecord
-from wamesh.rpc.errors import from_rpc_error
+from wamesh.rpc.errors import CODE_METADATA, from_rpc_error
 from wamesh.v1 import mesh_pb2, mesh_pb2_grpc
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,8 +41,16 @@ T = TypeVar("T")
 Metadata = tuple[tuple[str, str], ...]
 Invoke = Callable[[grpc.aio.Channel, Metadata, float], Awaitable[T]]
 Outcome = Callable[[str, str], None]
-_GONE = frozenset({grpc.StatusCode.UNAVAILABLE})
 WAKE_DEADLINE_S = 2.0
+
+
+def _gone(exc: grpc.aio.AioRpcError) -> bool:
+    """Whether the worker is gone or no longer serves the line (UNAVAILABLE), unlike a worker
+    that answers that its own PostgreSQL or Redis is down (asking again changes nothing)."""
+    if exc.code() != grpc.StatusCode.UNAVAILABLE:
+        return False
+    codes = (value for key, value in exc.trailing_metadata() or () if key == CODE_METADATA)
+    return DependencyUnavailable.code not in codes
 
 
 @dataclass
@@ -75,9 +86,20 @@ class WorkerRouter:
         cached = self._cache.get(session_id)
         if cached is not None and cached.until > time.monotonic():
             return cached.record
-        record = await self._registry.lookup(session_id)
+        async with bounded(REDIS):
+            record = await self._registry.lookup(session_id)
         self._cache[session_id] = _Cached(record, time.monotonic() + self._cache_ttl_s)
         return record
+
+    async def workers(self, session_ids: Sequence[str]) -> list[WorkerRecord | None]:
+        """The worker of each line, all None (unknown) when Redis cannot be reached in time:
+        lines come from PostgreSQL and are shown without their workers meanwhile."""
+        try:
+            async with bounded(REDIS):
+                return [await self.resolve(session_id) for session_id in session_ids]
+        except DependencyUnavailable as exc:
+            _LOGGER.warning("lines shown without their workers: %s", exc.message)
+            return [None] * len(session_ids)
 
     def forget(self, session_id: str) -> None:
         """Drop the cached address (the worker went away or moved)."""
@@ -115,7 +137,7 @@ class WorkerRouter:
                     self.channel(record.address), self.metadata(), self.deadline_s
                 )
             except grpc.aio.AioRpcError as exc:
-                if exc.code() in _GONE:
+                if _gone(exc):
                     self.forget(session_id)
                     if attempt + 1 < attempts:
                         await asyncio.sleep(0.05 * (attempt + 1))
@@ -144,7 +166,7 @@ class WorkerRouter:
             async for item in open_stream(self.channel(record.address), self.metadata()):
                 yield item
         except grpc.aio.AioRpcError as exc:
-            if exc.code() in _GONE or exc.code() == grpc.StatusCode.CANCELLED:
+            if _gone(exc) or exc.code() == grpc.StatusCode.CANCELLED:
                 self.forget(session_id)
                 _LOGGER.info("stream of %s ended: worker went away", session_id)
                 return

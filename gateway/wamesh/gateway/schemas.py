@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from wamesh.constants import ENGINES, EVENT_TYPES, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, STATUSES
+from wamesh.jid import PHONE_NUMBER_PATTERN, RECIPIENT_PATTERN
 
 Schema = dict[str, Any]
 
@@ -27,6 +28,29 @@ def text(min_length: int, max_length: int) -> Schema:
     return {"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": NO_NUL}
 
 
+def stripped(pattern: str) -> str:
+    """`pattern` with the surrounding whitespace the code strips (str.strip) allowed."""
+    return f"^[{SPACE}]*{pattern}[{SPACE}]*$"
+
+
+RECIPIENT: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 100,
+    "pattern": stripped(RECIPIENT_PATTERN),
+    "x-wamesh-code": "invalid_recipient",
+    "description": "A phone number with its country code (7 to 15 digits, an optional +, at "
+    "most two of ` ().-` between digits) or a JID (`<digits>@s.whatsapp.net`, `@lid`, `@g.us`)",
+}
+PHONE: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 40,
+    "pattern": stripped(PHONE_NUMBER_PATTERN),
+    "x-wamesh-code": "invalid_input",
+    "description": "A phone number with its country code: 7 to 15 digits, the first not 0, "
+    "an optional leading +, spaces and dashes",
+}
 _PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
 NAME: Schema = {
     "type": "string",
@@ -73,6 +97,7 @@ PROBLEM = obj(
         "field": {"type": "string"},
         "session_status": {"type": "string"},
         "engine": {"type": "string"},
+        "dependency": {"type": "string", "enum": ["postgresql", "redis"]},
         "errors": {"type": "array", "items": {"type": "object"}},
     },
     ("type", "title", "status", "detail", "code"),
@@ -164,7 +189,12 @@ MESSAGE_TYPE: Schema = {
     "description": "text, a media kind (image, video, audio, voice, document, sticker), "
     "location, contact or poll",
 }
-MESSAGE_ID = {**text(1, 200), "description": "A WhatsApp message id, e.g. 3EB0C767D26A1D6F6E0B0E"}
+# Printable ASCII without spaces, as wamesh.session.messaging.check_message_id requires.
+MESSAGE_ID = {
+    **text(1, 200),
+    "pattern": "^[!-~]+$",
+    "description": "A WhatsApp message id, e.g. 3EB0C767D26A1D6F6E0B0E",
+}
 MEDIA_CONTENT = named(
     "MediaContent",
     {
@@ -224,9 +254,17 @@ CONTACT_CARD_INPUT = named(
     {
         **obj(
             {
-                "name": {**text(1, 256), "description": "The name shown (default: the vCard's FN)"},
-                "phone": {**text(1, 40), "description": "A phone number: a vCard is written"},
-                "vcard": {**text(1, 10_000), "description": "A whole vCard (BEGIN:VCARD...)"},
+                "name": {
+                    **NAME,
+                    "maxLength": 256,
+                    "description": "The name shown (default: the vCard's FN)",
+                },
+                "phone": {**PHONE, "description": "A phone number: a vCard is written"},
+                "vcard": {
+                    **text(1, 10_000),
+                    "pattern": f"^[{SPACE}]*[Bb][Ee][Gg][Ii][Nn]:[Vv][Cc][Aa][Rr][Dd][^\\u0000]*$",
+                    "description": "A whole vCard (BEGIN:VCARD...)",
+                },
             }
         ),
         "anyOf": [{"required": ["vcard"]}, {"required": ["name", "phone"]}],
@@ -266,7 +304,7 @@ SEND_MESSAGE = named(
     {
         **obj(
             {
-                "to": {**text(1, 100), "description": "A phone number or a JID"},
+                "to": RECIPIENT,
                 "text": {**text(1, MAX_TEXT_LENGTH), "description": "The text, or the caption"},
                 "media": MEDIA_CONTENT,
                 "location": LOCATION,
@@ -281,7 +319,7 @@ SEND_MESSAGE = named(
                 "reply_to": {**MESSAGE_ID, "description": "A message id in the same chat"},
                 "mentions": {
                     "type": "array",
-                    "items": text(1, 100),
+                    "items": RECIPIENT,
                     "maxItems": 100,
                     "description": "JIDs or phone numbers to mention (write @<number> in text)",
                 },
@@ -314,7 +352,7 @@ REACTION_REQUEST = named(
     "ReactionRequest",
     obj(
         {
-            "chat_id": {**text(1, 100), "description": "The chat the message is in"},
+            "chat_id": {**RECIPIENT, "description": "The chat the message is in"},
             "emoji": {**text(0, 20), "description": "One emoji; empty removes the reaction"},
         },
         ("chat_id", "emoji"),
@@ -322,14 +360,14 @@ REACTION_REQUEST = named(
 )
 EDIT_REQUEST = named(
     "EditMessageRequest",
-    obj({"chat_id": text(1, 100), "text": text(1, MAX_TEXT_LENGTH)}, ("chat_id", "text")),
+    obj({"chat_id": RECIPIENT, "text": text(1, MAX_TEXT_LENGTH)}, ("chat_id", "text")),
 )
 FORWARD_REQUEST = named(
     "ForwardMessageRequest",
     obj(
         {
-            "chat_id": {**text(1, 100), "description": "The chat the message is in"},
-            "to": {**text(1, 100), "description": "A phone number or a JID"},
+            "chat_id": {**RECIPIENT, "description": "The chat the message is in"},
+            "to": RECIPIENT,
             "client_message_id": text(1, 200),
         },
         ("chat_id", "to"),
@@ -535,7 +573,7 @@ MESSAGE = named(
 PAIRING_CODE_REQUEST = obj(
     {
         "phone": {
-            **text(1, 40),
+            **PHONE,
             "description": "The number of the WhatsApp account to link, with its country code: "
             "digits, optionally a leading +, spaces and dashes (7 to 15 digits).",
         }
@@ -621,7 +659,7 @@ INJECT_EDIT = obj(
     ("from", "message_id", "text"),
 )
 NOT_ON_WHATSAPP = obj(
-    {"phone": {**text(1, 40), "description": "A phone number in international form"}},
+    {"phone": PHONE},
     ("phone",),
 )
 CREATE_GROUP = obj(
@@ -724,20 +762,28 @@ REPEAT: Schema = obj(
     },
     ("every", "unit"),
 )
-REMINDER_CREATE = obj(
-    {
-        "recipient": text(1, 100),
-        "text": text(1, MAX_TEXT_LENGTH),
-        "due_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with a zone"},
-        "delay_seconds": {"type": "integer", "minimum": 0, "maximum": 10 * 365 * 86400},
-        "repeat": REPEAT,
-        "client_key": text(1, 200),
-    },
-    ("recipient", "text"),
-)
+REMINDER_CREATE = {
+    **obj(
+        {
+            "recipient": RECIPIENT,
+            "text": text(1, MAX_TEXT_LENGTH),
+            "due_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "ISO 8601 with a zone",
+            },
+            "delay_seconds": {"type": "integer", "minimum": 0, "maximum": 10 * 365 * 86400},
+            "repeat": REPEAT,
+            "client_key": text(1, 200),
+        },
+        ("recipient", "text"),
+    ),
+    "oneOf": [{"required": ["due_at"]}, {"required": ["delay_seconds"]}],
+    "description": "Exactly one of due_at and delay_seconds says when.",
+}
 REMINDER_PATCH = obj(
     {
-        "recipient": text(1, 100),
+        "recipient": RECIPIENT,
         "text": text(1, MAX_TEXT_LENGTH),
         "due_at": {"type": "string", "format": "date-time"},
     }

@@ -2,13 +2,16 @@
 
 A server aborts with the status of the error's class and puts the stable `code` (and, for line
 state errors, the line's status; for bad input, the field; for `not_supported`, the engine and
-the capability) in trailing metadata; a client turns such an RpcError back into
-the same domain error with `from_rpc_error`, so the gateway can re-raise what the worker raised.
+the capability; for `dependency_unavailable`, the dependency) in trailing metadata; a client
+turns such an RpcError back into the same domain error with `from_rpc_error`, so the gateway can
+re-raise what the worker raised. A PostgreSQL or Redis outage met by a servicer is answered as
+UNAVAILABLE `dependency_unavailable` (`wamesh.dependencies`).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -17,19 +20,23 @@ import grpc.aio
 
 from wamesh import errors
 from wamesh.constants import REQUEST_ID_METADATA
+from wamesh.dependencies import DEPENDENCY_ERRORS, unavailable
 from wamesh.logs import request_id
 from wamesh.rpc.auth import metadata_value
 
+_LOGGER = logging.getLogger(__name__)
 CODE_METADATA = "wamesh-error-code"
 STATUS_METADATA = "wamesh-session-status"
 FIELD_METADATA = "wamesh-error-field"
 ENGINE_METADATA = "wamesh-engine"
 CAPABILITY_METADATA = "wamesh-capability"
+DEPENDENCY_METADATA = "wamesh-dependency"
 _ATTRIBUTE_METADATA = {
     "status": STATUS_METADATA,
     "field": FIELD_METADATA,
     "engine": ENGINE_METADATA,
     "capability": CAPABILITY_METADATA,
+    "dependency": DEPENDENCY_METADATA,
 }
 
 GRPC_STATUS: dict[type[errors.WameshError], grpc.StatusCode] = {
@@ -81,6 +88,16 @@ async def abort(context: grpc.aio.ServicerContext[Any, Any], exc: errors.WameshE
     raise AssertionError("unreachable")  # pragma: no cover - abort always raises
 
 
+async def abort_outage(context: grpc.aio.ServicerContext[Any, Any], exc: Exception) -> NoReturn:
+    """End the call as UNAVAILABLE `dependency_unavailable` when `exc` is an outage of PostgreSQL
+    or Redis; re-raise it otherwise."""
+    outage = unavailable(exc)
+    if outage is None:
+        raise exc
+    _LOGGER.warning("call failed: %s: %s", outage.code, outage.message)
+    await abort(context, outage)
+
+
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
@@ -95,6 +112,8 @@ def translate_errors(method: F) -> F:
             return await method(self, request, context)
         except errors.WameshError as exc:
             await abort(context, exc)
+        except DEPENDENCY_ERRORS as exc:
+            await abort_outage(context, exc)
         finally:
             request_id.reset(token)
 
@@ -122,6 +141,8 @@ def from_rpc_error(exc: grpc.aio.AioRpcError, session_id: str = "") -> errors.Wa
         return errors.SessionOffline(session_id, status)
     if cls is errors.SessionNotFound:
         return errors.SessionNotFound(session_id)
+    if cls is errors.DependencyUnavailable:
+        return errors.DependencyUnavailable(trailers.get(DEPENDENCY_METADATA, "a dependency"))
     if cls is not None and cls not in (errors.LeaseHeld, errors.WrongSession, errors.InvalidInput):
         return cls(message)
     return errors.Unavailable(f"worker call failed: {exc.code().name}: {message}")

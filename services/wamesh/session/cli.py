@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import sys
 
 from wamesh.errors import ConfigError, LeaseHeld, SessionNotFound
@@ -17,8 +18,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", dest="session_id", help="the line's id (default: $SESSION_ID)")
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` (WAMESH_GRPC_BIND_HOST) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_mesh_token(settings: Settings) -> None:
+    """A worker serves anyone who reaches its port (SendMessage included) unless it checks the
+    gateway's mesh token: refuse to start without one, except on loopback or in dev mode."""
+    host = settings.grpc_bind_host
+    if settings.mesh_token or settings.dev_mode or is_loopback(host):
+        return
+    raise ConfigError(
+        f"WAMESH_MESH_TOKEN is required when WAMESH_GRPC_BIND_HOST={host} is not loopback: "
+        "without it anyone who reaches the worker's port can send as the line"
+    )
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run until stopped; the exit code says why it stopped."""
+    require_mesh_token(settings)
     raw = args.session_id or settings.session_id
     if not raw:
         raise ConfigError("no line given: pass --id <uuid> or set SESSION_ID")

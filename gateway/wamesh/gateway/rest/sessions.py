@@ -1,4 +1,8 @@
-"""`/v1/sessions`: create, list, get (with its live worker), patch, delete, rotate the secret."""
+"""`/v1/sessions`: create, list, get (with its live worker), patch, delete, rotate the secret.
+
+A line is read from PostgreSQL, its worker from Redis: while Redis is unreachable, lines are
+still listed and shown, with `worker` and `live_status` null.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ async def list_sessions(request: web.Request) -> web.StreamResponse:
     """Every line with its registered worker."""
     gw = gateway_of(request)
     found = await lines.list_lines(gw.pool)
-    workers = [await gw.registry.lookup(line.id) for line in found]
+    workers = await gw.router.workers([line.id for line in found])
     return json_response(
         {"sessions": [line_json(line, w) for line, w in zip(found, workers, strict=True)]}
     )
@@ -45,7 +49,7 @@ async def get_session(request: web.Request) -> web.StreamResponse:
     """One line, its worker and the worker's live status."""
     gw = gateway_of(request)
     line = await lines.get_line(gw.pool, request.match_info["id"])
-    worker = await gw.registry.lookup(line.id)
+    [worker] = await gw.router.workers([line.id])
     live = None
     if worker is not None:
         with contextlib.suppress(WameshError):
