@@ -18,6 +18,10 @@ MIGRATIONS_TABLE: Final = "wamesh_migrations"
 MIGRATION_LOCK_ID: Final = 0x77616D657368  # "wamesh" as an advisory lock key
 NOTIFY_SESSIONS_CHANNEL: Final = "wamesh_sessions"
 
+# A warning repeated while a dependency is down is logged at most this often, with a count of the
+# ones held back (wamesh.logs.OncePer).
+TROUBLE_LOG_INTERVAL_S: Final = 60.0
+
 # gRPC metadata (lower case, as gRPC requires).
 MESH_TOKEN_METADATA: Final = "x-wamesh-mesh-token"
 API_KEY_METADATA: Final = "x-api-key"

@@ -19,7 +19,7 @@ safety-net poll (reminders written straight into the table). No LISTEN connectio
 holds one PostgreSQL connection while idle (README, "Budgets").
 
 While PostgreSQL cannot be reached (or has no connection to give), the runner backs off with
-jitter from 1 s to ERROR_BACKOFF_MAX_S and says so once per LOG_INTERVAL_S.
+jitter from 1 s to ERROR_BACKOFF_MAX_S and says so once per TROUBLE_LOG_INTERVAL_S.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg_pool import PoolTimeout
 
-from wamesh.constants import EVENT_REMINDER_FAILED, EVENT_REMINDER_SENT
+from wamesh.constants import EVENT_REMINDER_FAILED, EVENT_REMINDER_SENT, TROUBLE_LOG_INTERVAL_S
 from wamesh.db.pool import Pool
 from wamesh.errors import InvalidInput, SessionNotReady, WameshError
 from wamesh.logs import OncePer
@@ -49,7 +49,6 @@ from wamesh.settings import Settings
 _LOGGER = logging.getLogger(__name__)
 MAX_BACKOFF_S = 600.0
 ERROR_BACKOFF_MAX_S = 60.0
-LOG_INTERVAL_S = 60.0
 
 _TAKE = f"""
 SELECT {COLUMNS} FROM reminders
@@ -79,7 +78,7 @@ class ReminderRunner:
         self._poll_s = settings.reminder_poll_ms / 1000
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._trouble = OncePer(_LOGGER, LOG_INTERVAL_S)
+        self._trouble = OncePer(_LOGGER, TROUBLE_LOG_INTERVAL_S)
         self._error_delay_s = 1.0
 
     async def start(self) -> None:

@@ -31,6 +31,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from wamesh.authstate import AuthStore
+from wamesh.constants import TROUBLE_LOG_INTERVAL_S
 from wamesh.engines.base import (
     AckChanged,
     AuthChanged,
@@ -57,6 +58,7 @@ from wamesh.engines.base import (
 from wamesh.engines.rich import ContactInfo, GroupInfo
 from wamesh.errors import AlreadyPaired, NotSupported, SessionNotFound, SessionNotReady
 from wamesh.jid import parse_phone
+from wamesh.logs import OncePer
 from wamesh.outbox import Kicker
 from wamesh.session import chats
 from wamesh.session.batching import batches
@@ -117,6 +119,7 @@ class Line:
         self._auth = auth
         self.hub = hub
         self._kicker = kicker
+        self._db_trouble = OncePer(_LOGGER, TROUBLE_LOG_INTERVAL_S)
         self.engine: Engine | None = None
         self.status = "starting"
         self.me: str | None = None
@@ -333,14 +336,20 @@ class Line:
         return True
 
     async def _retrying(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Run `work`, retrying while PostgreSQL is unreachable so no event is dropped."""
+        """Run `work`, retrying while PostgreSQL is unreachable so no event is dropped (said
+        once per TROUBLE_LOG_INTERVAL_S, with the count of retries held back)."""
         for attempt in range(DB_RETRIES):
             try:
                 await work()
-                return
             except (psycopg.OperationalError, PoolTimeout) as exc:
-                _LOGGER.warning("database unavailable (%s), retrying", type(exc).__name__)
+                self._db_trouble.warning(
+                    "database unavailable (%s); retrying the line's writes with back-off",
+                    type(exc).__name__,
+                )
                 await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+            else:
+                self._db_trouble.recovered("database reachable again; the line's writes resumed")
+                return
         await work()
 
     def _plain(self, event: EngineEvent) -> LineEvent | None:
