@@ -92,6 +92,25 @@ class TestUploadAndDownload:
         ) as resp:
             assert (resp.status, (await resp.json())["field"]) == (400, "file")
 
+    async def test_a_part_header_aiohttp_cannot_parse_is_400_not_500(
+        self, api: Api, make_line: Callable[..., str]
+    ) -> None:
+        # Found by schemathesis: a control character in a part's name made aiohttp's multipart
+        # reader raise while the handler read the body, and the gateway answered 500 text/plain.
+        boundary = "wameshboundary"
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="\x1f"\r\n\r\n\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\nx\r\n--{boundary}--\r\n"
+        ).encode()
+        headers = {**api.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        async with api.http.post(
+            f"{api.base}/v1/sessions/{make_line()}/media", data=body, headers=headers
+        ) as resp:
+            assert resp.status == 400, await resp.text()
+            assert resp.content_type == "application/problem+json"
+            assert (await resp.json())["code"] == "malformed_body"
+
 
 class TestRange:
     """A single byte range answers 206 with exactly those bytes; one past the end answers 416."""

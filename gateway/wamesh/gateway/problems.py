@@ -4,7 +4,10 @@ Domain errors map to HTTP status here and nowhere else. aiohttp's own 404/405/41
 with the codes `route_not_found`, `method_not_allowed` and `body_too_large`. A PostgreSQL or Redis
 outage (`wamesh.dependencies`) becomes 503 `dependency_unavailable` naming the dependency; every
 503 carries `Retry-After`. A request aiohttp cannot parse (a NUL byte in a header) is the
-client's error: `ClientErrorsAsWarnings` logs it as one WARNING line instead of a traceback.
+client's error: `ClientErrorsAsWarnings` logs it as one WARNING line instead of a traceback; one
+found while a handler reads the body (a broken multipart part header) is 400 `malformed_body`.
+Anything else a handler raises is a defect: logged with its traceback at ERROR and answered 500
+`internal_error` as problem+json, never aiohttp's text/plain page.
 """
 
 from __future__ import annotations
@@ -107,6 +110,20 @@ async def problem_middleware(
         if exc.status == 405:
             response.headers["Allow"] = exc.headers.get("Allow", "")
         return response
+    except HttpProcessingError as exc:  # a body aiohttp could not parse while a handler read it
+        _LOGGER.warning("bad request body refused: %s", _first_line(exc))
+        return problem(400, "malformed_body", f"the request body is malformed: {_first_line(exc)}")
+    except Exception:  # a defect: logged with its traceback, answered as a problem, not text
+        _LOGGER.exception("unhandled error in %s %s", request.method, _route(request))
+        if request.writer.output_size > 0:
+            raise  # a streamed answer already started: nothing else can be sent now
+        return problem(500, "internal_error", "the gateway failed; the error is in its log")
+
+
+def _route(request: web.Request) -> str:
+    """The route's template (never the raw path, which may hold ids or secrets)."""
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "(no route)"
 
 
 class ClientErrorsAsWarnings(logging.Filter):
