@@ -12,6 +12,9 @@ WORKER_KEY_PATTERN: Final = KEY_PREFIX + ":worker:*"
 # Worker lease: refreshed every LEASE_TTL / LEASE_REFRESH_DIVISOR.
 DEFAULT_LEASE_TTL_MS: Final = 15_000
 LEASE_REFRESH_DIVISOR: Final = 3
+LEASE_RETRY_S: Final = 0.5  # refresh retries while Redis cannot be reached (lease suspended)
+LEASE_CALL_TIMEOUT_S: Final = 1.0  # one refresh, or a command's confirmation, at most
+LEASE_PROBE_TIMEOUT_S: Final = 1.0  # a takeover's TCP probe of the holder's address
 
 # PostgreSQL.
 MIGRATIONS_TABLE: Final = "wamesh_migrations"

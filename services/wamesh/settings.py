@@ -278,6 +278,13 @@ class Settings:
         parse_int(1_000),
         "A worker's registry lease; refreshed every third of it.",
     )
+    lease_takeover: bool = setting(
+        "WAMESH_LEASE_TAKEOVER",
+        True,
+        parse_bool,
+        "Take a line at once when its registered worker's address refuses connections (it "
+        "crashed); turn off when WAMESH_ADVERTISE_HOST is a proxy, not the worker itself.",
+    )
     webhook_queue_name: str = setting(
         "WEBHOOK_QUEUE_NAME", "webhooks", parse_text, "Redis stream of webhook deliveries."
     )

@@ -11,6 +11,11 @@ Stop, on SIGTERM/SIGINT, in this order:
   4. stop gRPC with a grace period (in-flight calls finish), exit 0.
 A lost lease stops the engine at once and exits non-zero without writing the line's status (the
 line belongs to another worker now). A deleted line exits non-zero.
+
+While Redis cannot be reached the lease is suspended (wamesh.registry): the engine keeps running
+and keeps writing status and outbox rows to PostgreSQL, but health says NOT_SERVING, the
+reminder runner pauses and fenced commands answer UNAVAILABLE (wamesh.session.fence); all three
+come back as soon as the lease is confirmed again. Only another worker's record stops the line.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from wamesh.registry import Lease, Registry, new_record
 from wamesh.reminders.runner import ReminderRunner
 from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value, tokens_match
 from wamesh.rpc.server import RunningServer, serve
+from wamesh.session.fence import LeaseFence
 from wamesh.session.hub import Hub
 from wamesh.session.line import Line
 from wamesh.session.mesh_servicer import MeshServicer
@@ -74,6 +80,18 @@ def _mesh_interceptors(settings: Settings) -> Sequence[grpc.aio.ServerIntercepto
         return tokens_match(metadata_value(metadata, MESH_TOKEN_METADATA), token)
 
     return (TokenInterceptor(check, "mesh token (WAMESH_MESH_TOKEN)"),)
+
+
+async def _follow_lease(worker: RunningWorker) -> None:
+    """While the lease is suspended: NOT_SERVING and no reminders; both back once confirmed."""
+    lease = worker.lease
+    while True:
+        await lease.suspended.wait()
+        await worker.server.set_serving(False)
+        await worker.reminders.stop()
+        await lease.held.wait()
+        await worker.server.set_serving(True)
+        await worker.reminders.start()
 
 
 @asynccontextmanager
@@ -115,26 +133,34 @@ async def running_worker(
             for d in module.DESCRIPTOR.services_by_name.values()
         ]
 
+    fence = LeaseFence()
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
             serve(
                 settings.grpc_bind_host,
                 settings.worker_grpc_port,
                 register,
-                interceptors=_mesh_interceptors(settings),
+                interceptors=(*_mesh_interceptors(settings), fence),
                 grace_s=GRPC_GRACE_S,
             )
         )
+        # Claimed only now that the port listens (the takeover rule in wamesh.registry).
         address = f"{settings.advertise_host}:{server.port}"
-        lease = Lease(Registry(redis, settings.lease_ttl_ms), new_record(session_id, address))
+        registry = Registry(redis, settings.lease_ttl_ms, take_over_refused=settings.lease_takeover)
+        lease = Lease(registry, new_record(session_id, address))
         await lease.start()
+        fence.lease = lease
         running = RunningWorker(line, lease, server, address, reminders)
+        follower: asyncio.Task[None] | None = None
         try:
             await line.start()
             await running.reminders.start()
+            follower = asyncio.create_task(_follow_lease(running), name="lease-follow")
             _LOGGER.info("serving session %s at %s", session_id, running.address)
             yield running
         finally:
+            if follower is not None:
+                follower.cancel()
             await _shutdown(running)
 
 
