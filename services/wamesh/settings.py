@@ -292,7 +292,16 @@ class Settings:
         "WEBHOOK_ATTEMPTS", 5, parse_int(1, 100), "Attempts per webhook delivery."
     )
     webhook_timeout_ms: int = setting(
-        "WEBHOOK_TIMEOUT_MS", 10_000, parse_int(100), "Timeout of one webhook POST."
+        "WEBHOOK_TIMEOUT_MS",
+        10_000,
+        parse_int(100),
+        "Timeout of one webhook POST, from connecting to the end of the answer.",
+    )
+    webhook_connect_timeout_ms: int = setting(
+        "WEBHOOK_CONNECT_TIMEOUT_MS",
+        3_000,
+        parse_int(50),
+        "Timeout of connecting to a webhook endpoint (within WEBHOOK_TIMEOUT_MS).",
     )
     webhook_backoff_ms: int = setting(
         "WEBHOOK_BACKOFF_MS",
@@ -321,15 +330,33 @@ class Settings:
         parse_int(1, 10_000),
         "Deliveries in flight per line, so one dead endpoint cannot take every slot.",
     )
+    webhook_circuit_failures: int = setting(
+        "WEBHOOK_CIRCUIT_FAILURES",
+        5,
+        parse_int(1, 1_000),
+        "Failed attempts in a row after which an endpoint is paused (its circuit opens).",
+    )
+    webhook_circuit_pause_ms: int = setting(
+        "WEBHOOK_CIRCUIT_PAUSE_MS",
+        5_000,
+        parse_int(10),
+        "First pause of a failing endpoint; doubles per pause in a row.",
+    )
+    webhook_circuit_max_pause_ms: int = setting(
+        "WEBHOOK_CIRCUIT_MAX_PAUSE_MS",
+        300_000,
+        parse_int(10),
+        "Longest pause of a failing endpoint.",
+    )
     webhook_reconcile_interval_ms: int = setting(
         "WEBHOOK_RECONCILE_INTERVAL_MS",
-        5_000,
+        1_000,
         parse_int(50),
         "How often the webhook worker looks for deliveries nobody is working on.",
     )
     webhook_reconcile_grace_ms: int = setting(
         "WEBHOOK_RECONCILE_GRACE_MS",
-        15_000,
+        5_000,
         parse_int(0),
         "How long a due delivery may wait for its kick before the reconciler kicks it again.",
     )

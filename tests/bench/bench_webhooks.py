@@ -5,6 +5,12 @@ process (concurrency C) to a loopback receiver process; the baseline is a plain 
 POSTing N signed-size bodies to the same receiver with the same concurrency; ROUNDS of each,
 interleaved, and their medians compared. Latency: events are
 committed one at a time at a steady rate and timed from commit to arrival at the receiver.
+
+Fairness (`BENCH_WEBHOOKS=fairness`, or `all`): with default settings, a 1,000-row backlog on one
+line (rate, row updates per delivery), 25 hanging endpoints beside a healthy line at 10/s (the
+healthy line's p99 against the same line alone) and 2,000 rows for a dead endpoint (row updates
+per second); each on this checkout and on `BENCH_BASELINE_REV` (the code before fair claims), in
+the same run.
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import psycopg
 
-from tests.bench.common import bench_infra, median, receiver_process, summary
-from tests.support.infra import fresh_database, fresh_redis
+from tests.bench.common import bench_infra, median, percentile, receiver_process, summary
+from tests.support.infra import Infra, fresh_database, fresh_redis
 from tests.support.workers import create_line
+from tests.webhooks import scenarios
+from tests.webhooks.scenarios import running_endpoints
 from wamesh.db.pool import open_pool
 from wamesh.outbox import record_event
 from wamesh.settings import Settings
@@ -100,7 +109,16 @@ async def latencies(database_url: str, redis_url: str, line: str, stats_url: str
 
 
 def main() -> None:
-    """Print the figures and the ratio."""
+    """Print the figures of the parts BENCH_WEBHOOKS names (throughput, fairness or all)."""
+    part = os.environ.get("BENCH_WEBHOOKS", "all")
+    if part in ("throughput", "all"):
+        throughput()
+    if part in ("fairness", "all"):
+        fairness()
+
+
+def throughput() -> None:
+    """Print the throughput figures and the ratio."""
     with (
         bench_infra() as (infra, workdir),
         receiver_process() as receiver,
@@ -142,6 +160,126 @@ def main() -> None:
     print(f"  ratio                   : {median(ours) / median(plain):8.2f} (aim: >= 0.5)")
     print(
         f"  event-to-delivery latency at {LATENCY_RATE_PER_S}/s: {summary(lat)} ({len(lat)} events)"
+    )
+
+
+FAIR_BACKLOG = 1_000
+FAIR_HANGING = 25
+FAIR_HANGING_ROWS = 10
+FAIR_RATE_PER_S = 10
+FAIR_SECONDS = float(os.environ.get("BENCH_FAIR_SECONDS", "10"))
+FAIR_DEAD_ROWS = 2_000
+BASELINE_REV = os.environ.get("BENCH_BASELINE_REV", "489816e")
+
+
+@dataclass
+class Fairness:
+    """The figures of the fairness scenarios for one version of the code."""
+
+    backlog_rate: float = 0.0
+    backlog_updates: float = 0.0
+    alone_p99: float = 0.0
+    beside_p50: float = 0.0
+    beside_p99: float = 0.0
+    beside_missing: int = 0
+    dead_updates_per_s: float = 0.0
+
+
+async def _backlog(infra: Infra, log: Path, code: Path | None, out: Fairness) -> None:
+    with fresh_database(infra) as db, fresh_redis(infra) as rds:
+        async with running_endpoints() as ends, open_pool(db) as pool:
+            busy = scenarios.line(db, ends.url("ok"))
+            ids = await scenarios.add_rows(pool, busy, FAIR_BACKLOG)
+            worker = scenarios.spawn_worker(db, rds, log, code)
+            try:
+                await asyncio.sleep(1.5)
+                before = scenarios.row_updates(db)[0]
+                await scenarios.kick(rds, ids)
+                seconds = await scenarios.wait_delivered(db, busy, FAIR_BACKLOG, 300)
+            finally:
+                worker.stop()
+            out.backlog_rate = FAIR_BACKLOG / seconds
+            out.backlog_updates = (scenarios.row_updates(db)[0] - before) / FAIR_BACKLOG
+
+
+async def _healthy_p99(
+    infra: Infra, log: Path, code: Path | None, hanging: int
+) -> tuple[list[float], int]:
+    with fresh_database(infra) as db, fresh_redis(infra) as rds:
+        async with running_endpoints() as ends, open_pool(db) as pool:
+            healthy = scenarios.line(db, ends.url("ok"))
+            worker = scenarios.spawn_worker(db, rds, log, code)
+            try:
+                await asyncio.sleep(1.5)
+                stuck: list[str] = []
+                for n in range(hanging):
+                    dead = scenarios.line(db, ends.url(f"hang/{n}"))
+                    stuck += await scenarios.add_rows(pool, dead, FAIR_HANGING_ROWS)
+                await scenarios.kick(rds, stuck)
+                steady = await scenarios.steady_events(
+                    pool, rds, healthy, FAIR_RATE_PER_S, FAIR_SECONDS
+                )
+                await asyncio.sleep(2)
+            finally:
+                worker.stop()
+            return steady.latencies(ends), steady.missing(ends)
+
+
+async def _dead(infra: Infra, log: Path, code: Path | None, out: Fairness) -> None:
+    with fresh_database(infra) as db, fresh_redis(infra) as rds:
+        async with running_endpoints() as ends, open_pool(db) as pool:
+            dead = scenarios.line(db, ends.dead)
+            ids = await scenarios.add_rows(pool, dead, FAIR_DEAD_ROWS)
+            worker = scenarios.spawn_worker(db, rds, log, code)
+            try:
+                await asyncio.sleep(1.5)
+                before = scenarios.row_updates(db)[0]
+                started = time.perf_counter()
+                await scenarios.kick(rds, ids)
+                await asyncio.sleep(FAIR_SECONDS)
+            finally:
+                worker.stop()
+            seconds = time.perf_counter() - started
+            out.dead_updates_per_s = (scenarios.row_updates(db)[0] - before) / seconds
+
+
+async def _fairness(infra: Infra, log: Path, code: Path | None) -> Fairness:
+    out = Fairness()
+    await _backlog(infra, log, code, out)
+    alone, _ = await _healthy_p99(infra, log, code, 0)
+    beside, out.beside_missing = await _healthy_p99(infra, log, code, FAIR_HANGING)
+    out.alone_p99 = percentile(alone, 99)
+    out.beside_p50, out.beside_p99 = percentile(beside, 50), percentile(beside, 99)
+    await _dead(infra, log, code, out)
+    return out
+
+
+def fairness() -> None:
+    """Print the fairness figures of this checkout beside those of BENCH_BASELINE_REV."""
+    with bench_infra() as (infra, workdir), scenarios.old_services(BASELINE_REV) as old:
+        before = asyncio.run(_fairness(infra, workdir / "old.log", old))
+        after = asyncio.run(_fairness(infra, workdir / "new.log", None))
+    print("webhook fairness, default settings (concurrency 100, 5 per line), one worker process")
+    print(f"  {'':44} {BASELINE_REV:>12} {'this checkout':>14}")
+    rows = [
+        (f"{FAIR_BACKLOG}-row backlog on one line: deliveries/s", "backlog_rate", "{:.0f}"),
+        ("  row updates per delivery", "backlog_updates", "{:.2f}"),
+        (f"healthy line alone at {FAIR_RATE_PER_S}/s: p99 ms", "alone_p99", "ms"),
+        (f"beside {FAIR_HANGING} hanging endpoints: p50 ms", "beside_p50", "ms"),
+        ("  p99 ms", "beside_p99", "ms"),
+        ("  events not arrived by the end", "beside_missing", "{}"),
+        (
+            f"{FAIR_DEAD_ROWS} rows for a dead endpoint: row updates/s",
+            "dead_updates_per_s",
+            "{:.0f}",
+        ),
+    ]
+    for label, name, form in rows:
+        cells = [getattr(f, name) for f in (before, after)]
+        text = [f"{c * 1000:.0f}" if form == "ms" else form.format(c) for c in cells]
+        print(f"  {label:44} {text[0]:>12} {text[1]:>14}")
+    print(
+        f"  p99 beside hanging / alone: {after.beside_p99 / max(after.alone_p99, 1e-9):.2f} (aim <= 2)"
     )
 
 

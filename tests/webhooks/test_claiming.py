@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -15,7 +16,9 @@ from wamesh.db.pool import Pool
 from wamesh.ids import as_uuid, uuids
 from wamesh.lines import NewLine
 from wamesh.webhooks import delivery, reconciler
-from wamesh.webhooks.intake import CLAIMERS, Intake
+from wamesh.webhooks.circuit import Circuits, State
+from wamesh.webhooks.intake import Intake, Sorted
+from wamesh.webhooks.lanes import Lanes, Rooms
 from wamesh.webhooks.slots import Slots
 
 
@@ -64,22 +67,40 @@ class TestSlots:
             Slots(0)
 
 
+@dataclass(frozen=True)
+class _Row:
+    id: str
+    session_id: str
+    webhook_url: str | None = None
+
+
+def _claim_all(batches: list[list[str]]) -> Callable[..., Awaitable[Sorted[_Row]]]:
+    """A claim that takes every id (line = the id's prefix before '-') and notes each batch."""
+
+    async def claim(reserved: list[str], fresh: list[str], rooms: Rooms) -> Sorted[_Row]:
+        batches.append(reserved + fresh)
+        await asyncio.sleep(0.005)
+        return Sorted([_Row(i, i.split("-")[0]) for i in reserved + fresh], [])
+
+    return claim
+
+
 class TestIntake:
+    """Kicks are claimed in batches within the free places; a failure reaches its callers."""
+
     async def test_many_callers_are_claimed_in_batches_no_larger_than_the_free_places(self) -> None:
         slots = Slots(4)
+        lanes = Lanes(100, Circuits(5, 1, 1, wide=100))
         batches: list[list[str]] = []
         started: list[str] = []
 
-        async def claim(ids: list[str]) -> list[str]:
-            batches.append(ids)
-            await asyncio.sleep(0.005)
-            return ids
+        def start(rows: list[_Row]) -> None:
+            started.extend(r.id for r in rows)
+            for r in rows:  # as if every attempt ended at once
+                lanes.release(r.session_id, r.webhook_url)
+            slots.give(len(rows))
 
-        def start(rows: list[str], places: int) -> None:
-            started.extend(rows)
-            slots.give(places)  # as if every attempt ended at once
-
-        intake: Intake[str] = Intake(slots, claim, start)
+        intake: Intake[_Row] = Intake(slots, lanes, _claim_all(batches), start)
         callers = [[f"{c}-{n}" for n in range(7)] for c in range(5)]
         await asyncio.wait_for(asyncio.gather(*(intake.submit(ids) for ids in callers)), 5)
         await intake.stop()
@@ -90,18 +111,21 @@ class TestIntake:
 
     async def test_a_failed_claim_fails_the_callers_in_its_batch_and_the_rest_go_on(self) -> None:
         slots = Slots(2)
+        lanes = Lanes(100, Circuits(5, 1, 1, wide=100))
         started: list[str] = []
 
-        async def claim(ids: list[str]) -> list[str]:
-            if "bad" in ids:
+        async def claim(reserved: list[str], fresh: list[str], rooms: Rooms) -> Sorted[_Row]:
+            if "bad" in fresh:
                 raise psycopg.OperationalError("database went away")
-            return ids
+            return Sorted([_Row(i, "line") for i in fresh], [])
 
-        def start(rows: list[str], places: int) -> None:
-            started.extend(rows)
-            slots.give(places)
+        def start(rows: list[_Row]) -> None:
+            started.extend(r.id for r in rows)
+            for r in rows:
+                lanes.release(r.session_id, r.webhook_url)
+            slots.give(len(rows))
 
-        intake: Intake[str] = Intake(slots, claim, start)
+        intake: Intake[_Row] = Intake(slots, lanes, claim, start)
         with pytest.raises(psycopg.OperationalError):
             await asyncio.wait_for(intake.submit(["bad", "lost-too", "also-lost"]), 5)
         assert slots.free == 2  # the places of the failed batch came back
@@ -109,30 +133,72 @@ class TestIntake:
         await intake.stop()
         assert started == ["good"]
 
-    async def test_a_claim_loop_that_died_is_replaced(
-        self, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    async def test_rows_of_a_full_line_wait_unclaimed_and_go_as_places_free(self) -> None:
         slots = Slots(10)
-        started: list[str] = []
+        lanes = Lanes(2, Circuits(5, 1, 1, wide=100))
+        claims: list[tuple[list[str], list[str]]] = []
+        started: list[_Row] = []
 
-        async def claim(ids: list[str]) -> list[str]:
-            return ids
+        async def claim(reserved: list[str], fresh: list[str], rooms: Rooms) -> Sorted[_Row]:
+            claims.append((reserved, fresh))
+            room = dict(zip(rooms.lines, rooms.line_rooms, strict=True)).get(
+                "a", rooms.line_default
+            )
+            take = reserved + fresh[:room]
+            return Sorted([_Row(i, "a") for i in take], [(i, "a", None) for i in fresh[room:]])
 
-        def start(rows: list[str], places: int) -> None:
-            if "boom" in rows:
-                raise RuntimeError("a bug in start")
-            started.extend(rows)
-            slots.give(places)
-
-        intake: Intake[str] = Intake(slots, claim, start)
-        stuck = [asyncio.create_task(intake.submit(["boom"])) for _ in range(CLAIMERS)]
-        await asyncio.sleep(0.05)  # every claim loop has died on a "boom"
-        await asyncio.wait_for(intake.submit(["after"]), 5)
-        assert started == ["after"]
-        assert "a claim loop ended" in caplog.text
-        for task in stuck:
-            task.cancel()
+        intake: Intake[_Row] = Intake(slots, lanes, claim, started.extend)
+        await asyncio.wait_for(intake.submit([f"r{n}" for n in range(6)]), 5)
+        assert [r.id for r in started] == ["r0", "r1"]
+        assert lanes.waiting == 4
+        assert lanes.held_lines() == ["a"]
+        for row in list(started):  # the two attempts end: the next two, and only they, go
+            lanes.release(row.session_id, None)
+            slots.give()
+        intake.wake()
+        await asyncio.sleep(0.05)
+        assert [r.id for r in started] == ["r0", "r1", "r2", "r3"]
+        assert claims[-1] == (["r2", "r3"], [])
         await intake.stop()
+
+
+class TestLanes:
+    """Rooms per line and endpoint; lines take turns."""
+
+    def test_lines_take_turns_and_a_full_line_gives_none(self) -> None:
+        lanes = Lanes(2, Circuits(5, 1, 1, wide=100))
+        for n in range(5):
+            lanes.wait(f"a{n}", "a", None)
+        lanes.wait("b0", "b", None)
+        lanes.wait("a0", "a", None)  # already waiting: once
+        assert lanes.ready() == 3
+        assert [p.id for p in lanes.pick(10)] == ["a0", "b0", "a1"]
+        assert lanes.room("a", None) == 0
+        assert lanes.pick(10) == []
+
+    def test_an_unproven_or_failing_endpoint_gets_one_place_and_a_paused_one_none(self) -> None:
+        now = [100.0]
+        circuits = Circuits(2, 5, 60, wide=100, clock=lambda: now[0])
+        lanes = Lanes(5, circuits)
+        url = "http://h/hook"
+        assert lanes.room("a", url) == 1  # new: one attempt until it answers
+        circuits.answered(url)
+        assert lanes.room("a", url) == 5
+        assert circuits.failed(url) is None
+        assert (circuits.state(url), lanes.room("a", url)) == (State.PROBING, 1)
+        change = circuits.failed(url)
+        assert change is not None
+        assert change.state is State.OPEN
+        assert 5 <= change.pause_s <= 5.5
+        assert lanes.room("a", url) == 0
+        now[0] += 6
+        assert lanes.room("a", url) == 1  # one probe
+        longer = circuits.failed(url)
+        assert longer is not None
+        assert 10 <= longer.pause_s <= 11
+        now[0] += 12
+        assert circuits.answered(url) is not None
+        assert (circuits.state(url), lanes.room("a", url)) == (State.CLOSED, 5)
 
 
 class TestIds:
@@ -156,7 +222,9 @@ async def test_claims_and_outcomes_find_rows_by_key_not_by_scanning(
 ) -> None:
     line = line_for("http://127.0.0.1:9/hook")
     ids = await add_events(pool, line, 3000)
-    claim = _plan(database_url, delivery._CLAIM, {"ids": ids[:10], "claim_s": 25})
+    params = {"ids": ids[:10], "reserved": ids[:2], "claim_s": 25, "lines": [], "line_rooms": []}
+    params |= {"urls": [], "url_rooms": [], "line_default": 5, "url_default": 1}
+    claim = _plan(database_url, delivery._CLAIM, params)
     assert "webhook_deliveries_pkey" in claim
     count = 20
     outcome = {name: [None] * count for name in delivery._OUTCOME_FIELDS}
@@ -175,7 +243,7 @@ async def test_the_reconciler_walks_unfinished_rows_only(
             "UPDATE webhook_deliveries SET status = 'delivered' WHERE id <> ALL(%s::uuid[])",
             (ids[:30],),
         )
-    plan = _plan(database_url, reconciler._STRANDED, {"grace": 15, "batch": 500})
+    plan = _plan(database_url, reconciler._STRANDED, {"grace": 15, "batch": 500, "held": []})
     assert "webhook_deliveries_unfinished" in plan
     assert "webhook_deliveries_pkey" in plan
 

@@ -5,7 +5,10 @@
 
 Modules: `signing` (Standard Webhooks), `stream` (task name, consumer group, limits), `broker`
 (the worker's taskiq RedisStreamBroker), `producer` (kick committed rows with a plain XADD; used
-by session workers and replay), `intake` and `slots` (batched claims within the concurrency),
+by session workers and replay; keeps what Redis refuses until it answers), `intake` and `slots`
+(batched claims within the concurrency), `lanes` (each line's places, and its kicked rows waiting
+for one), `circuit` (a circuit per endpoint: one attempt at a time until it answers, paused with
+back-off after failures in a row), `holds` (lines whose rows wait in a live worker's memory),
 `outcomes` (batched outcome writes), `policy` (which responses retry, back-off), `safety`
 (refuse non-public addresses at connect time), `delivery` (one attempt of one row),
 `reconciler` (re-kick rows nobody is working on), `worker` (the process).

@@ -1,11 +1,13 @@
 """One attempt of one webhook delivery: claim the row, sign, POST, record, decide.
 
-The claim is a single UPDATE that succeeds only for a row that is `pending` and due, or whose
-claim expired; so a duplicate kick, or a kick of a delivered row, does nothing. Every attempt is
-written to `webhook_attempts`. The outcome (see `policy`) marks the row `delivered`, `failed`
-(the dead-letter state), or `pending` again with `next_attempt_at`. At most
-WEBHOOK_PER_SESSION_INFLIGHT attempts per line run at once in a process; a kick beyond that is
-put back a moment later instead of waiting in a slot.
+The claim is a single statement that takes only a row that is `pending` and due, or whose claim
+expired, and only while its line has a free place (`lanes`: WEBHOOK_PER_SESSION_INFLIGHT, and what
+its endpoint's `circuit` allows); so a duplicate kick, or a kick of a delivered row, does nothing,
+and a row of a full line is read, not written, and waits in the worker for a place. A claim holds
+for WEBHOOK_TIMEOUT_MS + CLAIM_MARGIN_S: the POST starts as soon as the row is claimed, so an
+expired claim means its worker died. Every attempt is written to `webhook_attempts`. The outcome
+(see `policy`) marks the row `delivered`, `failed` (the dead-letter state), or `pending` again with
+`next_attempt_at`: two row updates per attempt, however long the backlog.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import asyncio
 import json
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -25,7 +27,9 @@ from wamesh.db.pool import Pool
 from wamesh.ids import uuids
 from wamesh.settings import Settings
 from wamesh.webhooks import signing
-from wamesh.webhooks.intake import Intake
+from wamesh.webhooks.circuit import Change, Circuits, State
+from wamesh.webhooks.intake import Intake, Sorted
+from wamesh.webhooks.lanes import Lanes, Rooms
 from wamesh.webhooks.outcomes import OutcomeWriter
 from wamesh.webhooks.policy import Backoff, Verdict, verdict
 from wamesh.webhooks.safety import guarded_connector
@@ -33,18 +37,50 @@ from wamesh.webhooks.slots import Slots
 
 _LOGGER = logging.getLogger(__name__)
 SNIPPET_CHARS = 500
-BUSY_RETRY_S = 0.5
+CLAIM_MARGIN_S = 2.0  # beyond WEBHOOK_TIMEOUT_MS: the record of an outcome, a slow commit
 USER_AGENT = "wamesh-webhooks/1"
 
-_CLAIM = """
-UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,
-    claimed_until = now() + make_interval(secs => %(claim_s)s), updated_at = now()
-FROM sessions s
-WHERE d.id = ANY(%(ids)s::uuid[]) AND s.id = d.session_id
-  AND ((d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now()))
-       OR (d.status = 'delivering' AND d.claimed_until < now()))
-RETURNING d.id::text AS id, d.session_id::text AS session_id, d.payload, d.attempts,
-    s.webhook_url, s.webhook_secret, s.webhook_enabled
+_CLAIMABLE = """(
+    (d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now()))
+    OR (d.status = 'delivering' AND d.claimed_until < now()))"""
+# The kicked rows that are claimable, numbered per line and per endpoint in kick order; those
+# within their line's and endpoint's room (reserved rows always) are claimed, the others
+# returned unwritten, with their line, to wait.
+_CLAIM = f"""
+WITH asked AS (
+    SELECT a.id, a.n FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS a(id, n)
+), claimable AS (
+    SELECT d.id, d.session_id, s.webhook_url, s.webhook_enabled, a.n,
+        a.id = ANY(%(reserved)s::uuid[]) AS reserved
+    FROM asked a JOIN webhook_deliveries d ON d.id = a.id JOIN sessions s ON s.id = d.session_id
+    WHERE d.id = ANY(%(ids)s::uuid[]) AND {_CLAIMABLE}
+), ranked AS (
+    SELECT c.*,
+        row_number() OVER (PARTITION BY c.reserved, c.session_id ORDER BY c.n) AS in_line,
+        row_number() OVER (PARTITION BY c.reserved, c.webhook_url ORDER BY c.n) AS at_endpoint
+    FROM claimable c
+), chosen AS (
+    SELECT r.id FROM ranked r
+    LEFT JOIN unnest(%(lines)s::uuid[], %(line_rooms)s::int[]) AS l(id, room)
+        ON l.id = r.session_id
+    LEFT JOIN unnest(%(urls)s::text[], %(url_rooms)s::int[]) AS e(url, room)
+        ON e.url = r.webhook_url
+    WHERE r.reserved OR (r.in_line <= COALESCE(l.room, %(line_default)s)
+        AND (r.webhook_url IS NULL OR NOT r.webhook_enabled
+             OR r.at_endpoint <= COALESCE(e.room, %(url_default)s)))
+), claimed AS (
+    UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,
+        claimed_until = now() + make_interval(secs => %(claim_s)s), updated_at = now()
+    FROM sessions s
+    WHERE d.id = ANY(ARRAY(SELECT id FROM chosen)) AND s.id = d.session_id AND {_CLAIMABLE}
+    RETURNING d.id, d.session_id, d.payload, d.attempts,
+        s.webhook_url, s.webhook_secret, s.webhook_enabled
+)
+SELECT id::text AS id, session_id::text AS session_id, payload, attempts, webhook_url,
+    webhook_secret, webhook_enabled, true AS claimed FROM claimed
+UNION ALL
+SELECT r.id::text, r.session_id::text, NULL, 0, r.webhook_url, NULL, r.webhook_enabled, false
+FROM ranked r WHERE r.id <> ALL(ARRAY(SELECT id FROM chosen))
 """
 
 # One statement per batch of outcomes: record each attempt and move its row on.
@@ -78,11 +114,14 @@ UPDATE webhook_deliveries d SET status = o.status, last_status_code = o.code,
     kicked_at = CASE WHEN o.status = 'pending' THEN NULL ELSE d.kicked_at END
 FROM o WHERE d.id = ANY(%(id)s::uuid[]) AND d.id = o.id  -- ANY: an index scan, not a full one
 """
-# Rows claimed beyond a line's in-flight cap go back, uncounted, a moment later.
-_PUT_BACK = """
-UPDATE webhook_deliveries SET status = 'pending', attempts = attempts - 1, claimed_until = NULL,
-    kicked_at = NULL, next_attempt_at = now() + make_interval(secs => %(delay)s), updated_at = now()
-WHERE id = ANY(%(ids)s::uuid[])
+# A circuit that opened or closed: what the delivery log shows of the endpoint.
+_CIRCUIT = """
+INSERT INTO webhook_endpoints AS e (url, state, failures, paused_until, last_error, updated_at)
+VALUES (%(url)s, %(state)s, %(failures)s, now() + make_interval(secs => %(pause)s), %(error)s,
+    now())
+ON CONFLICT (url) DO UPDATE SET state = excluded.state, failures = excluded.failures,
+    paused_until = excluded.paused_until, last_error = COALESCE(excluded.last_error, e.last_error),
+    updated_at = now()
 """
 _NO_WEBHOOK = """
 UPDATE webhook_deliveries SET status = 'failed', last_error = %(error)s, claimed_until = NULL,
@@ -115,7 +154,7 @@ class AttemptResult:
 
 
 class Deliverer:
-    """Delivers one attempt of each kicked row that is due."""
+    """Delivers one attempt of each kicked row that is due, when its line has a place."""
 
     def __init__(
         self,
@@ -131,25 +170,31 @@ class Deliverer:
         self._backoff = Backoff(
             settings.webhook_backoff_ms / 1000, settings.webhook_max_backoff_ms / 1000
         )
-        self._claim_s = settings.webhook_timeout_ms / 1000 * 2 + 5
-        self._cap = settings.webhook_per_session_inflight
-        self._in_flight: defaultdict[str, int] = defaultdict(int)
+        self._claim_s = settings.webhook_timeout_ms / 1000 + CLAIM_MARGIN_S
+        self._timeout = aiohttp.ClientTimeout(
+            total=settings.webhook_timeout_ms / 1000,
+            connect=min(settings.webhook_connect_timeout_ms, settings.webhook_timeout_ms) / 1000,
+        )
+        self.circuits = Circuits(
+            settings.webhook_circuit_failures,
+            settings.webhook_circuit_pause_ms / 1000,
+            settings.webhook_circuit_max_pause_ms / 1000,
+            wide=settings.webhook_concurrency,
+        )
+        self.lanes = Lanes(settings.webhook_per_session_inflight, self.circuits)
         self._slots = Slots(settings.webhook_concurrency)
-        self._intake = Intake(self._slots, self._claim, self._start)
+        self._intake: Intake[Claimed] = Intake(self._slots, self.lanes, self._claim, self._start)
         self._running: set[asyncio.Task[None]] = set()
         self._outcomes = OutcomeWriter(pool, _OUTCOME, _OUTCOME_FIELDS)
 
     async def deliver(self, delivery_ids: Sequence[str]) -> None:
-        """Claim the due rows among `delivery_ids` as places free up, and start an attempt of
-        each in the background (WEBHOOK_CONCURRENCY attempts at most, in all)."""
+        """Claim the due rows among `delivery_ids` whose line has a place, start an attempt of
+        each in the background (WEBHOOK_CONCURRENCY attempts at most, in all), and keep the
+        others waiting for a place of their line."""
         await self._intake.submit(uuids(delivery_ids))
 
-    def _start(self, claimed: list[Claimed], places: int) -> None:
-        admitted, busy = self._admit(claimed)
-        self._slots.give(places - len(admitted))
-        if busy:
-            self._spawn(self._put_back(busy))
-        for row in admitted:
+    def _start(self, claimed: list[Claimed]) -> None:
+        for row in claimed:
             self._spawn(self._attempt(row))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -165,31 +210,47 @@ class Deliverer:
             await asyncio.wait(set(self._running), timeout=timeout_s)
         await self._outcomes.stop()
 
-    async def _claim(self, delivery_ids: Sequence[str]) -> list[Claimed]:
+    async def _claim(self, reserved: list[str], fresh: list[str], rooms: Rooms) -> Sorted[Claimed]:
+        params = {
+            "ids": list(dict.fromkeys(reserved + fresh)),  # a kick may name a row twice
+            "reserved": reserved,
+            "claim_s": self._claim_s,
+            "lines": rooms.lines,
+            "line_rooms": rooms.line_rooms,
+            "urls": rooms.urls,
+            "url_rooms": rooms.url_rooms,
+            "line_default": rooms.line_default,
+            "url_default": rooms.url_default,
+        }
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                _CLAIM, {"ids": list(delivery_ids), "claim_s": self._claim_s}
-            )
-            return [Claimed(**row) for row in await cursor.fetchall()]
+            cursor = await conn.execute(_CLAIM, params)
+            rows = await cursor.fetchall()
+        claimed = [Claimed(**_fields(r)) for r in rows if r["claimed"]]
+        waiting = [(r["id"], r["session_id"], r["webhook_url"]) for r in rows if not r["claimed"]]
+        return Sorted(claimed, waiting)
 
-    def _admit(self, claimed: list[Claimed]) -> tuple[list[Claimed], list[str]]:
-        admitted, busy = [], []
-        for row in claimed:
-            if self._in_flight[row.session_id] < self._cap:
-                self._in_flight[row.session_id] += 1
-                admitted.append(row)
-            else:
-                busy.append(row.id)
-        return admitted, busy
-
-    async def _put_back(self, ids: list[str]) -> None:
+    async def _record_circuit(self, change: Change, error: str | None) -> None:
         try:
             async with self._pool.connection() as conn:
-                await conn.execute(_PUT_BACK, {"ids": ids, "delay": BUSY_RETRY_S})
-        except Exception:
-            _LOGGER.exception("could not put back %d deliveries; their claims expire", len(ids))
-            return
-        self._schedule(ids, BUSY_RETRY_S)
+                await conn.execute(
+                    _CIRCUIT,
+                    {
+                        "url": change.url,
+                        "state": change.state.value,
+                        "failures": change.failures,
+                        "pause": change.pause_s,
+                        "error": error,
+                    },
+                )
+        except Exception:  # the log's view of the endpoint; delivery goes on without it
+            _LOGGER.exception("could not record the circuit of an endpoint")
+        if change.state is State.OPEN:
+            _LOGGER.warning(
+                "webhook endpoint paused for %.0f s after %d failures in a row",
+                change.pause_s,
+                change.failures,
+                extra={"endpoint": _endpoint(change.url)},
+            )
 
     async def _attempt(self, claimed: Claimed) -> None:
         """POST, give the place back, then record the outcome (so a slow commit never holds a
@@ -203,9 +264,10 @@ class Deliverer:
                     )
                 return
             result = await self._post(claimed)
+            change = self._judge(claimed.webhook_url, result.status)
             self._leave(claimed)
             held = False
-            await self._conclude(claimed, result)
+            await self._conclude(claimed, result, change)
         except Exception:
             _LOGGER.exception(
                 "attempt of delivery %s failed; its claim expires and it is retried", claimed.id
@@ -215,9 +277,20 @@ class Deliverer:
                 self._leave(claimed)
 
     def _leave(self, claimed: Claimed) -> None:
-        """Give back the attempt's place and its line's share."""
-        self._in_flight[claimed.session_id] -= 1
+        """Give back the attempt's place and its line's share; look for the next row."""
+        self.lanes.release(claimed.session_id, claimed.webhook_url)
         self._slots.give()
+        self._intake.wake()
+
+    def _judge(self, url: str, status: int | None) -> Change | None:
+        """Tell the endpoint's circuit how the attempt went; wake the claimer when a pause ends."""
+        if verdict(status) is Verdict.RETRY:
+            change = self.circuits.failed(url)
+        else:
+            change = self.circuits.answered(url)
+        if change is not None and change.state is State.OPEN:
+            asyncio.get_running_loop().call_later(change.pause_s, self._intake.wake)
+        return change
 
     async def _post(self, claimed: Claimed) -> AttemptResult:
         body = json.dumps(claimed.payload, separators=(",", ":")).encode()
@@ -227,13 +300,12 @@ class Deliverer:
             "User-Agent": USER_AGENT,
         }
         started = time.perf_counter()
-        timeout = aiohttp.ClientTimeout(total=self._settings.webhook_timeout_ms / 1000)
         try:
             async with self._http.post(
                 claimed.webhook_url or "",
                 data=body,
                 headers=headers,
-                timeout=timeout,
+                timeout=self._timeout,
                 allow_redirects=False,
             ) as resp:
                 text = await resp.content.read(SNIPPET_CHARS * 4)
@@ -244,17 +316,29 @@ class Deliverer:
                     text.decode(errors="replace")[:SNIPPET_CHARS],
                     resp.headers.get("Retry-After"),
                 )
+        except aiohttp.ConnectionTimeoutError:
+            return AttemptResult(None, _ms(started), "connect timeout", None, None)
         except TimeoutError:
             return AttemptResult(None, _ms(started), "timeout", None, None)
         except (aiohttp.ClientError, OSError) as exc:
             return AttemptResult(None, _ms(started), _describe(exc), None, None)
 
-    async def _conclude(self, claimed: Claimed, result: AttemptResult) -> None:
-        """Record the attempt and move the row to delivered, failed or pending (one statement)."""
+    async def _conclude(
+        self, claimed: Claimed, result: AttemptResult, change: Change | None
+    ) -> None:
+        """Record the attempt and move the row to delivered, failed or pending (one statement);
+        record the endpoint's circuit when it changed."""
         outcome = verdict(result.status)
         error = result.error or (
             f"HTTP {result.status}" if outcome is not Verdict.DELIVERED else None
         )
+        if change is not None:
+            self._spawn(self._record_circuit(change, error))
+            if change.state is State.OPEN:
+                error = (
+                    f"{error}; endpoint paused {change.pause_s:.0f} s "
+                    f"after {change.failures} failures in a row"
+                )
         status, delay = "failed", 0.0
         if outcome is Verdict.DELIVERED:
             status = "delivered"
@@ -291,6 +375,16 @@ class Deliverer:
                 (session_id,),
             )
         _LOGGER.warning("webhook of session %s disabled after 410 Gone", session_id)
+
+
+def _fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "claimed"}
+
+
+def _endpoint(url: str) -> str:
+    """Scheme, host and port of a URL: never its path or query, which may hold a token."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
 
 
 def _ms(started: float) -> int:

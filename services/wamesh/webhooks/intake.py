@@ -1,10 +1,15 @@
-"""Kicked ids from many stream messages, claimed by a couple of loops in batches as large as the
-free places allow.
+"""Kicked ids and waiting rows, claimed by one loop in batches as large as the free places allow.
 
 When every message claimed its own ids, dozens of small claims ran at once and queued behind each
 other in PostgreSQL (measured: claims of a few rows taking 20 ms, and the rate falling as they
-grew more numerous). CLAIMERS loops make claims as large as the places free at that moment: while
-one claim runs, the next batch gathers.
+grew more numerous). One loop makes claims as large as the places free at that moment; while a
+claim runs, the next batch gathers. One loop, not several, because each claim is told every
+line's free places (`lanes`): two claims at once would both use the same room.
+
+A batch is rows waiting in `lanes` that now have a place (reserved first), then newly kicked ids.
+The claim answers which rows it took, which wait (their line had no room: they join its lane), and
+drops the rest (delivered, claimed elsewhere, or not due: a timer or the reconciler kicks those).
+`submit(ids)` returns once its ids have been sorted so, and the stream message is then acked.
 """
 
 from __future__ import annotations
@@ -14,13 +19,37 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
+from wamesh.webhooks.lanes import Lanes, Picked, Rooms
 from wamesh.webhooks.slots import Slots
 
-T = TypeVar("T")
 _LOGGER = logging.getLogger(__name__)
-CLAIMERS = 2  # one claim gathers its batch while the other runs
+CLAIM_RETRY_S = 0.5  # after a failed claim, before waiting rows are tried again
+
+
+class Row(Protocol):
+    """A claimed row, as far as places are concerned."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def webhook_url(self) -> str | None: ...
+
+
+R = TypeVar("R", bound=Row)
+
+
+@dataclass(frozen=True)
+class Sorted(Generic[R]):
+    """What a claim made of a batch: the rows it claimed, and those that wait for a place of
+    their line, as (id, line, url). Rows in neither were not claimable."""
+
+    claimed: list[R]
+    waiting: list[tuple[str, str, str | None]]
 
 
 class _Entry:
@@ -31,71 +60,111 @@ class _Entry:
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
-class Intake(Generic[T]):
-    """`submit(ids)` returns once those ids have been claimed (or found not claimable)."""
+class Intake(Generic[R]):
+    """`submit(ids)` returns once those ids have been claimed, queued in their lane, or dropped."""
 
     def __init__(
         self,
         slots: Slots,
-        claim: Callable[[list[str]], Awaitable[list[T]]],
-        start: Callable[[list[T], int], None],
+        lanes: Lanes,
+        claim: Callable[[list[str], list[str], Rooms], Awaitable[Sorted[R]]],
+        start: Callable[[list[R]], None],
     ) -> None:
         self._slots = slots
+        self._lanes = lanes
         self._claim = claim
-        self._start = start  # gets the claimed rows and the places taken for the batch
+        self._start = start  # gets the claimed rows, each already counted in `lanes`
         self._backlog: deque[_Entry] = deque()
         self._pending = 0
-        self._arrived = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     async def submit(self, ids: Sequence[str]) -> None:
-        """Queue `ids` for claiming and wait until the claimer has taken them all."""
+        """Queue `ids` for claiming and wait until the claimer has sorted them all."""
         if not ids:
             return
-        self._ensure_claimers()
+        self._ensure_claimer()
         entry = _Entry(ids)
         self._backlog.append(entry)
         self._pending += len(ids)
-        self._arrived.set()
+        self._wake.set()
         await asyncio.shield(entry.done)
 
-    def _ensure_claimers(self) -> None:
-        """Start the claim loops, and replace any that ended (a bug must not stall delivery)."""
-        alive = [task for task in self._tasks if not task.done()]
-        for task in self._tasks:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                _LOGGER.error("a claim loop ended", exc_info=task.exception())
-        while len(alive) < CLAIMERS:
-            alive.append(asyncio.create_task(self._run(), name="webhook-claims"))
-        self._tasks = alive
+    def wake(self) -> None:
+        """Look again: a place was freed, or a paused endpoint may be probed."""
+        self._ensure_claimer()
+        self._wake.set()
+
+    def _ensure_claimer(self) -> None:
+        """Start the claim loop, and replace it if it ended (a bug must not stall delivery)."""
+        if self._task is not None and not self._task.done():
+            return
+        if self._task is not None and not self._task.cancelled() and self._task.exception():
+            _LOGGER.error("the claim loop ended", exc_info=self._task.exception())
+            for entry in self._backlog:  # its callers learn of it; their rows are re-kicked
+                if not entry.done.done():
+                    entry.done.set_exception(RuntimeError("the claim loop ended"))
+            self._backlog.clear()
+            self._pending = 0
+        self._task = asyncio.create_task(self._run(), name="webhook-claims")
 
     async def stop(self) -> None:
         """Stop claiming; callers still waiting get CancelledError."""
-        for task in self._tasks:
-            task.cancel()
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await self._task
         for entry in self._backlog:
             entry.done.cancel()
 
     async def _run(self) -> None:
         while True:
-            await self._arrived.wait()
-            got = await self._slots.take(self._pending)
-            batch, touched = self._pop(got)
-            if not batch:  # the other loop took them while this one waited
-                self._slots.give(got)
-                continue
-            try:
-                claimed = await self._claim(batch)
-            except Exception as exc:  # the callers whose ids were in the batch learn of it
-                self._slots.give(got)
-                self._fail(touched, exc)
-                continue
-            self._start(claimed, got)
-            for entry in touched:
-                if not entry.ids and not entry.done.done():
-                    entry.done.set_result(None)
+            await self._wake.wait()
+            self._wake.clear()
+            while await self._round():
+                pass
+
+    async def _round(self) -> bool:
+        """Claim one batch; False when there is nothing that could be claimed now."""
+        wanted = self._pending + self._lanes.ready()
+        if wanted == 0:
+            return False
+        got = await self._slots.take(wanted)
+        picked = self._lanes.pick(got)
+        fresh, touched = self._pop(got - len(picked))
+        if not picked and not fresh:
+            self._slots.give(got)
+            return False
+        try:
+            result = await self._claim([p.id for p in picked], fresh, self._lanes.rooms())
+        except Exception as exc:
+            self._unreserve(picked)
+            self._slots.give(got)
+            self._fail(touched, exc)
+            await asyncio.sleep(CLAIM_RETRY_S)
+            return True
+        self._sort(result, picked, got)
+        for entry in touched:
+            if not entry.ids and not entry.done.done():
+                entry.done.set_result(None)
+        return True
+
+    def _sort(self, result: Sorted[R], picked: list[Picked], got: int) -> None:
+        """Waiting rows to their lanes; reservations kept for the claimed picks and given back
+        for the others; claimed new rows counted; unused places given back."""
+        for delivery_id, line, url in result.waiting:
+            self._lanes.wait(delivery_id, line, url)
+        reserved = {p.id: p for p in picked}
+        for row in result.claimed:
+            if reserved.pop(row.id, None) is None:
+                self._lanes.take(row.session_id, row.webhook_url)
+        self._unreserve(list(reserved.values()))
+        self._slots.give(got - len(result.claimed))
+        self._start(result.claimed)
+
+    def _unreserve(self, picked: list[Picked]) -> None:
+        for p in picked:
+            self._lanes.release(p.line, p.url)
 
     def _pop(self, count: int) -> tuple[list[str], list[_Entry]]:
         batch: list[str] = []
@@ -108,8 +177,6 @@ class Intake(Generic[T]):
             if not entry.ids:
                 self._backlog.popleft()
         self._pending -= len(batch)
-        if not self._backlog:
-            self._arrived.clear()
         return batch, touched
 
     def _fail(self, touched: list[_Entry], exc: Exception) -> None:
@@ -120,5 +187,3 @@ class Intake(Generic[T]):
                 entry.ids.clear()
             if not entry.done.done():
                 entry.done.set_exception(exc)
-        if not self._backlog:
-            self._arrived.clear()

@@ -8,17 +8,22 @@ about 20 MiB of RSS (measured), one process per line; tests/webhooks/test_produc
 that taskiq reads these messages as calls of the delivery task.
 
 `start()` creates the stream and its consumer group (as the broker's startup does) before the
-first kick: a group created later would skip earlier messages. A kick that fails (Redis down)
-is logged and dropped: the row stays `pending` in PostgreSQL and the reconciler kicks it again,
-so nothing is lost.
+first kick: a group created later would skip earlier messages. A kick that cannot be sent (Redis
+down, no free connection within KICK_TIMEOUT_S) is kept and sent again in the background as soon
+as Redis answers (back-off RESEND_FIRST_S doubling to RESEND_MAX_S; one log line per outage), so
+the caller never waits for it and the delivery waits only as long as Redis is away. Kept kicks are
+bounded (UNSENT_MAX ids); the rows stay `pending` in PostgreSQL whatever happens here, and the
+reconciler kicks them again if this process dies first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -31,7 +36,11 @@ from wamesh.webhooks.stream import CONSUMER_GROUP, DELIVER_TASK, STREAM_MAXLEN
 
 _LOGGER = logging.getLogger(__name__)
 KICK_TIMEOUT_S = 10.0
+UNSENT_MAX = 100_000
+RESEND_FIRST_S = 0.2
+RESEND_MAX_S = 2.0
 KICK_BATCH = 50  # ids per stream message: one claim query and one XADD/XACK per batch
+RESEND_BATCH = KICK_BATCH * 20
 PRODUCER_CONNECTIONS = 1  # kicks are pipelined; one connection keeps up (README, "Budgets")
 
 
@@ -58,6 +67,18 @@ class Producer:
         self._owned = redis is None
         self._redis = redis or redis_client(settings, PRODUCER_CONNECTIONS, "wamesh-producer")
         self._started = False
+        self._unsent: deque[str] = deque()
+        self._resender: asyncio.Task[None] | None = None
+
+    @property
+    def redis(self) -> Redis:
+        """The producer's Redis client (the webhook worker's holds share its connection)."""
+        return self._redis
+
+    @property
+    def unsent(self) -> int:
+        """Kicked ids waiting for Redis."""
+        return len(self._unsent)
 
     async def start(self) -> None:
         """Create the stream and its consumer group; tolerate Redis down."""
@@ -70,31 +91,62 @@ class Producer:
             )
 
     async def stop(self) -> None:
-        """Close the connection (unless it is the caller's)."""
+        """Stop resending and close the connection (unless it is the caller's)."""
+        if self._resender is not None:
+            self._resender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._resender
         if self._owned:
             await self._redis.aclose()
 
     async def kick(self, delivery_ids: Sequence[str]) -> None:
-        """Queue one attempt of each row (one round trip); never raises for Redis trouble."""
+        """Queue one attempt of each row (one round trip); never raises for Redis trouble: what
+        cannot be sent now is sent when Redis answers."""
         ids = list(delivery_ids)
         if not ids:
             return
-        try:
-            if not self._started:
-                await self._declare()
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for start in range(0, len(ids), KICK_BATCH):
-                    message = task_message(ids[start : start + KICK_BATCH])
-                    pipe.xadd(
-                        self._stream, {b"data": message}, maxlen=STREAM_MAXLEN, approximate=True
-                    )
-                await asyncio.wait_for(pipe.execute(), KICK_TIMEOUT_S)
-        except (OSError, RedisError, TimeoutError) as exc:
-            _LOGGER.warning(
-                "could not kick %d deliveries (%s); the reconciler will",
-                len(ids),
-                type(exc).__name__,
-            )
+        if not self._unsent:  # else Redis is away: keep the order, the resender sends these too
+            try:
+                await self._send(ids)
+                return
+            except (OSError, RedisError, TimeoutError) as exc:
+                _LOGGER.warning(
+                    "could not kick %d deliveries (%s); sending them when Redis answers",
+                    len(ids),
+                    type(exc).__name__,
+                )
+        self._keep(ids)
+        if self._resender is None or self._resender.done():
+            self._resender = asyncio.create_task(self._resend(), name="webhook-kicks-resend")
+
+    def _keep(self, ids: list[str]) -> None:
+        self._unsent.extend(ids)
+        while len(self._unsent) > UNSENT_MAX:  # the oldest are the reconciler's
+            self._unsent.popleft()
+
+    async def _send(self, ids: list[str]) -> None:
+        if not self._started:
+            await self._declare()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for start in range(0, len(ids), KICK_BATCH):
+                message = task_message(ids[start : start + KICK_BATCH])
+                pipe.xadd(self._stream, {b"data": message}, maxlen=STREAM_MAXLEN, approximate=True)
+            await asyncio.wait_for(pipe.execute(), KICK_TIMEOUT_S)
+
+    async def _resend(self) -> None:
+        """Send the kept kicks once Redis answers, oldest first."""
+        delay = RESEND_FIRST_S
+        while self._unsent:
+            await asyncio.sleep(delay)
+            batch = [self._unsent.popleft() for _ in range(min(len(self._unsent), RESEND_BATCH))]
+            try:
+                await self._send(batch)
+            except (OSError, RedisError, TimeoutError):
+                self._unsent.extendleft(reversed(batch))
+                delay = min(RESEND_MAX_S, delay * 2)
+                continue
+            delay = 0.0 if self._unsent else RESEND_FIRST_S
+        _LOGGER.info("kicks sent again; the webhook queue answers")
 
     async def _declare(self) -> None:
         try:

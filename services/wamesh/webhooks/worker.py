@@ -1,7 +1,8 @@
 """The webhook worker process (`wamesh worker`).
 
 It runs taskiq's Receiver in-process on the stream broker, with WEBHOOK_CONCURRENCY attempts in
-flight, plus the reconciler and the retry timers. On SIGTERM it stops taking messages, waits up to
+flight, plus the reconciler, the retry timers and the refresh of the lines it holds rows of
+(`holds`). On SIGTERM it stops taking messages, waits up to
 SHUTDOWN_WAIT_S for attempts in flight, then exits; an attempt cut short keeps its claim, which
 expires and is re-kicked by a reconciler, so nothing is lost. (taskiq 0.13.0's CLI worker did not
 exit on SIGTERM, measured: see ../shared/notes/webhooks-taskiq.md; we pin 0.12.4 and run the
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from redis.exceptions import RedisError
 from taskiq.receiver import Receiver
@@ -22,9 +24,10 @@ from wamesh.process import install_stop_signals
 from wamesh.settings import Settings
 from wamesh.webhooks.broker import make_broker
 from wamesh.webhooks.delivery import Deliverer, http_session
+from wamesh.webhooks.holds import Holds
 from wamesh.webhooks.producer import running_producer
 from wamesh.webhooks.reconciler import reconcile_forever
-from wamesh.webhooks.stream import DELIVER_TASK
+from wamesh.webhooks.stream import DELIVER_TASK, HOLD_REFRESH_S
 
 _LOGGER = logging.getLogger(__name__)
 SHUTDOWN_WAIT_S = 20.0
@@ -65,26 +68,38 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
     ):
         timers = RetryTimers(producer.kick)
         deliverer = Deliverer(settings, pool, http, timers.schedule)
-
+        holds = Holds(producer.redis, settings.webhook_queue_name)
         reconciler = asyncio.create_task(
             reconcile_forever(
                 pool,
                 producer,
                 settings.webhook_reconcile_interval_ms / 1000,
                 settings.webhook_reconcile_grace_ms / 1000,
+                holds.held,
             )
         )
+        holder = asyncio.create_task(hold_forever(holds, deliverer.lanes.held_lines))
         _LOGGER.info("webhook worker started", extra={"concurrency": settings.webhook_concurrency})
         try:
             await _receive_until(stop, settings, deliverer)
             await deliverer.drain(SHUTDOWN_WAIT_S)
         finally:
-            reconciler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
+            for task in (reconciler, holder):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             timers.cancel()
     _LOGGER.info("webhook worker stopped")
     return 0
+
+
+async def hold_forever(holds: Holds, lines: Callable[[], list[str]]) -> None:
+    """Refresh the holds of the lines whose rows wait here, every HOLD_REFRESH_S."""
+    while True:
+        # While Redis is away the reconciler cannot kick either.
+        with contextlib.suppress(OSError, RedisError):
+            await holds.hold(lines())
+        await asyncio.sleep(HOLD_REFRESH_S)
 
 
 async def _receive_until(stop: asyncio.Event, settings: Settings, deliverer: Deliverer) -> None:
