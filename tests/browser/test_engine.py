@@ -136,6 +136,7 @@ class TestReadiness:
         run = await _ready(start_engine)
         ready = await run.wait_for(Ready)
         assert ready.me == "15550009999@s.whatsapp.net"
+        assert ready.lid == "210000009999@lid"  # getMaybeMeLidUser
 
     async def test_lid_only_me(self, start_engine: Callable[..., Any]) -> None:
         run = await start_engine()
@@ -144,6 +145,7 @@ class TestReadiness:
         await run.page("() => window.__standin.scan()")
         ready = await run.wait_for(Ready)
         assert ready.me.endswith("@lid")
+        assert ready.lid == ready.me
 
     async def test_dollar_one_serialization(
         self, start_engine: Callable[..., Any], standin_url: str

@@ -22,7 +22,7 @@ from neonize.aioze.events import (
     StreamReplacedEv,
     TemporaryBanEv,
 )
-from neonize.proto.Neonize_pb2 import JID, MessageInfo, MessageSource
+from neonize.proto.Neonize_pb2 import JID, Device, MessageInfo, MessageSource
 from neonize.proto.waCommon.WACommon_pb2 import MessageKey
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     AudioMessage,
@@ -74,6 +74,13 @@ from wamesh.engines.whatsmeow import WhatsmeowEngine
 ME = JID(User="15550001111", RawAgent=0, Device=7, Integrator=0, Server="s.whatsapp.net")
 CONTACT = JID(User="15550002222", RawAgent=0, Device=0, Integrator=0, Server="s.whatsapp.net")
 EMPTY = JID(User="", RawAgent=0, Device=0, Integrator=0, Server="", IsEmpty=True)
+ME_LID = JID(User="210000001111", RawAgent=0, Device=7, Integrator=0, Server="lid", IsEmpty=False)
+
+
+def own_device(lid: JID = ME_LID) -> Device:
+    """The own device as Go hands it to neonize before any event (FetchMe: Store.ID, Store.LID)."""
+    return Device(JID=ME, LID=lid, Platform="android", BussinessName="", PushName="Me",
+                  Initialized=True)  # fmt: skip
 
 
 def event_of(
@@ -164,6 +171,7 @@ async def ready_engine(make_engine) -> tuple[WhatsmeowEngine, Dispatcher, GoSide
     engine._translator.__init__("15550001111:7@s.whatsapp.net", engine._media, engine._polls)
     client = engine._new_client()
     feed = Dispatcher(client)
+    await feed.send(own_device())
     await feed.send(ConnectedEv(status=True))
     assert [type(e) for e in await next_events(engine, 2)] == [Authenticated, Ready]
     go = GoSide()
@@ -190,11 +198,12 @@ class TestPairingThroughTheDispatcher:
         assert isinstance(second, Qr)
         assert second.rotation == 2
         assert (second.expires_at - first.expires_at).total_seconds() < 0  # 60 s then 20 s
+        await feed.send(own_device())  # Go's first callback once paired (go:main.go:2526-2534)
         await feed.send(PairStatusEv(ID=ME, BusinessName="", Platform="android", Status=2))
         await feed.send(ConnectedEv(status=True))
         assert await next_events(engine, 2) == [
             Authenticated(),
-            Ready("15550001111@s.whatsapp.net"),
+            Ready("15550001111@s.whatsapp.net", "210000001111@lid"),
         ]
         assert engine._translator.device == "15550001111:7@s.whatsapp.net"
         assert engine._live  # Go called back: calls may go through
@@ -206,11 +215,23 @@ class TestPairingThroughTheDispatcher:
         assert client.jid.User == "15550001111"
         assert client.jid.Device == 7
         assert not client.new_device  # resumes its own device, never the store's first one
-        await Dispatcher(client).send(ConnectedEv(status=True))
+        feed = Dispatcher(client)
+        await feed.send(own_device())
+        await feed.send(ConnectedEv(status=True))
         assert await next_events(engine, 2) == [
             Authenticated(),
-            Ready("15550001111@s.whatsapp.net"),
+            Ready("15550001111@s.whatsapp.net", "210000001111@lid"),
         ]
+
+    async def test_a_device_without_a_lid_is_ready_without_one(self, make_engine) -> None:
+        """A store from before whatsmeow kept LIDs: Store.LID empty (whatsmeow fills it at
+        connect success, so the next session has it)."""
+        engine = make_engine()
+        engine._translator.__init__("15550001111:7@s.whatsapp.net", engine._media, engine._polls)
+        feed = Dispatcher(engine._new_client())
+        await feed.send(own_device(EMPTY))
+        await feed.send(ConnectedEv(status=True))
+        assert (await next_events(engine, 2))[1] == Ready("15550001111@s.whatsapp.net")
 
     async def test_an_unpaired_line_pairs_as_a_new_device(self, make_engine) -> None:
         client = make_engine()._new_client()

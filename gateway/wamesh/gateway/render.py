@@ -21,9 +21,13 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def line_json(
-    line: LineRecord, worker: WorkerRecord | None = None, live: str | None = None
+    line: LineRecord,
+    worker: WorkerRecord | None = None,
+    live: str | None = None,
+    me_lid: str | None = None,
 ) -> dict[str, Any]:
-    """A line; `worker` and `live_status` when a worker serves it."""
+    """A line; `worker` and `live_status` when a worker serves it, `me_lid` (the own LID, never
+    stored) when its worker knows it."""
     return {
         "id": line.id,
         "name": line.name,
@@ -32,6 +36,7 @@ def line_json(
         "qr": line.qr,
         "qr_expires_at": iso(line.qr_expires_at),
         "me": line.me,
+        "me_lid": me_lid,
         "webhook_url": line.webhook_url,
         "webhook_events": line.webhook_events,
         "webhook_enabled": line.webhook_enabled,

@@ -123,6 +123,11 @@ SESSION = obj(
         "qr": NULLABLE_STRING,
         "qr_expires_at": NULLABLE_TIMESTAMP,
         "me": NULLABLE_STRING,
+        "me_lid": {
+            "type": ["string", "null"],
+            "description": "the line's own LID (<digits>@lid) from its worker's live status: "
+            "GET /v1/sessions/{id} only, null when unknown (engine, no worker, not ready)",
+        },
         "webhook_url": NULLABLE_STRING,
         "webhook_events": {"type": "array", "items": {"type": "string"}},
         "webhook_enabled": {"type": "boolean"},

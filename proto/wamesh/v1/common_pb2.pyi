@@ -562,19 +562,23 @@ class StatusChanged(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     ME_FIELD_NUMBER: _builtins.int
+    LID_FIELD_NUMBER: _builtins.int
     status: Global___SessionStatus.ValueType
     reason: _builtins.str
     me: _builtins.str
+    lid: _builtins.str
+    """The line's own LID ("<digits>@lid") when ready and the engine knows it, else empty."""
     def __init__(
         self,
         *,
         status: Global___SessionStatus.ValueType = ...,
         reason: _builtins.str = ...,
         me: _builtins.str = ...,
+        lid: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["me", b"me", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lid", b"lid", "me", b"me", "reason", b"reason", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

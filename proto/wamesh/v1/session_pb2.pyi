@@ -54,6 +54,7 @@ class GetStatusResponse(_message.Message):
     ENGINE_FIELD_NUMBER: _builtins.int
     WORKER_ADDRESS_FIELD_NUMBER: _builtins.int
     STARTED_AT_FIELD_NUMBER: _builtins.int
+    LID_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     status: _common_pb2.SessionStatus.ValueType
     me: _builtins.str
@@ -61,6 +62,8 @@ class GetStatusResponse(_message.Message):
     last_error: _builtins.str
     engine: _builtins.str
     worker_address: _builtins.str
+    lid: _builtins.str
+    """The line's own LID ("<digits>@lid") while ready, when the engine knows it, else empty."""
     @_builtins.property
     def qr_expires_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -77,10 +80,11 @@ class GetStatusResponse(_message.Message):
         engine: _builtins.str = ...,
         worker_address: _builtins.str = ...,
         started_at: _timestamp_pb2.Timestamp | None = ...,
+        lid: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["qr_expires_at", b"qr_expires_at", "started_at", b"started_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["engine", b"engine", "last_error", b"last_error", "me", b"me", "qr", b"qr", "qr_expires_at", b"qr_expires_at", "session_id", b"session_id", "started_at", b"started_at", "status", b"status", "worker_address", b"worker_address"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["engine", b"engine", "last_error", b"last_error", "lid", b"lid", "me", b"me", "qr", b"qr", "qr_expires_at", b"qr_expires_at", "session_id", b"session_id", "started_at", b"started_at", "status", b"status", "worker_address", b"worker_address"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -141,9 +141,11 @@ class Authenticated:
 
 @dataclass(frozen=True)
 class Ready:
-    """The line can send and receive; `me` is its own JID."""
+    """The line can send and receive; `me` is its own JID, `lid` its own LID (`…@lid`) when the
+    engine knows it."""
 
     me: str
+    lid: str | None = None
 
 
 @dataclass(frozen=True)

@@ -59,9 +59,12 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def status_event(status: str, *, me: str | None = None, reason: str | None = None) -> LineEvent:
-    """`session.status`."""
-    return LineEvent(c.EVENT_SESSION_STATUS, {"status": status, "me": me, "reason": reason})
+def status_event(
+    status: str, *, me: str | None = None, lid: str | None = None, reason: str | None = None
+) -> LineEvent:
+    """`session.status` (`me` and `lid`, the own JID and LID, when ready)."""
+    data = {"status": status, "me": me, "lid": lid, "reason": reason}
+    return LineEvent(c.EVENT_SESSION_STATUS, data)
 
 
 def qr_event(code: str, expires_at: datetime, rotation: int) -> LineEvent:
@@ -424,7 +427,10 @@ def _fill_payload(proto: common_pb2.Event, event: LineEvent) -> None:
     if event.type == c.EVENT_SESSION_STATUS:
         proto.status.CopyFrom(
             common_pb2.StatusChanged(
-                status=STATUS_TO_PROTO[d["status"]], reason=d["reason"] or "", me=d["me"] or ""
+                status=STATUS_TO_PROTO[d["status"]],
+                reason=d["reason"] or "",
+                me=d["me"] or "",
+                lid=d.get("lid") or "",
             )
         )
     elif event.type == c.EVENT_SESSION_QR:

@@ -123,6 +123,7 @@ class Line:
         self.engine: Engine | None = None
         self.status = "starting"
         self.me: str | None = None
+        self.lid: str | None = None  # the own LID, live only (the engine's Ready)
         self.qr: Qr | None = None
         self.last_error: str | None = None
         self.deleted = asyncio.Event()
@@ -383,10 +384,11 @@ class Line:
                 await self._on_pairing_code(event)
             case Authenticated():
                 _LOGGER.info("authenticated")
-            case Ready(me=me):
-                self.me = me
+            case Ready(me=me, lid=lid):
+                self.me, self.lid = me, lid
                 await self.save_auth()  # before `ready` shows: a crash just after keeps the pairing
-                await self._change(StatusChange("ready", me=me), [status_event("ready", me=me)])
+                ready = status_event("ready", me=me, lid=lid)
+                await self._change(StatusChange("ready", me=me), [ready])
                 if self._saver_task is not None:  # ready again after a reconnect
                     self._saver_task.cancel()
                 self._saver_task = asyncio.create_task(self._keep_saving(), name="auth-saver")
@@ -427,7 +429,7 @@ class Line:
     async def _on_logged_out(self, reason: str) -> None:
         await self._auth.purge()
         self._saved_digest = None
-        self.me = None
+        self.me = self.lid = None
         change = StatusChange("logged_out", last_error=reason, keep_me=False)
         await self._change(change, [status_event("logged_out", reason=reason)])
         asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._halt_engine()))
@@ -464,7 +466,7 @@ class Line:
             self.qr = None
         self.last_error = change.last_error
         if not change.keep_me:
-            self.me = None
+            self.me = self.lid = None
         self._changed.set()
         self._changed = asyncio.Event()
         await self.after_commit(delivery_ids, events)

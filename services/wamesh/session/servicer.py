@@ -238,6 +238,7 @@ def status_response(
         session_id=line.session_id,
         status=STATUS_TO_PROTO[line.status],
         me=line.me or "",
+        lid=line.lid or "",
         qr=qr.code if qr else "",
         qr_expires_at=timestamp(qr.expires_at) if qr else None,
         last_error=line.last_error or "",
@@ -249,7 +250,7 @@ def status_response(
 
 def current_events(line: Line, types: frozenset[str]) -> list[LineEvent]:
     """The line's state now as events (`session.status`, and `session.qr` while it shows one)."""
-    now = [status_event(line.status, me=line.me, reason=line.last_error)]
+    now = [status_event(line.status, me=line.me, lid=line.lid, reason=line.last_error)]
     if line.status == "qr" and line.qr is not None:
         now.append(qr_event(line.qr.code, line.qr.expires_at, line.qr.rotation))
     return [e for e in now if not types or e.type in types]

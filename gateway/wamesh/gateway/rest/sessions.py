@@ -1,7 +1,8 @@
 """`/v1/sessions`: create, list, get (with its live worker), patch, delete, rotate the secret.
 
 A line is read from PostgreSQL, its worker from Redis: while Redis is unreachable, lines are
-still listed and shown, with `worker` and `live_status` null.
+still listed and shown, with `worker` and `live_status` null. `me_lid` (the own LID) is live only:
+one line's answer asks its worker; lists and answers without a worker show null.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ async def list_sessions(request: web.Request) -> web.StreamResponse:
 
 
 async def get_session(request: web.Request) -> web.StreamResponse:
-    """One line, its worker and the worker's live status."""
+    """One line, its worker and the worker's live status (and the own LID it knows)."""
     gw = gateway_of(request)
     line = await lines.get_line(gw.pool, request.match_info["id"])
     [worker] = await gw.router.workers([line.id])
-    live = None
+    live = me_lid = None
     if worker is not None:
         with contextlib.suppress(WameshError):
             reply = await gw.router.call(
@@ -61,10 +62,10 @@ async def get_session(request: web.Request) -> web.StreamResponse:
                 ),
                 idempotent=True,
             )
-            live = STATUS_FROM_PROTO.get(reply.status)
+            live, me_lid = STATUS_FROM_PROTO.get(reply.status), reply.lid or None
     if live is not None and live != line.status:  # changed while we asked: show the new row
         line = await lines.get_line(gw.pool, line.id)
-    return json_response(line_json(line, worker, live))
+    return json_response(line_json(line, worker, live, me_lid))
 
 
 async def update_session(request: web.Request) -> web.StreamResponse:

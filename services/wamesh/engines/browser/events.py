@@ -3,7 +3,8 @@
 What the bridge reports and what it becomes:
     qr, pairing_code             Qr (numbered rotations), PairingCode (`ABCD-EFGH`)
     ready                        Authenticated (first time only) and Ready (own id: the phone
-                                 number's JID, or the LID when the account has only that)
+                                 number's JID, or the LID when the account has only that; and
+                                 the own LID, WAWebUserPrefsMeUser.getMaybeMeLidUser)
     message, ack                 MessageIn / MessageOut, AckChanged (text, media, locations,
                                  contact cards, polls)
     poll_vote                    PollVoted: the voter's whole selection by option name
@@ -180,7 +181,8 @@ class Translator:
     def _ready(self, data: dict[str, Any]) -> list[EngineEvent]:
         events: list[EngineEvent] = [] if self._authenticated else [Authenticated()]
         self._authenticated = True
-        return [*events, Ready(normalize_jid(str(data["me"])))]
+        lid = data.get("lid")  # getMaybeMeLidUser: unknown before WhatsApp Web has it
+        return [*events, Ready(normalize_jid(str(data["me"])), str(lid) if lid else None)]
 
     def _message(self, data: dict[str, Any]) -> list[EngineEvent]:
         message = message_from(data["message"])

@@ -2,10 +2,10 @@
 
 It behaves like a line on WhatsApp Web: it shows QR codes or pairing codes while unpaired
 (`PairingScreen`), a `scan()` or `enter_pairing_code()` on the simulated phone pairs it exactly
-alike, whatever number a code was requested for; then a fake own JID, sent messages recorded in
-the `SentLog` with their ack progression (server, device, read), injectable inbound messages
-(`Inbound`), acks, phone-side disconnects and logouts, and auth state that, restored, goes
-straight to ready.
+alike, whatever number a code was requested for; then a fake own JID and that number's fake LID
+(`contacts.lid_of`), sent messages recorded in the `SentLog` with their ack progression (server,
+device, read), injectable inbound messages (`Inbound`), acks, phone-side disconnects and logouts,
+and auth state that, restored, goes straight to ready.
 
 Rich messages (all of `wamesh.engines.rich`): sent media is read from its `MediaSource` to the end
 and recorded with the size and sha256 of the bytes actually read (not what the store claims);
@@ -82,7 +82,7 @@ from wamesh.engines.rich import (
     SubscribesPresence,
 )
 from wamesh.engines.sandbox.config import SandboxConfig, fake_own_jid
-from wamesh.engines.sandbox.contacts import Directory
+from wamesh.engines.sandbox.contacts import Directory, lid_of
 from wamesh.engines.sandbox.groups import PRESENCES, Groups
 from wamesh.engines.sandbox.inbound import (
     Inbound,
@@ -136,6 +136,7 @@ class SandboxEngine(
         self._screen = PairingScreen(config, self._emit)
         self._token: str | None = None
         self._me = fake_own_jid(config.session_id)
+        self._lid = lid_of(self._me.partition("@")[0])  # its own number's fake LID
         self._ready = False
         self._running = False
         self._log = SentLog.of(config.data_dir, config.session_id)
@@ -530,7 +531,7 @@ class SandboxEngine(
     def _connect(self) -> None:
         self._ready = True
         self._emit(Authenticated())
-        self._emit(Ready(self._me))
+        self._emit(Ready(self._me, self._lid))
 
     def _unpair(self, reason: str) -> None:
         self._ready = False

@@ -282,6 +282,8 @@ class WhatsmeowEngine(WhatsmeowRich, Engine, PairsByCode):
         async def handle(client: Any, event: Any) -> None:
             if client is self._client:
                 self._live = True  # Go called back: it holds the client
+                if client.me is not None:  # set by neonize's dispatcher before any event
+                    self._translator.note_me(client.me)
             self._emit(translate(event), event)
 
         return handle

@@ -3,8 +3,9 @@
 What whatsmeow reports and what it becomes (one table, `Translator.handlers`):
     QR code (per rotation)          Qr (numbered; 60 s for the first, 20 s after: whatsmeow's
                                     qrchan), Failed(qr_timeout) once whatsmeow stops issuing them
+    Device (neonize's first event)  nothing: the own LID noted (`note_me`)
     PairStatus SUCCESS / ERROR      Authenticated (own JID noted) / Failed
-    Connected                       Authenticated (first time only) and Ready(own JID)
+    Connected                       Authenticated (first time only) and Ready(own JID, own LID)
     Message                         MessageIn / MessageOut by content kind (`CONTENT`: text,
                                     media, location, contact cards, polls V1/V2/V3/V5/V6), or
                                     ReactionChanged, MessageEdited, MessageRevoked (`PROTOCOL`),
@@ -260,11 +261,13 @@ def remember_poll(polls: Polls, message: Message, content: Any) -> None:
 
 
 class Translator:
-    """Turns neonize events into engine events; remembers the own JID and numbers QR codes."""
+    """Turns neonize events into engine events; remembers the own JID and LID and numbers QR
+    codes."""
 
     def __init__(self, device: str | None, download: Download, polls: Polls) -> None:
         self.device = device  # the own device, `user:device@server` (whatsmeow's JID.String())
         self.me = from_jid(to_jid(device)) if device else None
+        self.lid: str | None = None  # the own LID, `user@lid` (whatsmeow's Store.LID)
         self.connections = 0
         self._download = download
         self._polls = polls
@@ -307,6 +310,12 @@ class Translator:
         reason = f"QR code not scanned after {self._rotation} rotations"
         return [Failed(reason, "qr_timeout")]
 
+    def note_me(self, device: Any) -> None:
+        """The own device as neonize's dispatcher delivers it before any other event of a
+        session (a `Device`, whatsmeow's Store.ID and Store.LID): its LID, when it has one
+        (neonize's PairStatus carries none: FACTS.md)."""
+        self.lid = from_jid(device.LID) or self.lid
+
     def pair_status(self, event: Any) -> list[EngineEvent]:
         """PairSuccess: the phone accepted; PairError: the pairing failed."""
         if event.Status == PairStatusEv.SUCCESS:
@@ -317,14 +326,14 @@ class Translator:
 
     def connected(self, _: Any) -> list[EngineEvent]:
         """Connected (or keepalives answered again): ready as the own JID (from the store or
-        the pairing)."""
+        the pairing) with the own LID when known."""
         self.connections += 1
         if self.me is None:
             _LOGGER.warning("connected without a known own JID; waiting for the pairing")
             return []
         events: list[EngineEvent] = [] if self._authenticated else [Authenticated()]
         self._authenticated = True
-        return [*events, Ready(self.me)]
+        return [*events, Ready(self.me, self.lid)]
 
     def message(self, event: Any) -> list[EngineEvent]:
         """A message, a reaction, an edit, a revoke or a poll vote."""
