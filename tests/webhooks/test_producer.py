@@ -3,14 +3,17 @@ the delivery task (the end-to-end tests then show the worker delivering them).""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import redis
 from taskiq.formatters.json_formatter import JSONFormatter
 
 from tests.webhooks.conftest import settings_for
+from wamesh.dev.servers import RedisServer
 from wamesh.webhooks.producer import KICK_BATCH, running_producer, task_message
 from wamesh.webhooks.stream import CONSUMER_GROUP, DELIVER_TASK
 
@@ -48,3 +51,27 @@ def test_a_session_worker_kicks_without_importing_taskiq() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+async def test_a_kick_redis_refuses_is_sent_when_redis_answers(
+    database_url: str, tmp_path: Path
+) -> None:
+    own = RedisServer(tmp_path / "redis", durable=False)
+    await asyncio.to_thread(own.start)
+    try:
+        settings = settings_for(database_url, own.url)
+        ids = [str(uuid.uuid4()) for _ in range(KICK_BATCH + 1)]
+        async with running_producer(settings) as producer:
+            await asyncio.to_thread(own.stop)
+            await asyncio.wait_for(producer.kick(ids[:1]), 15)  # never raises, never blocks long
+            await producer.kick(ids[1:])
+            assert producer.unsent == len(ids)
+            await asyncio.to_thread(own.start)
+            async with asyncio.timeout(15):
+                while producer.unsent:
+                    await asyncio.sleep(0.05)
+        entries = redis.Redis.from_url(own.url).xrange(settings.webhook_queue_name)
+        kicked = [i for _, f in entries for i in JSONFormatter().loads(f[b"data"]).args[0]]
+        assert kicked == ids  # all of them, in order
+    finally:
+        await asyncio.to_thread(own.stop)

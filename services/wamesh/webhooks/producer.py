@@ -68,6 +68,7 @@ class Producer:
         self._redis = redis or redis_client(settings, PRODUCER_CONNECTIONS, "wamesh-producer")
         self._started = False
         self._unsent: deque[str] = deque()
+        self._resending = 0  # ids taken from `_unsent` by the send under way
         self._resender: asyncio.Task[None] | None = None
 
     @property
@@ -77,8 +78,8 @@ class Producer:
 
     @property
     def unsent(self) -> int:
-        """Kicked ids waiting for Redis."""
-        return len(self._unsent)
+        """Kicked ids not sent yet (waiting for Redis, or being sent)."""
+        return len(self._unsent) + self._resending
 
     async def start(self) -> None:
         """Create the stream and its consumer group; tolerate Redis down."""
@@ -139,18 +140,26 @@ class Producer:
         while self._unsent:
             await asyncio.sleep(delay)
             batch = [self._unsent.popleft() for _ in range(min(len(self._unsent), RESEND_BATCH))]
+            self._resending = len(batch)
             try:
                 await self._send(batch)
             except (OSError, RedisError, TimeoutError):
                 self._unsent.extendleft(reversed(batch))
                 delay = min(RESEND_MAX_S, delay * 2)
                 continue
+            finally:
+                self._resending = 0
             delay = 0.0 if self._unsent else RESEND_FIRST_S
         _LOGGER.info("kicks sent again; the webhook queue answers")
 
-    async def _declare(self) -> None:
+    async def recreate_group(self) -> None:
+        """After Redis lost the stream (FLUSHALL, a restart without persistence): create the
+        group at the stream's start, so kicks written since are read, not skipped."""
+        await self._declare(start="0")
+
+    async def _declare(self, start: str = "$") -> None:
         try:
-            await self._redis.xgroup_create(self._stream, CONSUMER_GROUP, id="$", mkstream=True)
+            await self._redis.xgroup_create(self._stream, CONSUMER_GROUP, id=start, mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise

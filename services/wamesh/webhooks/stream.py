@@ -14,6 +14,14 @@ HOLD_TTL_S = 4.0
 HOLD_REFRESH_S = 1.0
 
 
+HOLDERS_SUFFIX = ":holders"
+
+
 def holds_key(queue_name: str) -> str:
     """The sorted set of held lines beside the stream `queue_name`."""
     return queue_name + HOLDS_SUFFIX
+
+
+def holders_key(queue_name: str) -> str:
+    """The sorted set of live webhook workers' tokens (score: when each lapses)."""
+    return queue_name + HOLDERS_SUFFIX

@@ -25,7 +25,7 @@ from wamesh.settings import Settings
 from wamesh.webhooks.broker import make_broker
 from wamesh.webhooks.delivery import Deliverer, http_session
 from wamesh.webhooks.holds import Holds
-from wamesh.webhooks.producer import running_producer
+from wamesh.webhooks.producer import Producer, running_producer
 from wamesh.webhooks.reconciler import reconcile_forever
 from wamesh.webhooks.stream import DELIVER_TASK, HOLD_REFRESH_S
 
@@ -68,20 +68,21 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
     ):
         timers = RetryTimers(producer.kick)
         deliverer = Deliverer(settings, pool, http, timers.schedule)
-        holds = Holds(producer.redis, settings.webhook_queue_name)
+        grace_s = settings.webhook_reconcile_grace_ms / 1000
+        holds = Holds(producer.redis, settings.webhook_queue_name, sweep_s=grace_s + 1)
         reconciler = asyncio.create_task(
             reconcile_forever(
                 pool,
                 producer,
                 settings.webhook_reconcile_interval_ms / 1000,
-                settings.webhook_reconcile_grace_ms / 1000,
+                grace_s,
                 holds.held,
             )
         )
         holder = asyncio.create_task(hold_forever(holds, deliverer.lanes.held_lines))
         _LOGGER.info("webhook worker started", extra={"concurrency": settings.webhook_concurrency})
         try:
-            await _receive_until(stop, settings, deliverer)
+            await _receive_until(stop, settings, deliverer, producer)
             await deliverer.drain(SHUTDOWN_WAIT_S)
         finally:
             for task in (reconciler, holder):
@@ -102,7 +103,9 @@ async def hold_forever(holds: Holds, lines: Callable[[], list[str]]) -> None:
         await asyncio.sleep(HOLD_REFRESH_S)
 
 
-async def _receive_until(stop: asyncio.Event, settings: Settings, deliverer: Deliverer) -> None:
+async def _receive_until(
+    stop: asyncio.Event, settings: Settings, deliverer: Deliverer, producer: Producer
+) -> None:
     """Take messages from the stream until `stop`; when Redis goes away, keep trying to come
     back (attempts in flight go on; the reconciler re-kicks what Redis lost)."""
 
@@ -124,6 +127,8 @@ async def _receive_until(stop: asyncio.Event, settings: Settings, deliverer: Del
             _LOGGER.warning("webhook stream unavailable (%s); reconnecting", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RECONNECT_S)
+            with contextlib.suppress(OSError, RedisError):  # the group may be gone with the stream
+                await producer.recreate_group()
         finally:
             with contextlib.suppress(Exception):
                 await broker.shutdown()
