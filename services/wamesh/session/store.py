@@ -14,6 +14,21 @@ from wamesh.errors import SessionNotFound
 from wamesh.outbox import OutboxEvent, record_events
 from wamesh.session.events import LineEvent
 
+# The row this send stored, or the one stored before it under the same client message id.
+_REMEMBER_SENT = """
+WITH stored AS (
+    INSERT INTO sent_messages (session_id, client_message_id, message_id, chat_id, sent_at)
+    VALUES (%(session_id)s, %(client_message_id)s, %(message_id)s, %(chat_id)s, %(sent_at)s)
+    ON CONFLICT DO NOTHING
+    RETURNING message_id, chat_id, sent_at
+)
+SELECT message_id, chat_id, sent_at FROM stored
+UNION ALL
+SELECT message_id, chat_id, sent_at FROM sent_messages
+WHERE session_id = %(session_id)s AND client_message_id = %(client_message_id)s
+LIMIT 1
+"""
+
 
 @dataclass(frozen=True)
 class LineRow:
@@ -123,20 +138,23 @@ class LineStore:
         return str(row["chat_id"]) if row else None
 
     async def remember_sent(self, client_message_id: str, message: Message) -> SentRecord:
-        """Store the result of a send; when another call stored one first, return that."""
+        """Store the result of a send; when another call stored one first, return that. One
+        statement; a second read only when a concurrent send of the same id committed while
+        this one ran (the statement's snapshot cannot see that row)."""
         async with self._pool.connection() as conn:
-            await conn.execute(
-                "INSERT INTO sent_messages "
-                "(session_id, client_message_id, message_id, chat_id, sent_at) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (
-                    self.session_id,
-                    client_message_id,
-                    message.id,
-                    message.chat_id,
-                    message.timestamp,
-                ),
+            cursor = await conn.execute(
+                _REMEMBER_SENT,
+                {
+                    "session_id": self.session_id,
+                    "client_message_id": client_message_id,
+                    "message_id": message.id,
+                    "chat_id": message.chat_id,
+                    "sent_at": message.timestamp,
+                },
             )
+            row = await cursor.fetchone()
+        if row is not None:
+            return SentRecord(**row)
         found = await self.find_sent(client_message_id)
         assert found is not None
         return found
