@@ -16,6 +16,7 @@ from types import ModuleType
 
 from wamesh import logs
 from wamesh.errors import WameshError
+from wamesh.process import no_collection_while_starting
 from wamesh.settings import Settings
 
 _COMMANDS: dict[str, str] = {
@@ -50,7 +51,8 @@ def build_parser(commands: dict[str, ModuleType]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script."""
-    commands = _available()
+    with no_collection_while_starting():
+        commands = _available()
     args = build_parser(commands).parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from wamesh.db.migrate import migrate
 from wamesh.settings import Settings
 
 HELP = "apply the database migrations (DATABASE_URL)"
@@ -18,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Apply and print what was applied."""
+    from wamesh.db.migrate import migrate  # heavy; every role's command imports this module
+
     del args
     applied = asyncio.run(migrate(settings.require("database_url")))
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to apply"

@@ -64,11 +64,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _main(settings: Settings, session_id: str) -> int:
-    from wamesh.db.pool import open_role_pool
-    from wamesh.outbox import open_kicker
-    from wamesh.process import install_stop_signals
-    from wamesh.redis_client import SESSION_REDIS_CONNECTIONS, redis_client
-    from wamesh.session.worker import running_worker, wait_for_exit
+    from wamesh.process import install_stop_signals, no_collection_while_starting
+
+    with no_collection_while_starting():
+        from wamesh.db.pool import open_role_pool
+        from wamesh.outbox import open_kicker
+        from wamesh.redis_client import SESSION_REDIS_CONNECTIONS, redis_client
+        from wamesh.session.worker import running_worker, wait_for_exit
 
     stop = asyncio.Event()
     install_stop_signals(stop)
