@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc.aio
 import psycopg
 
-from tests.bench.common import bench_infra
+from tests.bench.common import bench_infra, cpu_s
 from tests.support.infra import fresh_database, fresh_redis
 from tests.support.workers import create_line, spawn_worker, worker_env
 from wamesh.v1 import common_pb2, session_pb2, session_pb2_grpc
@@ -63,12 +63,6 @@ async def _spread(count: int, one: object) -> None:
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def _measure(address: str, db: str, line: str, pid: int) -> tuple[float, ...]:
     async with grpc.aio.insecure_channel(address) as channel:
         await _ready(channel, line)
@@ -87,17 +81,17 @@ async def _measure(address: str, db: str, line: str, pid: int) -> tuple[float, .
                 )
             )
 
-        started, cpu = time.perf_counter(), _cpu_s(pid)
+        started, cpu = time.perf_counter(), cpu_s(pid)
         await _spread(N, inbound)
         await _until(db, line, "message.received", N)
         received = N / (time.perf_counter() - started)
-        received_cpu_ms = (_cpu_s(pid) - cpu) * 1000 / N
-        started, cpu = time.perf_counter(), _cpu_s(pid)
+        received_cpu_ms = (cpu_s(pid) - cpu) * 1000 / N
+        started, cpu = time.perf_counter(), cpu_s(pid)
         await _spread(N, send)
         await _until(db, line, "message.sent", N)
         await _until(db, line, "message.ack", 3 * N)
         sent = N / (time.perf_counter() - started)
-        sent_cpu_ms = (_cpu_s(pid) - cpu) * 1000 / N
+        sent_cpu_ms = (cpu_s(pid) - cpu) * 1000 / N
     return received, sent, received_cpu_ms, sent_cpu_ms
 
 

@@ -16,16 +16,9 @@ from pathlib import Path
 import grpc.aio
 
 from tests.support.infra import fresh_database, fresh_redis, start_infra
+from tests.support.memory import pss_kib
 from tests.support.workers import create_line, spawn_worker, worker_env
 from wamesh.v1 import session_pb2, session_pb2_grpc
-
-
-def pss_kib(pid: int) -> int:
-    """Proportional set size of a process (shared pages split fairly), in KiB."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no Pss for pid {pid}")
 
 
 def uss_kib(pid: int) -> int:

@@ -1,7 +1,8 @@
-"""Shared pieces of the benchmarks: servers, percentiles, a loopback receiver process."""
+"""Shared pieces of the benchmarks: servers, percentiles, CPU time, a loopback receiver process."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -76,3 +77,9 @@ def receiver_process() -> Iterator[str]:
 def median(values: list[float]) -> float:
     """The median."""
     return statistics.median(values)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/<pid>/stat utime + stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -15,8 +15,8 @@ import aiohttp
 import psycopg
 import pytest
 
-from tests.budget.conftest import pg_connections, redis_connections
 from tests.gateway.conftest import Api, gateway_settings, scan
+from tests.support.connections import pg_connections, redis_connections
 from tests.support.session_fixtures import SpawnWorker, Stubs
 from wamesh.db.pool import open_pool
 from wamesh.errors import Unavailable

@@ -1,0 +1,248 @@
+"""N sandbox lines on one box (N = 50 and 100; BENCH_LINES=10,20 for fewer): what they hold and
+what they cost, beside a bare idle Python interpreter measured in the same run.
+
+For each N, on a private PostgreSQL and Redis: N workers started at once; per worker the CPU
+seconds from exec to registered and to `qr`, the seconds until all show a QR; all scanned; a
+burst of SENDS_PER_LINE sends through every line (PostgreSQL and Redis connections sampled
+during it and right after); then, once the lines have settled (auth saves done, pools back to
+their idle size), the connections again, PSS per worker and the CPU per line over BENCH_IDLE_S
+(from /proc/<pid>/stat utime + stime). Workers run with the production lease (15 s) and log
+level warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc.aio
+import psycopg
+import redis
+
+from tests.bench.common import bench_infra, cpu_s, median
+from tests.support.connections import pg_connections, redis_connections
+from tests.support.infra import Infra, fresh_database, fresh_redis
+from tests.support.memory import pss_kib
+from tests.support.workers import WorkerProcess, create_line, spawn_worker, worker_env
+from wamesh.constants import WORKER_KEY
+from wamesh.v1 import session_pb2, session_pb2_grpc
+
+LINE_COUNTS = tuple(int(n) for n in os.environ.get("BENCH_LINES", "50,100").split(","))
+IDLE_S = float(os.environ.get("BENCH_IDLE_S", "60"))
+# After ready a line saves its auth state at 10 s and 60 s (session/line.py): past both, a line
+# is as idle as it will be for hours.
+SETTLE_S = float(os.environ.get("BENCH_SETTLE_S", "70"))
+SENDS_PER_LINE = 10
+IN_FLIGHT = 64
+PREFIX = "wamesh-session-"
+BARE = [sys.executable, "-c", "import time; time.sleep(100000)"]
+
+
+@dataclass
+class Started:
+    """When each worker was spawned, registered and first showed a QR (CPU seconds then)."""
+
+    spawned_at: dict[str, float] = field(default_factory=dict)
+    registered_cpu: dict[str, float] = field(default_factory=dict)
+    qr_cpu: dict[str, float] = field(default_factory=dict)
+    qr_after: dict[str, float] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Figures:
+    """What one N measured."""
+
+    lines: int
+    all_qr_s: float
+    registered_cpu_s: float
+    qr_cpu_s: float
+    qr_after_s: float
+    pg_peak: int
+    pg_after_burst: int
+    redis_after_burst: int
+    pg_idle: int
+    redis_idle: int
+    pss_kib: float
+    idle_cpu_pct: float
+
+
+def _statuses(db: str) -> dict[str, str]:
+    with psycopg.connect(db) as conn:
+        return {str(r[0]): str(r[1]) for r in conn.execute("SELECT id::text, status FROM sessions")}
+
+
+def _watch_start(workers: dict[str, WorkerProcess], db: str, rds: str, started: Started) -> None:
+    """Poll the registry and the lines' rows until every worker is registered and at `qr`."""
+    client = redis.Redis.from_url(rds)
+    deadline = time.monotonic() + 600
+    try:
+        while len(started.qr_after) < len(workers):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"only {len(started.qr_after)} of {len(workers)} at qr")
+            waiting = [line for line in workers if line not in started.registered_cpu]
+            keys = [WORKER_KEY.format(session_id=line) for line in waiting]
+            for line, raw in zip(waiting, client.mget(keys) if keys else [], strict=True):
+                if raw is not None and json.loads(raw)["pid"] == workers[line].proc.pid:
+                    started.registered_cpu[line] = cpu_s(workers[line].proc.pid)
+                    started.addresses[line] = str(json.loads(raw)["address"])
+            for line, status in _statuses(db).items():
+                if status == "qr" and line not in started.qr_after:
+                    started.qr_cpu[line] = cpu_s(workers[line].proc.pid)
+                    started.qr_after[line] = time.monotonic() - started.spawned_at[line]
+            time.sleep(0.02)
+    finally:
+        client.close()
+
+
+async def _each(lines: list[str], one: Callable[[str], Awaitable[None]]) -> None:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for line in lines:
+        queue.put_nowait(line)
+
+    async def drain() -> None:
+        while not queue.empty():
+            await one(queue.get_nowait())
+
+    await asyncio.gather(*(drain() for _ in range(IN_FLIGHT)))
+
+
+async def _scan_and_burst(db: str, addresses: dict[str, str]) -> int:
+    """Scan every line, wait until all are ready, send through each; the peak of PostgreSQL
+    connections seen while sending."""
+    channels = {line: grpc.aio.insecure_channel(addr) for line, addr in addresses.items()}
+    lines = list(addresses)
+    try:
+
+        async def scan(line: str) -> None:
+            sandbox = session_pb2_grpc.SandboxServiceStub(channels[line])
+            await sandbox.Scan(session_pb2.ScanRequest(session_id=line))
+
+        async def send(line: str) -> None:
+            session = session_pb2_grpc.SessionServiceStub(channels[line])
+            for n in range(SENDS_PER_LINE):
+                request = session_pb2.SendMessageRequest(
+                    session_id=line, to="15550001111", text=f"burst {n}", client_message_id=f"b{n}"
+                )
+                await session.SendMessage(request)
+
+        await _each(lines, scan)
+        while any(s != "ready" for s in (await asyncio.to_thread(_statuses, db)).values()):
+            await asyncio.sleep(0.1)
+        sending = asyncio.create_task(_each(lines, send))
+        peak = 0
+        while not sending.done():
+            peak = max(peak, await asyncio.to_thread(pg_connections, db, PREFIX))
+            await asyncio.sleep(0.05)
+        await sending
+        return peak
+    finally:
+        for channel in channels.values():
+            await channel.close()
+
+
+def _measure(infra: Infra, workdir: Path, count: int) -> tuple[Figures, float, float]:
+    """Figures of `count` lines, and the bare interpreter's idle CPU % and PSS in KiB."""
+    with fresh_database(infra) as db, fresh_redis(infra) as rds:
+        env = worker_env(db, rds, workdir, WAMESH_LOG_LEVEL="warning")
+        del env["WAMESH_LEASE_TTL_MS"]  # the production lease, renewed every 5 s
+        lines = [create_line(db, name=f"bench {n}") for n in range(count)]
+        bare = subprocess.Popen(BARE)
+        workers: dict[str, WorkerProcess] = {}
+        started = Started()
+        began = time.monotonic()
+        try:
+            for line in lines:
+                started.spawned_at[line] = time.monotonic()
+                workers[line] = spawn_worker(line, env, workdir / "logs")
+            _watch_start(workers, db, rds, started)
+            all_qr_s = time.monotonic() - began
+            pg_peak = asyncio.run(_scan_and_burst(db, started.addresses))
+            pg_after, redis_after = pg_connections(db, PREFIX), redis_connections(rds, PREFIX)
+            time.sleep(SETTLE_S)
+            pg_idle, redis_idle = pg_connections(db, PREFIX), redis_connections(rds, PREFIX)
+            pids = [w.proc.pid for w in workers.values()]
+            before, bare_before, t0 = [cpu_s(p) for p in pids], cpu_s(bare.pid), time.monotonic()
+            time.sleep(IDLE_S)
+            after, bare_after, elapsed = [cpu_s(p) for p in pids], cpu_s(bare.pid), time.monotonic()
+            elapsed -= t0
+            pss = sum(pss_kib(p) for p in pids) / count
+            bare_pss = pss_kib(bare.pid)
+        finally:
+            bare.kill()
+            for worker in workers.values():
+                worker.kill()
+    idle_pct = 100 * (sum(after) - sum(before)) / elapsed / count
+    figures = Figures(
+        lines=count,
+        all_qr_s=all_qr_s,
+        registered_cpu_s=median(list(started.registered_cpu.values())),
+        qr_cpu_s=median(list(started.qr_cpu.values())),
+        qr_after_s=median(list(started.qr_after.values())),
+        pg_peak=max(pg_peak, pg_after),
+        pg_after_burst=pg_after,
+        redis_after_burst=redis_after,
+        pg_idle=pg_idle,
+        redis_idle=redis_idle,
+        pss_kib=pss,
+        idle_cpu_pct=idle_pct,
+    )
+    return figures, 100 * (bare_after - bare_before) / elapsed, bare_pss
+
+
+def _bare_start_cpu_s() -> float:
+    """CPU seconds of a bare interpreter from exec to exit (`python -c pass`), median of 5."""
+    runs = []
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        _, _, usage = os.wait4(proc.pid, 0)
+        runs.append(usage.ru_utime + usage.ru_stime)
+    return median(runs)
+
+
+def _report(f: Figures, bare_idle_pct: float, bare_pss: float, bare_start: float) -> None:
+    n = f.lines
+    load = os.getloadavg()[0]
+    print(f"{n} sandbox lines, one worker each (load average {load:.1f} on {os.cpu_count()} cores")
+    print("  shared with other work: CPU seconds are the workers' own, wall seconds are not)")
+    print(
+        f"  start: all at qr after {f.all_qr_s:.1f} s; per worker (median) {f.qr_after_s:.1f} s "
+        f"to qr, CPU {f.registered_cpu_s:.2f} s to registered, {f.qr_cpu_s:.2f} s to qr "
+        f"(bare interpreter start+exit {bare_start:.3f} s: {f.qr_cpu_s / bare_start:.0f}x)"
+    )
+    print(
+        f"  PostgreSQL connections: peak in the burst {f.pg_peak} ({f.pg_peak / n:.2f}/line), "
+        f"right after {f.pg_after_burst}, idle {f.pg_idle} ({f.pg_idle / n:.2f}/line)"
+    )
+    print(
+        f"  Redis connections: right after the burst {f.redis_after_burst}, idle {f.redis_idle} "
+        f"({f.redis_idle / n:.2f}/line)"
+    )
+    print(
+        f"  PSS per worker {f.pss_kib / 1024:.1f} MiB (bare interpreter {bare_pss / 1024:.1f} MiB: "
+        f"{f.pss_kib / bare_pss:.1f}x)"
+    )
+    print(
+        f"  idle CPU over {IDLE_S:.0f} s: {f.idle_cpu_pct:.4f} % of a core per line, "
+        f"{f.idle_cpu_pct * n:.2f} % for all {n} (bare interpreter {bare_idle_pct:.4f} %)"
+    )
+
+
+def main() -> None:
+    """Print the figures of each N against a bare interpreter, same run."""
+    bare_start = _bare_start_cpu_s()
+    with bench_infra() as (infra, workdir):
+        for count in LINE_COUNTS:
+            figures, bare_idle, bare_pss = _measure(infra, workdir, count)
+            _report(figures, bare_idle, bare_pss, bare_start)
+
+
+if __name__ == "__main__":
+    main()
