@@ -28,6 +28,12 @@ USER_JID_PATTERN = (
 )
 GROUP_JID_PATTERN = r"[0-9]{6,25}(?:-[0-9]{6,15})?@g\.us"
 RECIPIENT_PATTERN = f"(?:{PHONE_PATTERN}|{USER_JID_PATTERN}|{GROUP_JID_PATTERN})"
+# What `parse_contact` accepts (a phone number, a user JID or a LID) and `parse_group` (a group
+# JID, or its id alone).
+CONTACT_PATTERN = (
+    f"(?:{PHONE_PATTERN}|[0-9]{{6,20}}(?::[0-9]{{1,3}})?@(?:s\\.whatsapp\\.net|c\\.us|lid))"
+)
+GROUP_ID_PATTERN = r"[0-9]{6,25}(?:-[0-9]{6,15})?(?:@g\.us)?"
 # What `parse_phone` accepts once stripped: spaces and dashes anywhere, an optional +, 7 to 15
 # digits, the first not 0.
 PHONE_NUMBER_PATTERN = r"[ -]*\+?[ -]*[1-9](?:[ -]*[0-9]){6,14}[ -]*"

@@ -97,11 +97,12 @@ def vcard_for(name: str, phone: str, field: str = "contacts") -> str:
 
 
 def vcard_name(vcard: str) -> str:
-    """The FN (formatted name) of a vCard, unescaped; empty when it has none."""
-    found = _FN.search(vcard)
-    if found is None:
-        return ""
-    return found.group(1).strip().replace("\\,", ",").replace("\\;", ";").replace("\\\\", "\\")
+    """The first non-blank FN (formatted name) of a vCard, unescaped; empty when it has none."""
+    for found in _FN.finditer(vcard):
+        name = found.group(1).strip()
+        if name:
+            return name.replace("\\,", ",").replace("\\;", ";").replace("\\\\", "\\")
+    return ""
 
 
 def _escape(value: str) -> str:
@@ -109,28 +110,34 @@ def _escape(value: str) -> str:
 
 
 def check_poll(poll: Poll, field: str = "poll") -> Poll:
-    """A question, 2 to 12 distinct non-empty options, and 0 (any) to len(options) choices."""
-    question = poll.question.strip()
-    if not question or len(question) > MAX_POLL_QUESTION:
-        raise InvalidInput(f"{field}.question: 1 to {MAX_POLL_QUESTION} characters", field)
-    options = tuple(o.strip() for o in poll.options)
+    """A question, 2 to 12 distinct options (none blank; kept as given, as WhatsApp shows them),
+    and how many a voter may choose: 0 (any
+    number); a count at or above the number of options also means any, and is written as 0."""
+    question = poll.question
+    if not question.strip() or len(question) > MAX_POLL_QUESTION:
+        raise InvalidInput(
+            f"{field}.question: 1 to {MAX_POLL_QUESTION} characters, not blank", f"{field}.question"
+        )
+    options = tuple(poll.options)
     if not MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS:
         raise InvalidInput(
             f"{field}.options: {MIN_POLL_OPTIONS} to {MAX_POLL_OPTIONS} options",
             f"{field}.options",
         )
-    if any(not o or len(o) > MAX_POLL_OPTION for o in options):
+    if any(not o.strip() or len(o) > MAX_POLL_OPTION for o in options):
         raise InvalidInput(
-            f"{field}.options: each 1 to {MAX_POLL_OPTION} characters", f"{field}.options"
+            f"{field}.options: each 1 to {MAX_POLL_OPTION} characters, not blank",
+            f"{field}.options",
         )
     if len(set(options)) != len(options):
         raise InvalidInput(f"{field}.options must be distinct", f"{field}.options")
-    if not 0 <= poll.selectable_count <= len(options):
+    if not 0 <= poll.selectable_count <= MAX_POLL_OPTIONS:
         raise InvalidInput(
-            f"{field}.selectable_count: 0 (any number) to {len(options)}",
+            f"{field}.selectable_count: 0 (any number) to {MAX_POLL_OPTIONS}",
             f"{field}.selectable_count",
         )
-    return Poll(question, options, poll.selectable_count)
+    count = 0 if poll.selectable_count >= len(options) else poll.selectable_count
+    return Poll(question, options, count)
 
 
 def check_vote(poll: Poll, selected: Iterable[str]) -> tuple[str, ...]:

@@ -157,7 +157,9 @@ class TestRestPairing:
         assert status == 409, problem
         assert (problem["code"], problem["session_status"]) == ("already_paired", "ready")
         status, problem = await _enter_code(api, line, "2222-2222")
-        assert (status, problem["code"]) == (400, "invalid_input")
+        assert (status, problem["code"]) == (409, "already_paired")  # the phone: the same answer
+        status, problem = await api.call("POST", f"/v1/sessions/{line}/sandbox/scan")
+        assert (status, problem["code"]) == (409, "already_paired")
 
     async def test_line_without_a_worker_answers_503(self, api: Api) -> None:
         _, created = await api.call("POST", "/v1/sessions", {"name": "line"})

@@ -110,23 +110,27 @@ class TestBadInput:
         line = await paired_line(api, spawn)
         cases: list[tuple[dict[str, Any], str]] = [
             ({"location": {**PLACE, "latitude": 91}}, "location.latitude"),
-            ({"location": {"latitude": 1}}, "longitude"),
+            ({"location": {"latitude": 1}}, "location.longitude"),
             ({"location": {**PLACE, "url": "ftp://x"}}, "location.url"),
             ({"poll": {**POLL, "options": ["only"]}}, "poll.options"),
             ({"poll": {**POLL, "options": ["a", "a"]}}, "poll.options"),
-            ({"poll": {**POLL, "options": ["a", " a "]}}, "poll.options"),
-            ({"poll": {**POLL, "selectable_count": 4}}, "poll.selectable_count"),
-            ({"contacts": [{"name": "x", "phone": "12"}]}, "contacts"),
-            ({"contacts": [{"name": "only a name"}]}, "contacts.0"),
-            ({"contacts": [{"vcard": "hello"}]}, "contacts"),
-            ({"location": PLACE, "text": "and text"}, "text"),
-            ({"location": PLACE, "poll": POLL}, "media"),
+            ({"poll": {**POLL, "options": ["a", " "]}}, "poll.options.1"),
+            ({"poll": {**POLL, "selectable_count": 13}}, "poll.selectable_count"),
+            ({"contacts": [{"name": "x", "phone": "12"}]}, "contacts.0.phone"),
+            ({"contacts": [{"name": "only a name"}]}, "contacts.0.vcard"),
+            ({"contacts": [{"vcard": "hello"}]}, "contacts.0.vcard"),
         ]
         for body, field in cases:
             status, problem = await _send(api, line, body)
             assert status == 400, (body, problem)
             assert problem["field"] == field, (body, problem)
-        assert (await sent_log(api, line))["messages"] == []
+        status, _ = await _send(api, line, {"poll": {**POLL, "selectable_count": 3}})
+        assert status == 201  # as many as there are options: any number, written as 0
+        assert (await sent_log(api, line))["messages"][0]["poll"]["selectable_count"] == 0
+        for body in ({"location": PLACE, "text": "and text"}, {"location": PLACE, "poll": POLL}):
+            status, problem = await _send(api, line, body)  # the schema's anyOf refuses them
+            assert (status, problem["code"]) == (400, "invalid_value"), (body, problem)
+        assert len((await sent_log(api, line))["messages"]) == 1  # only the valid poll
 
 
 class TestReceiveAndVote:

@@ -20,7 +20,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from wamesh.errors import InvalidInput
-from wamesh.gateway.schemas import Schema
+from wamesh.gateway.schemas import SPACE, Schema
+from wamesh.jid import CONTACT_PATTERN, GROUP_ID_PATTERN, RECIPIENT_PATTERN
 from wamesh.lines import parse_line_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -30,6 +31,15 @@ _UUID = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]
 # Path parameters matched by pattern, so that a sibling route's fixed segment is never taken for
 # one (`.../deliveries/redeliver` is not the delivery "redeliver"); documented with the pattern.
 PATH_PATTERNS: dict[str, str] = {"did": _UUID}
+# Documented only (the handler answers 400 naming the parameter for anything else): a message id
+# is what `check_message_id` accepts (printable ASCII, no space, at most 200) less `/`, which a
+# path segment cannot hold; the others are what parse_recipient / parse_contact / parse_group take.
+PATH_DOC_PATTERNS: dict[str, str] = {
+    "message_id": r"[!-.0-~]{1,200}",
+    "chat_id": f"[{SPACE}]*{RECIPIENT_PATTERN}[{SPACE}]*",
+    "contact": f"[{SPACE}]*{CONTACT_PATTERN}[{SPACE}]*",
+    "group_id": f"[{SPACE}]*{GROUP_ID_PATTERN}[{SPACE}]*",
+}
 _VALIDATOR_CODES = {
     "type": "invalid_type",
     "additionalProperties": "unknown_field",
@@ -164,7 +174,9 @@ def _clean(value: Any) -> Any:
 
 
 def _validated(validator: Draft202012Validator, body: Any) -> dict[str, Any]:
-    error = next(iter(sorted(validator.iter_errors(body), key=lambda e: e.path)), None)
+    # The most specific error first (a field's own limit before an anyOf over the whole body).
+    ordered = sorted(validator.iter_errors(body), key=lambda e: (-len(e.path), list(e.path)))
+    error = next(iter(ordered), None)
     if error is not None:
         raise _to_invalid(error)
     assert isinstance(body, dict)
@@ -180,6 +192,9 @@ def _alternatives(error: ValidationError) -> list[str]:
 
 
 def _to_invalid(error: ValidationError) -> InvalidInput:
+    missing = [e for e in error.context or () if e.validator == "required"]
+    if error.validator in ("oneOf", "anyOf") and missing and len(missing) == len(error.context):
+        return _to_invalid(missing[0])  # none of the alternatives given: name the first
     field_name = ".".join(str(p) for p in error.absolute_path) or None
     code = _VALIDATOR_CODES.get(str(error.validator), "invalid_value")
     if error.validator == "pattern" and isinstance(error.schema, dict):
@@ -191,8 +206,9 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
         unknown = sorted(set(instance) - set(schema.get("properties", {})))
         field_name = ".".join(filter(None, [field_name, unknown[0] if unknown else None])) or None
         message = f"unknown field(s): {', '.join(unknown)}"
-    elif error.validator == "required":
-        field_name = str(error.message.split("'")[1]) if "'" in error.message else field_name
+    elif error.validator == "required" and "'" in error.message:
+        name = error.message.split("'")[1]
+        field_name = f"{field_name}.{name}" if field_name else name
     elif error.validator in ("oneOf", "anyOf") and _alternatives(error):
         how = "exactly one" if error.validator == "oneOf" else "one"
         message = f"needs {how} of: {' | '.join(_alternatives(error))}"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wamesh.gateway import schemas as s
-from wamesh.gateway.api import PATH_PATTERNS, Operation, Response
+from wamesh.gateway.api import PATH_DOC_PATTERNS, PATH_PATTERNS, Operation, Response
 
 _ERROR_TEXT = {
     400: "Bad input (a code such as malformed_json, unknown_field, invalid_recipient)",
@@ -98,7 +98,7 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 
 def _path_schema(name: str) -> dict[str, Any]:
-    pattern = PATH_PATTERNS.get(name)
+    pattern = PATH_PATTERNS.get(name) or PATH_DOC_PATTERNS.get(name)
     return {"type": "string"} if pattern is None else {"type": "string", "pattern": f"^{pattern}$"}
 
 

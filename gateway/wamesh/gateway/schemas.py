@@ -7,6 +7,7 @@ from typing import Any
 
 from wamesh.constants import ENGINES, EVENT_TYPES, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, STATUSES
 from wamesh.jid import PHONE_NUMBER_PATTERN, RECIPIENT_PATTERN
+from wamesh.media.ingest import BASE64_DATA_PATTERN, BASE64_PATTERN
 
 Schema = dict[str, Any]
 
@@ -21,6 +22,16 @@ NO_NUL = r"^[^\u0000]*$"
 # What Python's str.isspace() calls whitespace, spelt out: `\s` means different things to
 # ECMA-262 (the dialect JSON Schema names, used by clients) and to Python's re (used here).
 SPACE = r"\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def message_text() -> Schema:
+    """A message's text: 1 to MAX_TEXT_LENGTH characters, not all whitespace (str.isspace),
+    as `check_text` requires; two patterns, each matched in linear time."""
+    return {
+        **text(1, MAX_TEXT_LENGTH),
+        "allOf": [{"pattern": f"[^\\u0000{SPACE}]"}],
+        "description": "Not blank",
+    }
 
 
 def text(min_length: int, max_length: int) -> Schema:
@@ -215,7 +226,9 @@ MEDIA_CONTENT = named(
                 "data": {
                     "type": "string",
                     "minLength": 1,
-                    "description": "Base64, or a data: URL (data:image/png;base64,...)",
+                    "pattern": BASE64_DATA_PATTERN,
+                    "description": "Base64 (padded; a line break may follow any group of "
+                    "four, as `base64` prints it), or a data: URL (data:image/png;base64,...)",
                 },
                 "media_id": {**text(1, 100), "description": "From POST .../media"},
                 "mimetype": text(1, 200),
@@ -254,6 +267,8 @@ LOCATION_DATA = named(
         closed=False,
     ),
 )
+# A vCard line `FN[;params]:<name>` whose name is not blank (wamesh.structured.vcard_name).
+VCARD_WITH_NAME = f"(?:^|\\n)[Ff][Nn](?:;[^:\\r\\n]*)?:[^\\n]*[^\\u0000{SPACE}]"
 CONTACT_CARD_INPUT = named(
     "ContactCardInput",
     {
@@ -272,8 +287,17 @@ CONTACT_CARD_INPUT = named(
                 },
             }
         ),
-        "anyOf": [{"required": ["vcard"]}, {"required": ["name", "phone"]}],
-        "description": "A vCard, or a name and a phone number.",
+        "anyOf": [
+            {"required": ["vcard", "name"], "not": {"required": ["phone"]}},
+            {
+                "required": ["vcard"],
+                "properties": {"vcard": {"pattern": VCARD_WITH_NAME}},
+                "not": {"required": ["phone"]},
+            },
+            {"required": ["name", "phone"], "not": {"required": ["vcard"]}},
+        ],
+        "description": "A vCard (with a name: `name`, or its own FN line), or a name and a "
+        "phone number (a vCard is written); not a vCard and a phone.",
     },
 )
 CONTACT_CARD = named(
@@ -284,14 +308,14 @@ POLL = named(
     "Poll",
     obj(
         {
-            "question": text(1, 255),
+            "question": {**NAME, "maxLength": 255, "description": "Not blank"},
             "options": {
                 "type": "array",
-                "items": text(1, 100),
+                "items": {**NAME, "maxLength": 100},
                 "minItems": 2,
                 "maxItems": 12,
                 "uniqueItems": True,
-                "description": "2 to 12 distinct options",
+                "description": "2 to 12 distinct options, none blank",
             },
             "selectable_count": {
                 "type": "integer",
@@ -304,6 +328,22 @@ POLL = named(
         ("question", "options"),
     ),
 )
+_STRUCTURED = ("location", "contacts", "poll")
+_SEND_SHAPES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("text", ("media", *_STRUCTURED)),
+    ("media", _STRUCTURED),
+    *((kind, ("text", "media", *(k for k in _STRUCTURED if k != kind))) for kind in _STRUCTURED),
+)
+
+
+def _only(field: str, *excluded: str) -> Schema:
+    """`field` present and none of `excluded` (a text alone must not be blank)."""
+    shape: Schema = {"required": [field], "not": {"anyOf": [{"required": [x]} for x in excluded]}}
+    if field == "text":
+        shape["properties"] = {"text": message_text()}
+    return shape
+
+
 SEND_MESSAGE = named(
     "SendMessageRequest",
     {
@@ -332,9 +372,7 @@ SEND_MESSAGE = named(
             },
             ("to",),
         ),
-        "anyOf": [
-            {"required": [content]} for content in ("text", "media", "location", "contacts", "poll")
-        ],
+        "anyOf": [_only(shape, *others) for shape, others in _SEND_SHAPES],
         "description": "A text; media with an optional caption; or one of location, contacts "
         "and poll (without text).",
     },
@@ -365,7 +403,7 @@ REACTION_REQUEST = named(
 )
 EDIT_REQUEST = named(
     "EditMessageRequest",
-    obj({"chat_id": RECIPIENT, "text": text(1, MAX_TEXT_LENGTH)}, ("chat_id", "text")),
+    obj({"chat_id": RECIPIENT, "text": message_text()}, ("chat_id", "text")),
 )
 FORWARD_REQUEST = named(
     "ForwardMessageRequest",
@@ -430,17 +468,23 @@ GROUP_LIST = named(
 CHAT_PRESENCES = ["typing", "recording", "paused", "online", "offline"]
 PRESENCE_REQUEST = named(
     "PresenceRequest",
-    obj(
-        {
-            "chat_id": {
-                **text(1, 100),
-                "description": "The chat (phone number or JID); required for typing, recording "
-                "and paused, absent for online and offline",
+    {
+        **obj(
+            {
+                "chat_id": {
+                    **RECIPIENT,
+                    "description": "The chat (phone number or JID); required for typing, "
+                    "recording and paused, absent for online and offline",
+                },
+                "presence": {"type": "string", "enum": CHAT_PRESENCES},
             },
-            "presence": {"type": "string", "enum": CHAT_PRESENCES},
-        },
-        ("presence",),
-    ),
+            ("presence",),
+        ),
+        # A chat state needs a chat; online and offline apply everywhere and take none.
+        "if": {"properties": {"presence": {"enum": ["typing", "recording", "paused"]}}},
+        "then": {"required": ["chat_id"]},
+        "else": {"properties": {"chat_id": {"not": {}}}},
+    },
 )
 MEDIA = named(
     "Media",
@@ -604,7 +648,12 @@ INBOUND = obj(
             "type": "string",
             "enum": ["text", *MEDIA_KIND["enum"], "location", "contact", "poll"],
         },
-        "media": {"type": "string", "minLength": 1, "description": "The media's bytes, base64"},
+        "media": {
+            "type": "string",
+            "minLength": 1,
+            "pattern": BASE64_PATTERN,
+            "description": "The media's bytes, base64",
+        },
         "media_id": {
             **text(1, 100),
             "description": "Instead of media: one of the line's stored media (POST .../media)",
@@ -771,7 +820,7 @@ REMINDER_CREATE = {
     **obj(
         {
             "recipient": RECIPIENT,
-            "text": text(1, MAX_TEXT_LENGTH),
+            "text": message_text(),
             "due_at": {
                 "type": "string",
                 "format": "date-time",
@@ -789,7 +838,7 @@ REMINDER_CREATE = {
 REMINDER_PATCH = obj(
     {
         "recipient": RECIPIENT,
-        "text": text(1, MAX_TEXT_LENGTH),
+        "text": message_text(),
         "due_at": {"type": "string", "format": "date-time"},
     }
 )
@@ -833,10 +882,15 @@ MEDIA_INFO = named(
 )
 MEDIA_UPLOAD = named(
     "MediaUpload",
-    obj(
-        {"file": {"type": "string", "format": "binary", "description": "The one file part"}},
-        ("file",),
-        closed=False,
-    ),
+    {
+        **obj(
+            {"file": {"type": "string", "format": "binary", "description": "The one file part"}},
+            ("file",),
+            closed=False,
+        ),
+        # A part's name travels in a quoted-string, which cannot hold control characters (RFC
+        # 9110 qdtext): a body with one is malformed (400 malformed_body).
+        "propertyNames": {"pattern": "^[^\\u0000-\\u001f\\u007f]*$"},
+    },
 )
 BINARY: Schema = {"type": "string", "format": "binary"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import re
 import string
 from collections.abc import AsyncIterator
 from pathlib import PurePosixPath
@@ -31,6 +32,14 @@ DEFAULT_MIMETYPE = "application/octet-stream"
 URL_FIELD = "media.url"
 DATA_FIELD = "media.data"
 _WHITESPACE = str.maketrans("", "", string.whitespace)
+# What `media.data` may hold, for the API schema and for this module alike (same Python `re`
+# semantics as jsonschema's `pattern`): standard base64 with its padding, in groups of four, a
+# line break allowed after any group (what `base64` prints, 76 characters a line), optionally
+# behind a `data:<type>;base64,` prefix. Unambiguous, so matching a 16 MiB body stays linear.
+_BASE64 = r"(?:[A-Za-z0-9+/]{4}(?:\r?\n)?)*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?(?:\r?\n)?$"
+BASE64_PATTERN = "^" + _BASE64
+BASE64_DATA_PATTERN = r"^(?:data:[^,]*;base64,)?" + _BASE64
+_BASE64_DATA = re.compile(BASE64_DATA_PATTERN)
 
 
 def _bad_url(message: str) -> InvalidInput:
@@ -127,6 +136,12 @@ async def ingest_base64(
     max_bytes: int,
 ) -> MediaInfo:
     """Decode `data` (base64, or a `data:<type>;base64,` URL) piece by piece into the store."""
+    if _BASE64_DATA.match(data) is None:
+        raise InvalidInput(
+            "media.data: expected base64 (groups of four, padded; a line break may follow any "
+            "group) or a data:<type>;base64, URL",
+            DATA_FIELD,
+        )
     if data.startswith("data:"):
         header, _, data = data.partition(",")
         declared = header[5:].split(";", 1)[0]

@@ -29,6 +29,7 @@ MAX_MIMETYPE = 255
 DEFAULT_MIMETYPE = "application/octet-stream"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+_NO_CONTROL = "^[^\\u0000-\\u001f\\u007f]*$"  # the same rule, as the document states it
 
 
 class RangeNotSatisfiable(Exception):
@@ -60,6 +61,8 @@ def _filename(raw: str | None, field: str = "filename") -> str | None:
     """A bare file name fit to store (no folders, no control characters), or None."""
     if raw is None:
         return None
+    if _UNSAFE_NAME.search(raw) or len(raw) > MAX_FILENAME:
+        raise InvalidInput(f"{field}: control characters or longer than {MAX_FILENAME}", field)
     name = raw.replace("\\", "/").rsplit("/", 1)[-1].strip()
     try:
         name.encode("utf-8")
@@ -188,7 +191,17 @@ OPERATIONS = [
         ok=201,
         response=Response("Stored", s.MEDIA_INFO),
         raw_body={"application/octet-stream": s.BINARY, "multipart/form-data": s.MEDIA_UPLOAD},
-        query=[Query("filename", "The file's name (raw bodies; a multipart part names itself)")],
+        query=[
+            Query(
+                "filename",
+                "The file's name (raw bodies; a multipart part names itself)",
+                {
+                    "type": "string",
+                    "maxLength": MAX_FILENAME,
+                    "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
+                },
+            )
+        ],
         errors=(400, 404, 413),
     ),
     Operation(

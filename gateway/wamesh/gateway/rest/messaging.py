@@ -356,7 +356,13 @@ OPERATIONS = [
         "Delete a message the line sent, for everyone",
         _TAG,
         response=Response("Deleted for everyone", s.MESSAGE_ACTION),
-        query=(Query("chat_id", "The chat the message is in (default: where the line sent it)"),),
+        query=(
+            Query(
+                "chat_id",
+                "The chat the message is in (default: where the line sent it)",
+                s.RECIPIENT,
+            ),
+        ),
         errors=(400, *_LIVE, 501),
     ),
     Operation(

@@ -93,7 +93,13 @@ from wamesh.engines.sandbox.inbound import (
 from wamesh.engines.sandbox.pairing import PairingScreen
 from wamesh.engines.sandbox.sent_log import SandboxAction, SentLog
 from wamesh.engines.sandbox.server_state import ServerState
-from wamesh.errors import EngineError, InvalidInput, MessageNotFound, SessionNotReady
+from wamesh.errors import (
+    AlreadyPaired,
+    EngineError,
+    InvalidInput,
+    MessageNotFound,
+    SessionNotReady,
+)
 from wamesh.jid import GROUP_SERVER, parse_recipient
 from wamesh.settings import Settings
 from wamesh.structured import check_vote
@@ -341,14 +347,14 @@ class SandboxEngine(
     def scan(self) -> str:
         """Scan the current QR code with the phone; returns the line's own JID."""
         if self._ready or self._token is not None:
-            raise InvalidInput("the line is already paired; nothing to scan")
+            raise AlreadyPaired(self._config.session_id, "ready" if self._ready else "paired")
         self._screen.check_scan()
         return self._pair()
 
     def enter_pairing_code(self, code: str) -> str:
         """Type the pairing code on the phone; the right one pairs the line like a scan."""
         if self._ready or self._token is not None:
-            raise InvalidInput("the line is already paired; nothing to enter")
+            raise AlreadyPaired(self._config.session_id, "ready" if self._ready else "paired")
         self._screen.check_code(code)
         return self._pair()
 
