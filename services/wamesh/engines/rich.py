@@ -72,13 +72,20 @@ class Outgoing:
         """What the message carries."""
         if self.media is not None:
             return self.media.kind
-        if self.location is not None:
-            return MessageType.LOCATION
-        if self.contacts:
-            return MessageType.CONTACT
-        if self.poll is not None:
-            return MessageType.POLL
-        return MessageType.TEXT
+        return structured_type(self.location, self.contacts, self.poll) or MessageType.TEXT
+
+
+def structured_type(
+    location: Location | None, contacts: tuple[ContactCard, ...], poll: Poll | None
+) -> MessageType | None:
+    """The structured kind a message carries (the first given), or None."""
+    if location is not None:
+        return MessageType.LOCATION
+    if contacts:
+        return MessageType.CONTACT
+    if poll is not None:
+        return MessageType.POLL
+    return None
 
 
 class SendsRich(ABC):

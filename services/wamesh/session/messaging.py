@@ -44,6 +44,7 @@ from wamesh.engines.rich import (
     Revokes,
     SendsRich,
     capability,
+    structured_type,
 )
 from wamesh.errors import InvalidInput, MessageNotFound, NotSupported, WameshError
 from wamesh.jid import GROUP_SERVER, LID_SERVER, USER_SERVER, parse_recipient
@@ -102,13 +103,7 @@ class SendRequest:
     @property
     def structured(self) -> MessageType | None:
         """The structured kind this request carries, if any."""
-        if self.location is not None:
-            return MessageType.LOCATION
-        if self.contacts:
-            return MessageType.CONTACT
-        if self.poll is not None:
-            return MessageType.POLL
-        return None
+        return structured_type(self.location, self.contacts, self.poll)
 
     @property
     def rich(self) -> bool:
