@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
@@ -128,6 +129,12 @@ class BrowserEngine(BrowserRich, Engine, PairsByCode):
             await asyncio.to_thread(profile.wipe, self._config.profile)
         else:
             await asyncio.to_thread(profile.restore, self._config.profile, auth_state)
+        if shutil.which(self._config.chromium) is None:
+            raise EngineError(
+                f"Chromium not found at {self._config.chromium!r}: install it (Debian: apt-get"
+                " install -y chromium; `make dev ARGS='--engine browser'` does it)"
+                " or set WAMESH_CHROMIUM_PATH"
+            )
         self._playwright = await async_playwright().start()
         await self._launch()
         self._watchdog = asyncio.create_task(
