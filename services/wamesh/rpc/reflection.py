@@ -18,7 +18,7 @@ V1_SERVICE_NAME = "grpc.reflection.v1.ServerReflection"
 
 
 def enable_reflection(service_names: Sequence[str], server: grpc.aio.Server) -> None:
-    """Answer reflection for `service_names` (plus both reflection services) under v1 and v1alpha."""
+    """Answer reflection for `service_names` (and both reflection services) as v1 and v1alpha."""
     names = [*service_names, V1_SERVICE_NAME, reflection.SERVICE_NAME]
     servicer = reflection.aio.ReflectionServicer(names)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)

@@ -1,8 +1,8 @@
 """One way to run a gRPC server, shared by the session worker, the gateway, the CLI and the tests.
 
 `serve()` binds (port 0 picks a free port; `grpc.so_reuseport=0`, because with SO_REUSEPORT two
-processes were measured sharing one port), adds health checking and reflection (v1 and v1alpha) for the given
-services, and stops with a grace period.
+processes were measured sharing one port), adds health checking and reflection (v1 and v1alpha)
+for the given services, and stops with a grace period.
 """
 
 from __future__ import annotations
