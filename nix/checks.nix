@@ -19,6 +19,7 @@ let
     curl = pkgs.curl; # tests/dev/test_dev_mesh.py runs the README's quickstart
     bash = pkgs.bash;
     tar = pkgs.gnutar;
+    kubectl = pkgs.kubectl; # tests/deploy renders deploy/kubernetes with kubectl kustomize
   };
   # Tests that cannot run in the sandbox, each with why; `make test` (.ci/run) and the workflow's
   # jobs run them.

@@ -172,6 +172,7 @@ let
     "git"
     "gnutar"
     "grpcurl"
+    "kubectl"
     "nixfmt"
     "noto-fonts"
     "pgbouncer"
