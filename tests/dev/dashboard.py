@@ -41,15 +41,20 @@ def dashboard_mesh() -> Iterator[DevMesh]:
 
 @contextlib.asynccontextmanager
 async def dashboard_page(mesh: DevMesh, viewport: ViewportSize = WIDE) -> AsyncIterator[Page]:
-    """The dashboard, with the dev API key, in a fresh headless Chromium (closed afterwards)."""
+    """The dashboard, with the dev API key, in a fresh headless Chromium (closed afterwards);
+    at the end no script error was thrown and the page's notice is not showing an error."""
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
         )
         try:
             page = await browser.new_page(viewport=viewport)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(f"{mesh.base}/#key={mesh.api_key}")
             yield page
+            assert not errors, f"the dashboard's scripts failed: {errors}"
+            await expect(page.locator("#notice")).not_to_have_class("bad")  # no failed call shown
         finally:
             await browser.close()
 

@@ -105,8 +105,12 @@ function ask(question, action) {
   $("confirm-text").textContent = question;
   $("confirm-ok").textContent = action;
   dialog.returnValue = "";
+  const opener = document.activeElement;
   return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.addEventListener("close", () => {
+      if (opener && opener.isConnected) opener.focus();
+      resolve(dialog.returnValue === "ok");
+    }, { once: true });
     dialog.showModal();
     $("confirm-cancel").focus();
   });

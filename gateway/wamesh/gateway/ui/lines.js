@@ -100,7 +100,7 @@ async function createLine(event) {
   notice("Created " + session.name);
   $("new-name").value = "";
   select(session.id);
-  openLinkDialog(session.id);
+  openLinkDialog(session.id, session.name);
 }
 
 function devInbox(id) {

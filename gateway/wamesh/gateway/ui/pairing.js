@@ -6,14 +6,24 @@
 let dialogLine = null;
 let dialogOpener = null;
 
-function openLinkDialog(id) {
+function openLinkDialog(id, name) {
   dialogLine = id;
   dialogOpener = document.activeElement;
-  showPairing(null);
-  $("qr").dataset.code = "";
+  clearLinkDialog(name || (state.lines.get(id) || {}).name || "");
   const dialog = $("link-dialog");
   if (!dialog.open) dialog.showModal();
   refreshLinkDialog(state.lines.get(id)).catch((e) => notice(e.message, true));
+}
+
+// Nothing of another line's (or an earlier) QR stays: the next refresh fills the dialog in.
+function clearLinkDialog(name) {
+  $("link-title").textContent = "Link " + name;
+  $("link-status").textContent = "asking the line\u2026";
+  $("link-status").className = "";
+  for (const id of ["qr-box", "scan", "pair-form", "link-restart"]) $(id).hidden = true;
+  forgetQr();
+  $("qr").dataset.code = "";
+  showPairing(null);
 }
 
 function closeLinkDialog() {
@@ -40,7 +50,7 @@ async function refreshLinkDialog(line) {
   $("link-title").textContent = "Link " + line.name;
   $("link-status").textContent = line.status + (EXPLAINED.includes(line.status) && line.last_error ? ": " + line.last_error : "");
   $("link-status").className = "status-" + line.status;
-  $("link-restart").hidden = !STUCK.includes(line.status);
+  $("link-restart").hidden = !["failed", "logged_out"].includes(line.status); // not a new line's "stopped"
   if (line.status === "ready") {
     notice("Linked " + line.name + (line.me ? " as " + shortJid(line.me) : ""));
     closeLinkDialog();
@@ -61,9 +71,16 @@ async function refreshQr(line) {
   if (!showing) { img.dataset.code = ""; return; }
   if (img.dataset.code === line.qr) return;
   const blob = await call("GET", linePath(line.id) + "/qr?format=svg");
-  if (img.src) URL.revokeObjectURL(img.src);
+  if (dialogLine !== line.id) return; // the dialog moved on meanwhile
+  forgetQr();
   img.src = URL.createObjectURL(blob);
   img.dataset.code = line.qr || "";
+}
+
+function forgetQr() {
+  const img = $("qr");
+  if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
+  img.removeAttribute("src");
 }
 
 function showPairing(pairing) {

@@ -50,6 +50,8 @@ async function createReminder(event) {
   const made = await call("POST", linePath(id) + "/reminders", body);
   notice("Reminder set for " + when(made.due_at));
   $("reminder-text").value = "";
+  $("reminder-unit").value = "";
+  $("reminder-every").value = "1";
   resetReminderDue();
   await refreshReminders(id);
 }
