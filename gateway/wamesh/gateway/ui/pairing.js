@@ -48,7 +48,8 @@ function focusCard(id) {
 async function refreshLinkDialog(line) {
   if (!$("link-dialog").open || !line || line.id !== dialogLine) return;
   $("link-title").textContent = "Link " + line.name;
-  $("link-status").textContent = line.status + (EXPLAINED.includes(line.status) && line.last_error ? ": " + line.last_error : "");
+  const why = EXPLAINED.includes(line.status) && line.last_error ? ": " + line.last_error : "";
+  $("link-status").textContent = line.status + why + (line.worker ? "" : " (no worker serves the line yet)");
   $("link-status").className = "status-" + line.status;
   $("link-restart").hidden = !["failed", "logged_out"].includes(line.status); // not a new line's "stopped"
   if (line.status === "ready") {
@@ -59,9 +60,12 @@ async function refreshLinkDialog(line) {
   await refreshQr(line);
 }
 
+// Only while a worker serves the line: the gateway answers 503 to a scan or a pairing code before
+// its worker registered (the row may already say "qr"), and the list's `worker` comes from the
+// same cached registry lookup as those calls.
 async function refreshQr(line) {
   const img = $("qr");
-  const waiting = line.status === "qr";
+  const waiting = line.status === "qr" && Boolean(line.worker);
   $("pair-form").hidden = !waiting;
   if (!waiting) showPairing(null);
   // A pending pairing code replaces the QR: the line's qr is then empty.
@@ -70,7 +74,13 @@ async function refreshQr(line) {
   $("scan").hidden = !(showing && line.engine === "sandbox");
   if (!showing) { img.dataset.code = ""; return; }
   if (img.dataset.code === line.qr) return;
-  const blob = await call("GET", linePath(line.id) + "/qr?format=svg");
+  let blob;
+  try {
+    blob = await call("GET", linePath(line.id) + "/qr?format=svg");
+  } catch (e) {
+    if (e.status === 409) return; // paired or failed since the list was read: the next refresh says
+    throw e;
+  }
   if (dialogLine !== line.id) return; // the dialog moved on meanwhile
   forgetQr();
   img.src = URL.createObjectURL(blob);
