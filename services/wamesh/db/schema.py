@@ -1,0 +1,71 @@
+"""The schema that holds every wamesh table, type and function, and statements that name it.
+
+Statements (and migration files) name wamesh's objects with the schema written out, as a default
+install runs them: `SELECT ... FROM wamesh.sessions`, `ALTER DEFAULT PRIVILEGES IN SCHEMA
+wamesh ...`. The word `wamesh` on its own (not part of a longer name such as `wamesh_migrations`)
+means "the schema". When WAMESH_DB_SCHEMA names another schema, each statement runs with that
+word replaced by the other name, quoted; the name is validated once (`schema_name`), and each
+statement is rewritten once and cached (`in_schema`), so the hot path is one dictionary look-up.
+
+Nothing depends on `search_path`: no `SET`, no `options` startup parameter, no extra statement.
+A transaction-mode pooler (PgBouncer, Supabase's Supavisor on port 6543) may hand every
+transaction to another server connection, and an existing `public.sessions` (the original Node
+bot's table) is never what a statement means by `sessions`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wamesh.constants import DB_SCHEMA_DEFAULT
+
+_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_SYSTEM = ("public", "information_schema")
+_WORD = re.compile(r"\b" + DB_SCHEMA_DEFAULT + r"\b")
+_EXPECTED = (
+    "expected a lower-case SQL name (a-z, 0-9, _; not starting with a digit; at most 63 "
+    "characters) other than public, information_schema and pg_*"
+)
+
+
+def schema_name(raw: str) -> str:
+    """`raw` as a schema name wamesh may own; ValueError saying what is expected otherwise."""
+    name = raw.strip()
+    if not _NAME.fullmatch(name) or name in _SYSTEM or name.startswith("pg_"):
+        raise ValueError(_EXPECTED)
+    return name
+
+
+def qualify(statement: str, schema: str) -> str:
+    """`statement` naming `schema` (already checked by `schema_name`) wherever it says `wamesh`."""
+    if schema == DB_SCHEMA_DEFAULT:
+        return statement
+    return _WORD.sub(f'"{schema}"', statement)
+
+
+class _Current:
+    """The schema this process uses, and the statements rewritten for it so far."""
+
+    name: str = DB_SCHEMA_DEFAULT
+    rewritten: dict[str, str] = {}  # noqa: RUF012 - one per process, replaced by use()
+
+
+def use(schema: str) -> None:
+    """Make `schema` the one every statement of this process names (WAMESH_DB_SCHEMA)."""
+    _Current.name = schema_name(schema)
+    _Current.rewritten = {}
+
+
+def current() -> str:
+    """The schema this process uses."""
+    return _Current.name
+
+
+def in_schema(statement: str) -> str:
+    """`statement` naming this process's schema (rewritten once per statement text, then cached)."""
+    if _Current.name == DB_SCHEMA_DEFAULT:
+        return statement
+    found = _Current.rewritten.get(statement)
+    if found is None:
+        found = _Current.rewritten[statement] = qualify(statement, _Current.name)
+    return found
