@@ -80,7 +80,7 @@ class OutboxEvent:
 
 
 _INSERT_MANY = """
-INSERT INTO webhook_deliveries (id, session_id, event_type, payload)
+INSERT INTO wamesh.webhook_deliveries (id, session_id, event_type, payload)
 SELECT u.id, %s, u.event_type, u.payload
 FROM unnest(%s::uuid[], %s::text[], %s::jsonb[]) WITH ORDINALITY AS u(id, event_type, payload, n)
 ORDER BY u.n
@@ -98,7 +98,7 @@ async def record_events(
     if not events:
         return []
     cursor = await conn.execute(
-        "SELECT webhook_url, webhook_events, webhook_enabled FROM sessions WHERE id = %s",
+        "SELECT webhook_url, webhook_events, webhook_enabled FROM wamesh.sessions WHERE id = %s",
         (session_id,),
     )
     line = await cursor.fetchone()

@@ -13,6 +13,10 @@ connection. Prepared statements are off when WAMESH_DB_PREPARE says so (`auto`: 
 When PostgreSQL (or the pooler) has no connection left, the error says so and names the settings
 to change; a `patient` opener (a session worker) waits with jittered back-off instead of exiting,
 logging once per attempt, at most every RETRY_MAX_S.
+
+Statements name their tables with wamesh's schema written out (`wamesh.sessions`); every
+connection we open runs them through `SchemaCursor`, which names WAMESH_DB_SCHEMA instead when
+it is another schema (wamesh.db.schema: checked once, each statement rewritten once and cached).
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
-from psycopg import AsyncConnection, OperationalError
-from psycopg.rows import DictRow, dict_row
+from psycopg import AsyncConnection, AsyncCursor, OperationalError
+from psycopg.abc import Params, QueryNoTemplate
+from psycopg.rows import DictRow, Row, dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from wamesh.db.schema import in_schema
 from wamesh.errors import Unavailable
 from wamesh.settings import Settings
 
@@ -88,9 +94,26 @@ def prepares(settings: Settings, url: str) -> bool:
     return port != SUPABASE_POOLER_PORT
 
 
+class SchemaCursor(AsyncCursor[Row]):
+    """A cursor whose statements name this process's schema (see wamesh.db.schema)."""
+
+    async def execute(  # type: ignore[override]  # no t-string Template: not used here
+        self,
+        query: QueryNoTemplate,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        """Run `query`, naming WAMESH_DB_SCHEMA where it says `wamesh`."""
+        if isinstance(query, str):
+            query = in_schema(query)
+        return await super().execute(query, params, prepare=prepare, binary=binary)
+
+
 def connection_kwargs(*, prepare: bool) -> dict[str, Any]:
     """Keyword arguments of every connection we open (pooled or not)."""
-    kwargs: dict[str, Any] = {"autocommit": True}
+    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": SchemaCursor}
     if not prepare:
         kwargs["prepare_threshold"] = None
     return kwargs

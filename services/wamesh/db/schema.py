@@ -47,7 +47,7 @@ class _Current:
     """The schema this process uses, and the statements rewritten for it so far."""
 
     name: str = DB_SCHEMA_DEFAULT
-    rewritten: dict[str, str] = {}  # noqa: RUF012 - one per process, replaced by use()
+    rewritten: dict[str, str] = {}  # replaced (not cleared) by use()
 
 
 def use(schema: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 from wamesh.constants import NOTIFY_SESSIONS_CHANNEL
+from wamesh.db.pool import SchemaCursor
 from wamesh.dev.children import Child, wamesh_command
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class LineSupervisor:
 
     async def _listen(self) -> None:
         async with await psycopg.AsyncConnection.connect(
-            self._database_url, autocommit=True
+            self._database_url, autocommit=True, cursor_factory=SchemaCursor
         ) as conn:
             await conn.execute(f"LISTEN {NOTIFY_SESSIONS_CHANNEL}")
             await self._sync(conn)
@@ -68,7 +69,7 @@ class LineSupervisor:
                 await self._sync(conn)
 
     async def _sync(self, conn: psycopg.AsyncConnection[tuple[str]]) -> None:
-        cursor = await conn.execute("SELECT id::text FROM sessions")
+        cursor = await conn.execute("SELECT id::text FROM wamesh.sessions")
         lines = {row[0] for row in await cursor.fetchall()}
         for line in lines - set(self.workers):
             self._start_worker(line)

@@ -9,6 +9,8 @@ import sys
 import psycopg
 import segno
 
+from wamesh.db.pool import SchemaCursor
+
 POLL_S = 1.0
 
 
@@ -24,10 +26,12 @@ async def show_qr_codes(database_url: str) -> None:
     shown: dict[str, str] = {}
     while True:
         try:
-            async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            async with await psycopg.AsyncConnection.connect(
+                database_url, autocommit=True, cursor_factory=SchemaCursor
+            ) as conn:
                 while True:
                     cursor = await conn.execute(
-                        "SELECT id::text, name, qr FROM sessions WHERE status = 'qr'"
+                        "SELECT id::text, name, qr FROM wamesh.sessions WHERE status = 'qr'"
                     )
                     for line, name, qr in await cursor.fetchall():
                         if qr and shown.get(line) != qr:
