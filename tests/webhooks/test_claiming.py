@@ -240,7 +240,7 @@ async def test_the_reconciler_walks_unfinished_rows_only(
     ids = await add_events(pool, line, 3000)
     with psycopg.connect(database_url) as conn:
         conn.execute(
-            "UPDATE webhook_deliveries SET status = 'delivered' WHERE id <> ALL(%s::uuid[])",
+            "UPDATE wamesh.webhook_deliveries SET status = 'delivered' WHERE id <> ALL(%s::uuid[])",
             (ids[:30],),
         )
     plan = _plan(database_url, reconciler._STRANDED, {"grace": 15, "batch": 500, "held": []})
