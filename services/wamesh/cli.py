@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from wamesh import logs
-from wamesh.db import schema
 from wamesh.errors import WameshError
 from wamesh.process import no_collection_while_starting
 from wamesh.settings import Settings
@@ -59,7 +58,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = Settings.from_env(os.environ)
         logs.configure(settings.log_level, settings.log_format)
-        schema.use(settings.database_schema)
         code = int(commands[args.command].run(args, settings))
     except WameshError as exc:
         print(f"wamesh {args.command}: {exc.message}", file=sys.stderr)

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Import and print what was done, by line id."""
     from wamesh.db.import_lines import import_lines  # heavy; every command imports this module
 
-    done = asyncio.run(import_lines(settings.require("database_url"), args.source, args.engine))
+    url = settings.require("database_url")
+    done = asyncio.run(import_lines(url, args.source, args.engine, settings.database_schema))
     print(
         f"lines: {len(done.added)} imported, {len(done.present)} already in wamesh, "
         f"{len(done.skipped)} skipped"

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from wamesh.constants import MAX_NAME_LENGTH
+from wamesh.constants import DB_SCHEMA_DEFAULT, MAX_NAME_LENGTH
 from wamesh.db.pool import connection_kwargs
 from wamesh.errors import ConfigError, InvalidInput
 from wamesh.ids import as_uuid
@@ -100,12 +100,19 @@ def _secret(row: Mapping[str, Any], line_id: str, done: Imported) -> str:
         return generate_secret()
 
 
-async def import_lines(url: str, source: str = DEFAULT_SOURCE, engine: str = "browser") -> Imported:
-    """Copy the lines of `source` into wamesh's `sessions` (one transaction); what it did."""
+async def import_lines(
+    url: str,
+    source: str = DEFAULT_SOURCE,
+    engine: str = "browser",
+    schema: str = DB_SCHEMA_DEFAULT,
+) -> Imported:
+    """Copy the lines of `source` into `sessions` of wamesh's `schema` (one transaction)."""
     table = source_table(source)
     done = Imported()
     async with (
-        await psycopg.AsyncConnection.connect(url, **connection_kwargs(prepare=False)) as conn,
+        await psycopg.AsyncConnection.connect(
+            url, **connection_kwargs(prepare=False, schema=schema)
+        ) as conn,
         conn.transaction(),
     ):
         try:

@@ -15,19 +15,21 @@ to change; a `patient` opener (a session worker) waits with jittered back-off in
 logging once per attempt, at most every RETRY_MAX_S.
 
 Statements name their tables with wamesh's schema written out (`wamesh.sessions`); every
-connection we open runs them through `SchemaCursor`, which names WAMESH_DB_SCHEMA instead when
-it is another schema (wamesh.db.schema: checked once, each statement rewritten once and cached).
+connection we open runs them through a `SchemaCursor` of its pool's schema (`cursor_class`),
+which names WAMESH_DB_SCHEMA instead when it is another one (wamesh.db.schema: each statement
+rewritten once and cached).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 from psycopg import AsyncConnection, AsyncCursor, OperationalError
@@ -35,7 +37,8 @@ from psycopg.abc import Params, QueryNoTemplate
 from psycopg.rows import DictRow, Row, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from wamesh.db.schema import in_schema
+from wamesh.constants import DB_SCHEMA_DEFAULT
+from wamesh.db.schema import Statements
 from wamesh.errors import Unavailable
 from wamesh.settings import Settings
 
@@ -95,7 +98,9 @@ def prepares(settings: Settings, url: str) -> bool:
 
 
 class SchemaCursor(AsyncCursor[Row]):
-    """A cursor whose statements name this process's schema (see wamesh.db.schema)."""
+    """A cursor whose statements name its schema (see wamesh.db.schema and `cursor_class`)."""
+
+    statements: ClassVar[Statements] = Statements(DB_SCHEMA_DEFAULT)
 
     async def execute(  # type: ignore[override]  # no t-string Template: not used here
         self,
@@ -105,15 +110,25 @@ class SchemaCursor(AsyncCursor[Row]):
         prepare: bool | None = None,
         binary: bool | None = None,
     ) -> Self:
-        """Run `query`, naming WAMESH_DB_SCHEMA where it says `wamesh`."""
+        """Run `query`, naming this cursor's schema where it says `wamesh`."""
         if isinstance(query, str):
-            query = in_schema(query)
+            query = self.statements(query)
         return await super().execute(query, params, prepare=prepare, binary=binary)
 
 
-def connection_kwargs(*, prepare: bool) -> dict[str, Any]:
-    """Keyword arguments of every connection we open (pooled or not)."""
-    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": SchemaCursor}
+@functools.cache
+def cursor_class(schema: str) -> type[SchemaCursor[Any]]:
+    """The cursor class of connections to `schema` (one per schema, so one statement cache)."""
+
+    class Cursor(SchemaCursor[Any]):
+        statements = Statements(schema)
+
+    return Cursor
+
+
+def connection_kwargs(*, prepare: bool, schema: str = DB_SCHEMA_DEFAULT) -> dict[str, Any]:
+    """Keyword arguments of every connection we open (pooled or not) to wamesh's `schema`."""
+    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": cursor_class(schema)}
     if not prepare:
         kwargs["prepare_threshold"] = None
     return kwargs
@@ -151,6 +166,7 @@ async def open_role_pool(
         prepare=prepares(settings, url),
         patient=patient,
         application_name=f"wamesh-{name or role}",
+        schema=settings.database_schema,
     ) as pool:
         yield pool
 
@@ -167,13 +183,18 @@ async def open_pool(
     prepare: bool = True,
     patient: bool = False,
     application_name: str | None = None,
+    schema: str = DB_SCHEMA_DEFAULT,
 ) -> AsyncIterator[Pool]:
     """Open a pool of dict-row connections, checked to work before it is handed out.
 
     Unavailable names the cause when it cannot connect; a `patient` caller waits (with
     jittered back-off) while the server has no connection left, instead of failing.
-    `application_name` shows in pg_stat_activity (which role holds which connections)."""
-    kwargs: dict[str, Any] = {"row_factory": dict_row, **connection_kwargs(prepare=prepare)}
+    `application_name` shows in pg_stat_activity (which role holds which connections); statements
+    name `schema` (WAMESH_DB_SCHEMA)."""
+    kwargs: dict[str, Any] = {
+        "row_factory": dict_row,
+        **connection_kwargs(prepare=prepare, schema=schema),
+    }
     if application_name:
         kwargs["application_name"] = application_name
     delay = RETRY_FIRST_S

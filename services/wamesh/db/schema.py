@@ -4,8 +4,10 @@ Statements (and migration files) name wamesh's objects with the schema written o
 install runs them: `SELECT ... FROM wamesh.sessions`, `ALTER DEFAULT PRIVILEGES IN SCHEMA
 wamesh ...`. The word `wamesh` on its own (not part of a longer name such as `wamesh_migrations`)
 means "the schema". When WAMESH_DB_SCHEMA names another schema, each statement runs with that
-word replaced by the other name, quoted; the name is validated once (`schema_name`), and each
-statement is rewritten once and cached (`in_schema`), so the hot path is one dictionary look-up.
+word replaced by the other name, quoted: the name is validated once (`schema_name`, when the
+settings are read), and each statement is rewritten once and cached (`Statements`, one per
+schema, which the connections' cursor class applies: wamesh.db.pool.SchemaCursor), so the hot path
+is one dictionary look-up.
 
 Nothing depends on `search_path`: no `SET`, no `options` startup parameter, no extra statement.
 A transaction-mode pooler (PgBouncer, Supabase's Supavisor on port 6543) may hand every
@@ -43,29 +45,18 @@ def qualify(statement: str, schema: str) -> str:
     return _WORD.sub(f'"{schema}"', statement)
 
 
-class _Current:
-    """The schema this process uses, and the statements rewritten for it so far."""
+class Statements:
+    """Statements as they run in one schema: each rewritten once, then served from a cache."""
 
-    name: str = DB_SCHEMA_DEFAULT
-    rewritten: dict[str, str] = {}  # replaced (not cleared) by use()
+    def __init__(self, schema: str) -> None:
+        self.schema = schema_name(schema)
+        self._rewritten: dict[str, str] = {}
 
-
-def use(schema: str) -> None:
-    """Make `schema` the one every statement of this process names (WAMESH_DB_SCHEMA)."""
-    _Current.name = schema_name(schema)
-    _Current.rewritten = {}
-
-
-def current() -> str:
-    """The schema this process uses."""
-    return _Current.name
-
-
-def in_schema(statement: str) -> str:
-    """`statement` naming this process's schema (rewritten once per statement text, then cached)."""
-    if _Current.name == DB_SCHEMA_DEFAULT:
-        return statement
-    found = _Current.rewritten.get(statement)
-    if found is None:
-        found = _Current.rewritten[statement] = qualify(statement, _Current.name)
-    return found
+    def __call__(self, statement: str) -> str:
+        """`statement` naming this schema."""
+        if self.schema == DB_SCHEMA_DEFAULT:
+            return statement
+        found = self._rewritten.get(statement)
+        if found is None:
+            found = self._rewritten[statement] = qualify(statement, self.schema)
+        return found
