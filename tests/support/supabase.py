@@ -39,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+from wamesh.constants import DB_SCHEMA_DEFAULT
 from wamesh.db.migrate import migrate
 
 OWNER = "postgres"
@@ -127,10 +128,15 @@ def readme_sql(mark: str) -> str:
     return found.group(1)
 
 
-def grant_app_role(owner_url: str, role: str = APP_ROLE, mark: str = APP_ROLE_MARK) -> None:
-    """Run README's grants for the roles' login role (`wamesh_app` renamed to `role`), as the
-    owner, after `wamesh migrate`."""
-    statements = readme_sql(mark).replace(APP_ROLE, role)
+def grant_app_role(
+    owner_url: str,
+    role: str = APP_ROLE,
+    mark: str = APP_ROLE_MARK,
+    schema: str = DB_SCHEMA_DEFAULT,
+) -> None:
+    """Run README's SQL after `mark` as the owner, for `role` (README's `wamesh_app`) and
+    `schema` (written for `wamesh`, as README tells a reader with another schema to do)."""
+    statements = re.sub(r"\bwamesh\b", schema, readme_sql(mark)).replace(APP_ROLE, role)
     with psycopg.connect(owner_url, autocommit=True) as conn:
         conn.execute(statements.encode())
 

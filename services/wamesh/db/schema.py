@@ -9,6 +9,10 @@ settings are read), and each statement is rewritten once and cached (`Statements
 schema, which the connections' cursor class applies: wamesh.db.pool.SchemaCursor), so the hot path
 is one dictionary look-up.
 
+Inside a string literal the rewritten name is quoted, so write it only where PostgreSQL reads a
+name (`to_regclass('wamesh.sessions')`, `'wamesh'::regnamespace`), never as text compared with a
+catalog's name column.
+
 Nothing depends on `search_path`: no `SET`, no `options` startup parameter, no extra statement.
 A transaction-mode pooler (PgBouncer, Supabase's Supavisor on port 6543) may hand every
 transaction to another server connection, and an existing `public.sessions` (the original Node
