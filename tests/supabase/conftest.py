@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,13 +89,8 @@ def project(infra: Infra) -> Iterator[Project]:
         yield Project(as_role(owner_url, admin), owner_url, as_role(owner_url, APP_ROLE))
 
 
-def wait_status(
-    url: str,
-    line: str,
-    wanted: str,
-    worker: WorkerProcess,
-    schema: str = "wamesh",
-    timeout: float = 60,
+async def wait_status(
+    url: str, line: str, wanted: str, worker: WorkerProcess, timeout: float = 60
 ) -> None:
     """Wait until the line's row says `wanted` (read as `url`'s role)."""
     deadline = time.monotonic() + timeout
@@ -102,8 +98,8 @@ def wait_status(
     while time.monotonic() < deadline:
         if worker.proc.poll() is not None:
             raise AssertionError(f"worker exited with {worker.proc.returncode}:\n{worker.output()}")
-        found = run(url, f'SELECT status FROM "{schema}".sessions WHERE id = %s', (line,))
+        found = run(url, "SELECT status FROM wamesh.sessions WHERE id = %s", (line,))
         if found and found[0][0] == wanted:
             return
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     raise AssertionError(f"line {line} is {found} after {timeout} s:\n{worker.output()}")

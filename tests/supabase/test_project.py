@@ -295,7 +295,7 @@ class TestAnInstallInPublicMoves:
         env = worker_env(project.app_url, redis_url, tmp_path)
         with worker_processes() as spawned:
             spawned.append(worker := spawn_worker(LINE, env, tmp_path / "logs"))
-            wait_status(project.app_url, LINE, "qr", worker)
+            await wait_status(project.app_url, LINE, "qr", worker)
 
 
 class TestWithoutBypassrls:
@@ -330,7 +330,7 @@ class TestWithoutBypassrls:
         env = worker_env(url, redis_url, tmp_path)
         with worker_processes() as spawned:
             spawned.append(worker := spawn_worker(LINE, env, tmp_path / "logs"))
-            wait_status(url, LINE, "qr", worker)
+            await wait_status(url, LINE, "qr", worker)
 
 
 class TestRealtimeRecipe:
@@ -350,7 +350,7 @@ class TestRealtimeRecipe:
         env = worker_env(project.app_url, redis_url, tmp_path)
         with worker_processes() as spawned:
             spawned.append(worker := spawn_worker(LINE, env, tmp_path / "logs"))
-            wait_status(project.app_url, LINE, "qr", worker)
+            await wait_status(project.app_url, LINE, "qr", worker)
         seen = _as_role(project, "authenticated", "SELECT * FROM public.wamesh_line_status")
         assert [(str(r[0]), r[1], r[2]) for r in seen] == [(LINE, "shop", "qr")]
         columns = project.owner(
