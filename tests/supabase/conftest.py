@@ -13,13 +13,15 @@ import psycopg
 import pytest
 
 from tests.browser.conftest import standin
+from tests.budget.conftest import pgbouncer
 from tests.support.infra import Infra, fresh_database
 from tests.support.supabase import APP_ROLE, as_role, grant_app_role
 from tests.support.workers import WorkerProcess
+from tests.webhooks.conftest import receiver
 from wamesh.constants import DB_SCHEMA_DEFAULT
 from wamesh.db.migrate import migrate
 
-__all__ = ["standin"]
+__all__ = ["pgbouncer", "receiver", "standin"]
 
 # Rows of the original bot's public.sessions (columns: tests/support/supabase.py).
 BOT_LINES = [
