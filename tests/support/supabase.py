@@ -99,6 +99,11 @@ def as_role(url: str, role: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{role}@{host}"))
 
 
+def admin_of(url: str, admin_url: str) -> str:
+    """`url`'s database as the test server's superuser (`admin_url`'s user)."""
+    return as_role(url, urlsplit(admin_url).username or "postgres")
+
+
 def prepare_cluster(admin_url: str) -> None:
     """Supabase's roles and wamesh's two (each only when missing), as a superuser."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
