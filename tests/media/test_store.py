@@ -21,7 +21,7 @@ async def _read(store: PostgresMediaStore, line: str, media_id: str, *span: int)
 
 async def _count(pool: Pool, table: str) -> int:
     async with pool.connection() as conn:
-        cursor = await conn.execute(f"SELECT count(*) AS n FROM {table}")
+        cursor = await conn.execute(f"SELECT count(*) AS n FROM wamesh.{table}")
         row = await cursor.fetchone()
     assert row is not None
     return int(row["n"])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from tests.support.supabase import OWNER, as_role
 from tests.webhooks.conftest import add_events
 from wamesh.db.pool import Pool
 from wamesh.ids import as_uuid, uuids
@@ -210,8 +211,9 @@ class TestIds:
 
 
 def _plan(database_url: str, statement: str, params: dict[str, object]) -> str:
+    with psycopg.connect(as_role(database_url, OWNER), autocommit=True) as owner:
+        owner.execute("ANALYZE wamesh.webhook_deliveries")  # only the owner may
     with psycopg.connect(database_url) as conn:
-        conn.execute("ANALYZE webhook_deliveries")
         rows = conn.execute("EXPLAIN (FORMAT JSON) " + statement, params).fetchall()
         conn.rollback()
     return json.dumps(rows[0][0])
