@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wamesh.db.pool import cursor_class
+from wamesh.db.migrate import migrate
+from wamesh.db.pool import cursor_class, open_pool
 from wamesh.db.schema import Statements, qualify, schema_name
 from wamesh.errors import ConfigError
 from wamesh.settings import Settings
@@ -88,3 +89,22 @@ class TestStatements:
         assert (
             cursor_class("lines_x").statements(STATEMENT).startswith('SELECT s.id FROM "lines_x"')
         )
+
+
+class TestCursor:
+    """The cursor of a pool in another schema runs each statement there, one at a time or many."""
+
+    async def test_execute_and_executemany_name_the_pools_schema(
+        self, empty_database_url: str
+    ) -> None:
+        await migrate(empty_database_url, "lines_x")
+        async with (
+            open_pool(empty_database_url, schema="lines_x") as pool,
+            pool.connection() as conn,
+        ):
+            cursor = conn.cursor()
+            await cursor.executemany(
+                "INSERT INTO wamesh.sessions (name) VALUES (%s)", [("one",), ("two",)]
+            )
+            await cursor.execute("SELECT name FROM wamesh.sessions ORDER BY name")
+            assert [row["name"] for row in await cursor.fetchall()] == ["one", "two"]

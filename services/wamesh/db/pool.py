@@ -26,14 +26,14 @@ import asyncio
 import functools
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 from psycopg import AsyncConnection, AsyncCursor, OperationalError
-from psycopg.abc import Params, QueryNoTemplate
+from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow, Row, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -114,6 +114,14 @@ class SchemaCursor(AsyncCursor[Row]):
         if isinstance(query, str):
             query = self.statements(query)
         return await super().execute(query, params, prepare=prepare, binary=binary)
+
+    async def executemany(
+        self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
+    ) -> None:
+        """Run `query` once per parameter set, naming this cursor's schema."""
+        if isinstance(query, str):
+            query = self.statements(query)
+        await super().executemany(query, params_seq, returning=returning)
 
 
 @functools.cache
