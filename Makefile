@@ -4,12 +4,14 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: test dev lint proto bench bootstrap
 
+## Everything `make test` needs (see scripts/bootstrap for what `make dev` installs by need).
 bootstrap:
-	@./scripts/bootstrap
+	@./scripts/bootstrap test
 
 ## Run the whole mesh locally (private PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set);
 ## flags through ARGS, e.g. `make dev ARGS="--http-port 9090 --engine browser"`.
-dev: bootstrap
+dev:
+	@./scripts/bootstrap dev $(ARGS)
 	uv run wamesh dev $(ARGS)
 
 ## Lint, type-check and run every test against real PostgreSQL, Redis and Chromium.

@@ -414,6 +414,13 @@ class Settings:
         parse_bool,
         "When WhatsApp Web is opened elsewhere, take the line back instead of disconnecting.",
     )
+    browser_sandbox: str = setting(
+        "WAMESH_BROWSER_SANDBOX",
+        "auto",
+        parse_choice("auto", "on", "off"),
+        "Chromium's sandbox: `auto` turns it off only as root; `off` for a non-root user on a "
+        "host without unprivileged user namespaces (Ubuntu 24.04's AppArmor default).",
+    )
     profile_dir: str = setting(
         "WAMESH_PROFILE_DIR",
         ".wamesh/profiles",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from playwright.async_api import Page, async_playwright
 from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from wamesh.engines.base import EngineEvent
 from wamesh.engines.browser.engine import BrowserConfig, BrowserEngine
+from wamesh.settings import Settings
 
 STANDIN = Path(__file__).resolve().parent / "standin"
 
@@ -158,6 +160,8 @@ async def start_engine(standin_url: str, tmp_path: Path) -> AsyncIterator[Callab
             chromium=chromium_path(),
             url=extra.pop("url", standin_url),
             watchdog_interval_s=1.0,
+            # WAMESH_BROWSER_SANDBOX=off for a non-root run on a host without user namespaces
+            sandbox=Settings.from_env(os.environ).browser_sandbox,
             **extra,
         )
         engine = BrowserEngine(config)

@@ -1,59 +1,40 @@
-"""The dashboard in real headless Chromium: create a line, see its QR, scan, send, see the signed
-delivery arrive in the dev inbox, verified; the line's chats, groups and typing, driven through the
-sandbox's injections. Screenshots are saved under test-output/."""
+"""The dashboard's chats in real headless Chromium: create a line, scan its QR in the link
+dialog, send from the send box (a text, a file) and see it as a bubble with its media preview,
+see the signed delivery arrive in the dev inbox; the line's chats, groups, typing, locations,
+contact cards and polls, driven through the sandbox's injections. Screenshots (a desktop's and a
+phone's width) are saved under test-output/."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+import struct
+import zlib
+from collections.abc import Iterator
 
 import pytest
-from playwright.async_api import Locator, Page, async_playwright, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.dev.conftest import DevMesh
-from tests.support.browser import CHROMIUM_ARGS, chromium_path
-
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-
-
-@contextlib.asynccontextmanager
-async def dashboard_page() -> AsyncIterator[Page]:
-    """A page of a fresh headless Chromium, closed afterwards."""
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield await browser.new_page()
-        finally:
-            await browser.close()
+from tests.dev.dashboard import (
+    STRANGER,
+    card,
+    create_line,
+    dashboard_mesh,
+    dashboard_page,
+    inject,
+    open_ready_line,
+    scan_in_dialog,
+    screenshots,
+)
 
 
-async def open_ready_line(page: Page, mesh: DevMesh, name: str) -> str:
-    """A new sandbox line created and scanned in the dashboard; its id."""
-    await page.goto(f"{mesh.base}/#key={mesh.api_key}")
-    await page.get_by_label("Name").fill(name)
-    await page.get_by_role("button", name="Create line").click()
-    await page.get_by_role("button", name="Scan (sandbox phone)").click(timeout=20_000)
-    await expect(page.locator("#detail-status")).to_have_text("ready", timeout=20_000)
-    _, listed = await asyncio.to_thread(mesh.call, "GET", "/v1/sessions")
-    [line] = [s["id"] for s in listed["sessions"] if s["name"] == name]
-    return line
-
-
-async def inject(mesh: DevMesh, line: str, what: str, body: dict[str, Any]) -> Any:
-    """A sandbox injection (`what`: the path under .../sandbox/) that must succeed."""
-    status, reply = await asyncio.to_thread(
-        mesh.call, "POST", f"/v1/sessions/{line}/sandbox/{what}", body
-    )
-    assert status in (200, 201), reply
-    return reply
+@pytest.fixture(scope="module")
+def dev_mesh() -> Iterator[DevMesh]:
+    """One `wamesh dev` for the module's tests."""
+    yield from dashboard_mesh()
 
 
 def bubble(page: Page, text: str) -> Locator:
@@ -63,117 +44,126 @@ def bubble(page: Page, text: str) -> Locator:
 
 async def open_chat(page: Page, name: str) -> None:
     """Select a chat in the chat list by its name."""
-    await page.locator("#chat-list").get_by_role("button", name=name, exact=True).click()
+    await (
+        page.get_by_role("navigation", name="Chats")
+        .get_by_role("button", name=name, exact=True)
+        .click()
+    )
     await expect(page.locator("#chat-title")).to_have_text(name)
 
 
-STRANGER = "+4915112345678"
+async def send_text(page: Page, to: str, text: str) -> None:
+    """Send a text from the send box."""
+    await page.get_by_label("To (phone number or JID)").first.fill(to)
+    await page.get_by_label("Message (a file's caption)").fill(text)
+    await page.get_by_role("button", name="Send", exact=True).click()
 
 
 @pytest.mark.browser
 async def test_dashboard_end_to_end(dev_mesh: DevMesh) -> None:
-    OUTPUT.mkdir(exist_ok=True)
-    async with dashboard_page() as page:
-        await page.goto(f"{dev_mesh.base}/#key={dev_mesh.api_key}")
-        await page.get_by_label("Name").fill("dashboard line")
-        await page.get_by_role("button", name="Create line").click()
-        await expect(page.get_by_role("img", name="QR code to scan with WhatsApp")).to_be_visible(
+    async with dashboard_page(dev_mesh) as page:
+        await create_line(page, "dashboard line")
+        dialog = page.get_by_role("dialog", name="Link dashboard line")
+        await expect(dialog.get_by_role("img", name="QR code to scan with WhatsApp")).to_be_visible(
             timeout=20_000
         )
-        await page.get_by_role("button", name="Scan (sandbox phone)").click()
-        await expect(page.locator("#detail-status")).to_have_text("ready", timeout=20_000)
-        await page.get_by_role("button", name="Send", exact=True).click()
+        await scan_in_dialog(page, "dashboard line")
+        await expect(page.get_by_role("status").first).to_contain_text("Linked dashboard line as +")
+        await send_text(page, "+15550001111", "Hello from wamesh")
         await expect(page.locator("#notice")).to_contain_text("Sent 3EB0", timeout=10_000)
-        inbox = page.locator("#inbox tbody")
-        await expect(inbox).to_contain_text("message.sent", timeout=20_000)
-        await expect(inbox).to_contain_text("verified")
+        inbox = page.get_by_role("list", name="Received webhooks")
+        sent = inbox.get_by_role("listitem").filter(has_text="message.sent")
+        await expect(sent).to_contain_text("verified", timeout=20_000)
         await expect(inbox).not_to_contain_text("INVALID")
-        await expect(page.locator("#deliveries tbody")).to_contain_text("delivered", timeout=20_000)
-        await page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)
+        deliveries = page.get_by_role("list", name="Deliveries, newest first")
+        delivered = deliveries.get_by_role("listitem").filter(has_text="message.sent").first
+        await expect(delivered).to_contain_text("delivered", timeout=20_000)
+        await expect(delivered.get_by_role("list", name="Attempts")).to_contain_text("HTTP 200")
+        await screenshots(page, "dashboard")
+
+
+def png(width: int, height: int) -> bytes:
+    """A PNG of diagonal stripes (big enough to be seen in a screenshot), written by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(
+        b"\x00"
+        + b"".join(
+            bytes((40, 120, 220) if (x + y) // 8 % 2 else (250, 200, 40)) for x in range(width)
+        )
+        for y in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PICTURE = png(96, 64)
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 @pytest.mark.browser
-async def test_dashboard_links_a_line_with_a_pairing_code(dev_mesh: DevMesh) -> None:
-    async with dashboard_page() as page:
-        await page.goto(f"{dev_mesh.base}/#key={dev_mesh.api_key}")
-        await page.get_by_label("Name").fill("pairing line")
-        await page.get_by_role("button", name="Create line").click()
-        qr = page.get_by_role("img", name="QR code to scan with WhatsApp")
-        await expect(qr).to_be_visible(timeout=20_000)
-        await page.get_by_label("Phone number (with country code)").fill("+1 555 000 1111")
-        await page.get_by_role("button", name="Get pairing code").click()
-        code = page.locator("#pairing-code")
-        await expect(code).to_have_text(
-            re.compile(r"^[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}$"), timeout=10_000
-        )
-        await expect(qr).to_be_hidden(timeout=10_000)  # the code replaced the QR
-        await expect(page.locator("#notice")).to_have_text("Pairing code for +15550001111")
-        # a code issued elsewhere (here: another API client) shows up live, from the events
-        _, listed = await asyncio.to_thread(dev_mesh.call, "GET", "/v1/sessions")
-        [line] = [s["id"] for s in listed["sessions"] if s["name"] == "pairing line"]
-        status, fresh = await asyncio.to_thread(
-            dev_mesh.call, "POST", f"/v1/sessions/{line}/pairing-code", {"phone": "15550002222"}
-        )
-        assert status == 200, fresh
-        await expect(code).to_have_text(fresh["code"], timeout=10_000)
-        await page.screenshot(path=str(OUTPUT / "dashboard-pairing-code.png"), full_page=True)
-        await page.get_by_role("button", name="Enter code (sandbox phone)").click()
-        await expect(page.locator("#detail-status")).to_have_text("ready", timeout=20_000)
-        await expect(page.locator("#pairing")).to_be_hidden()
-
-
-# A 1x1 PNG.
-PIXEL = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
-)
-
-
-@pytest.mark.browser
-async def test_dashboard_sends_an_image_and_shows_received_media(dev_mesh: DevMesh) -> None:
-    async with dashboard_page() as page:
+async def test_dashboard_sends_files_and_shows_media_previews(dev_mesh: DevMesh) -> None:
+    async with dashboard_page(dev_mesh) as page:
         line = await open_ready_line(page, dev_mesh, "media line")
-        await page.get_by_label("Image (optional)").set_input_files(
-            files=[{"name": "pixel.png", "mimeType": "image/png", "buffer": PIXEL}]
+        attach = page.get_by_label("Attach a file")
+        await attach.set_input_files(
+            files=[{"name": "stripes.png", "mimeType": "image/png", "buffer": PICTURE}]
+        )
+        await expect(page.get_by_text("image: stripes.png (")).to_be_visible()
+        await send_text(page, STRANGER, "Our stripes")
+        await expect(page.locator("#notice")).to_contain_text("Sent 3EB0", timeout=10_000)
+        mine = bubble(page, "Our stripes")
+        await expect(mine.get_by_role("img", name="image from me")).to_be_visible(timeout=10_000)
+        await attach.set_input_files(
+            files=[{"name": "terms.pdf", "mimeType": "application/pdf", "buffer": PDF}]
         )
         await page.get_by_role("button", name="Send", exact=True).click()
-        await expect(page.locator("#notice")).to_contain_text("Sent 3EB0", timeout=10_000)
+        await expect(
+            page.get_by_role("link", name=f"Download document ({len(PDF)} bytes)")
+        ).to_be_visible(timeout=10_000)
         _, sent = await asyncio.to_thread(dev_mesh.call, "GET", f"/v1/sessions/{line}/sandbox/sent")
-        [record] = sent["messages"]
-        assert record["type"] == "image"
-        assert record["media"]["sha256"] == hashlib.sha256(PIXEL).hexdigest()
-        inbound = {
-            "from": "+4915112345678",
-            "type": "image",
-            "media": base64.b64encode(PIXEL).decode(),
-            "mimetype": "image/png",
-        }
-        status, reply = await asyncio.to_thread(
-            dev_mesh.call, "POST", f"/v1/sessions/{line}/sandbox/inbound", inbound
+        image, document = sent["messages"]
+        assert (image["type"], image["text"]) == ("image", "Our stripes")
+        assert image["media"]["sha256"] == hashlib.sha256(PICTURE).hexdigest()
+        assert document["type"] == "document"
+        assert document["media"]["sha256"] == hashlib.sha256(PDF).hexdigest()
+
+        inbound = {"from": STRANGER, "type": "image", "text": "Theirs", "mimetype": "image/png"}
+        await inject(
+            dev_mesh, line, "inbound", inbound | {"media": base64.b64encode(PICTURE).decode()}
         )
-        assert status == 201, reply
-        await expect(page.get_by_role("img", name="image from me")).to_be_visible()
-        await open_chat(page, "+4915112345678")
-        received = page.get_by_role("img", name="image from 4915112345678@s.whatsapp.net")
+        received = bubble(page, "Theirs").get_by_role(
+            "img", name="image from 4915112345678@s.whatsapp.net"
+        )
         await expect(received).to_be_visible(timeout=10_000)
-        await expect(page.get_by_role("img", name="image from me")).to_have_count(0)
+        await expect(received).to_have_js_property("naturalWidth", 96)  # the picture, loaded
+        await screenshots(page, "dashboard-chat-media", focus=page.locator("#chats-view"))
+
         html = b"<script>document.title = 'owned'</script>"
-        document = {"from": STRANGER, "type": "document", "mimetype": "text/html"}
-        document |= {"filename": "page.html", "media": base64.b64encode(html).decode()}
-        await inject(dev_mesh, line, "inbound", document)
+        stranger_page = {"from": STRANGER, "type": "document", "mimetype": "text/html"}
+        stranger_page |= {"filename": "page.html", "media": base64.b64encode(html).decode()}
+        await inject(dev_mesh, line, "inbound", stranger_page)
         link = page.get_by_role("link", name=f"Download document ({len(html)} bytes)")
         await expect(link).to_have_attribute("href", re.compile("^blob:"), timeout=10_000)
         await expect(link).to_have_attribute("download", "page.html")
         # a stranger's HTML is served as bytes to download, never as a page of this origin
         served = await link.evaluate("a => fetch(a.href).then((r) => r.blob()).then((b) => b.type)")
         assert served == "application/octet-stream"
-        await page.screenshot(path=str(OUTPUT / "dashboard-media.png"), full_page=True)
 
 
 @pytest.mark.browser
 async def test_dashboard_shows_chats_with_sides_replies_reactions_and_typing(
     dev_mesh: DevMesh,
 ) -> None:
-    async with dashboard_page() as page:
+    async with dashboard_page(dev_mesh) as page:
         line = await open_ready_line(page, dev_mesh, "chat line")
         hello = "Hi <b>there</b> <img src=x onerror=alert(1)>"
         first = await inject(dev_mesh, line, "inbound", {"from": STRANGER, "text": hello})
@@ -183,10 +173,10 @@ async def test_dashboard_shows_chats_with_sides_replies_reactions_and_typing(
         await expect(theirs).to_have_class(re.compile(r"\btheirs\b"), timeout=10_000)
         await expect(theirs.locator("b, img")).to_have_count(0)  # text, never markup
         await expect(page.locator("#chat-messages")).not_to_contain_text("other")
-        await expect(page.get_by_label("To (phone number or JID)")).to_have_value(
+        await expect(page.get_by_label("To (phone number or JID)").first).to_have_value(
             "4915112345678@s.whatsapp.net"
         )
-        await page.get_by_label("Text (the caption of an image)").fill("Hello back")
+        await page.get_by_label("Message (a file's caption)").fill("Hello back")
         await page.get_by_role("button", name="Send", exact=True).click()
         mine = bubble(page, "Hello back")
         await expect(mine).to_have_class(re.compile(r"\bmine\b"), timeout=10_000)
@@ -221,12 +211,12 @@ async def test_dashboard_shows_chats_with_sides_replies_reactions_and_typing(
         await expect(page.locator("#chat-messages .revoked")).to_have_text(
             "This message was deleted"
         )
-        await page.screenshot(path=str(OUTPUT / "dashboard-chats.png"), full_page=True)
+        await screenshots(page, "dashboard-chats", focus=page.locator("#chats-view"))
 
 
 @pytest.mark.browser
 async def test_dashboard_shows_group_authors_and_participants(dev_mesh: DevMesh) -> None:
-    async with dashboard_page() as page:
+    async with dashboard_page(dev_mesh) as page:
         line = await open_ready_line(page, dev_mesh, "group line")
         members = [{"jid": "+4915100000001", "is_admin": True}, {"jid": "+4915100000002"}]
         group = {"subject": "Climbing club", "participants": members}
@@ -246,7 +236,7 @@ async def test_dashboard_shows_group_authors_and_participants(dev_mesh: DevMesh)
         presence = {"chat_id": created["group_id"], "jid": "+4915100000001"}
         await inject(dev_mesh, line, "presence", {**presence, "presence": "typing"})
         await expect(page.locator("#chat-typing")).to_have_text("+4915100000001 is typing\u2026")
-        await page.screenshot(path=str(OUTPUT / "dashboard-groups.png"), full_page=True)
+        await screenshots(page, "dashboard-groups", focus=page.locator("#groups-view"))
 
 
 VCARD = "BEGIN:VCARD\nVERSION:3.0\nFN:Ada Lovelace\nitem1.TEL;waid=4915100000009:+49 151 00000009\nTEL;TYPE=HOME:+44 20 7946 0000\nEND:VCARD"
@@ -256,15 +246,15 @@ VCARD = "BEGIN:VCARD\nVERSION:3.0\nFN:Ada Lovelace\nitem1.TEL;waid=4915100000009
 async def test_dashboard_renders_locations_contacts_and_polls_with_votes(
     dev_mesh: DevMesh,
 ) -> None:
-    async with dashboard_page() as page:
+    async with dashboard_page(dev_mesh) as page:
         line = await open_ready_line(page, dev_mesh, "structured line")
         place = {"latitude": 52.5163, "longitude": 13.3777, "name": "Brandenburger Tor"}
         place |= {"address": "Pariser Platz, Berlin", "url": "https://maps.example/tor"}
         located = {"from": STRANGER, "type": "location", "location": place}
         await inject(dev_mesh, line, "inbound", located)
-        card = {"from": STRANGER, "type": "contact"}
-        card["contacts"] = [{"name": "Ada Lovelace", "vcard": VCARD}]
-        await inject(dev_mesh, line, "inbound", card)
+        shared = {"from": STRANGER, "type": "contact"}
+        shared["contacts"] = [{"name": "Ada Lovelace", "vcard": VCARD}]
+        await inject(dev_mesh, line, "inbound", shared)
         question = {"question": "Dinner?", "options": ["Pizza", "Sushi"], "selectable_count": 1}
         poll = await inject(
             dev_mesh, line, "inbound", {"from": STRANGER, "type": "poll", "poll": question}
@@ -296,11 +286,11 @@ async def test_dashboard_renders_locations_contacts_and_polls_with_votes(
         await expect(options).to_have_text(["Pizza1 vote", "Sushi0 votes"])  # replaced
         await inject(dev_mesh, line, "poll-vote", {**vote, "selected": []})
         await expect(options).to_have_text(["Pizza0 votes", "Sushi0 votes"])  # withdrawn
-        await page.screenshot(path=str(OUTPUT / "dashboard-structured.png"), full_page=True)
+        await screenshots(page, "dashboard-structured", focus=page.locator("#chats-view"))
 
         # A fresh page shows the line's recent chat, replayed by the worker.
         await page.reload()
-        await page.locator("#lines").get_by_role("button", name="structured line").click()
+        await card(page, "structured line").get_by_role("button", name="structured line").click()
         await open_chat(page, STRANGER)
         await expect(page.locator("#chat-messages .poll")).to_contain_text("Dinner?")
         await expect(page.locator("#chat-messages .location")).to_contain_text("Berlin")

@@ -1,8 +1,8 @@
 """One way to run a gRPC server, shared by the session worker, the gateway, the CLI and the tests.
 
 `serve()` binds (port 0 picks a free port; `grpc.so_reuseport=0`, because with SO_REUSEPORT two
-processes were measured sharing one port), adds health checking and reflection for the given
-services, and stops with a grace period.
+processes were measured sharing one port), adds health checking and reflection (v1 and v1alpha)
+for the given services, and stops with a grace period.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from wamesh.errors import Unavailable
+from wamesh.rpc.reflection import enable_reflection
 
 SERVER_OPTIONS = (("grpc.so_reuseport", 0),)
 
@@ -59,9 +59,7 @@ async def serve(
     services = list(register(server, bound))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-    )
+    enable_reflection([*services, health.SERVICE_NAME], server)
     await server.start()
     running = RunningServer(server, bound, health_servicer, services)
     await running.set_serving(True)

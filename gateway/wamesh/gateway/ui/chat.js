@@ -4,7 +4,8 @@
 // Chats of the selected line: a model rebuilt from its events ----------------------------------
 
 const CHAT_EVENTS = ["message.received", "message.sent", "message.ack", "message.reaction", "message.edited",
-  "message.revoked", "poll.vote", "group.participants", "presence.update"].join(",");
+  "message.revoked", "poll.vote", "group.participants", "presence.update"];
+const LINE_EVENTS = [...CHAT_EVENTS, "session.status", "session.qr", "session.pairing_code"].join(",");
 const RECENT_EVENTS = 200;
 const TYPING_SHOWN_MS = 8000;
 const SHOWN_PER_CHAT = 200; // a long-open dashboard renders a chat's latest messages only
@@ -13,20 +14,29 @@ const TICKS = { error: "!", pending: "\u{1F552}", server: "\u2713", device: "\u2
 
 function chatModel(line) {
   return {
-    line, live: null, seen: new Set(), open: null, group: null,
+    line, live: null, seen: new Set(), open: null, group: null, groupsAsked: false,
     chats: new Map(), messages: new Map(), reactions: new Map(), votes: new Map(), groups: new Map(),
   };
 }
 
-// One stream per line, reopened when it ends; replayed events are applied once (by event id).
+// One stream per selected line, whatever its status, reopened when it ends (app.js asks on every
+// refresh): the chat's events, and the status, QR and pairing code events that refresh the cards
+// at once. One stream, not two: a browser opens at most 6 connections to the gateway, for all of
+// its dashboard tabs together. Replayed events are applied once (by event id).
 function watchChats(id) {
   if (state.chat && state.chat.line !== id) { stopChats(); }
-  if (!state.chat) { state.chat = chatModel(id); renderSoon(); refreshGroups().catch(() => {}); }
+  if (!state.chat) { state.chat = chatModel(id); renderSoon(); }
   const model = state.chat;
   if (model.live) return;
   model.live = new AbortController();
-  readEvents(id, CHAT_EVENTS, model.live.signal, (event) => applyEvent(model, event), RECENT_EVENTS)
+  readEvents(id, LINE_EVENTS, model.live.signal, (event) => onLineEvent(model, event), RECENT_EVENTS)
     .catch(() => {}).finally(() => { model.live = null; });
+}
+
+function onLineEvent(model, event) {
+  if (!event.type.startsWith("session.")) applyEvent(model, event);
+  else if (event.type === "session.pairing_code") pairingCodeEvent(model.line, event.data);
+  else refreshSoon();
 }
 
 function stopChats() {

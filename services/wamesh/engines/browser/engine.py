@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
@@ -61,6 +62,13 @@ BINDING = "__wameshEmit"
 BACKOFF_MAX_S = 30.0
 
 
+def chromium_args(sandbox: str, euid: int) -> list[str]:
+    """Chromium's flags: it refuses to run as root with its sandbox, and without unprivileged
+    user namespaces (WAMESH_BROWSER_SANDBOX=off for such hosts) it cannot start one."""
+    off = sandbox == "off" or (sandbox == "auto" and euid == 0)
+    return [*CHROMIUM_FLAGS, *(["--no-sandbox"] if off else [])]
+
+
 def bridge_script() -> str:
     """The bridge's source."""
     return (resources.files("wamesh.engines.browser") / "bridge.js").read_text()
@@ -77,6 +85,7 @@ class BrowserConfig:
     user_agent: str = DEFAULT_USER_AGENT
     proxy: str | None = None
     takeover_on_conflict: bool = False
+    sandbox: str = "auto"  # WAMESH_BROWSER_SANDBOX: auto | on | off
     command_timeout_s: float = 30.0
     watchdog_interval_s: float = 5.0
     # How long OPENING / PAIRING / TIMEOUT may last after ready before it counts as disconnected.
@@ -119,6 +128,7 @@ class BrowserEngine(BrowserRich, Engine, PairsByCode):
                 user_agent=settings.browser_user_agent or DEFAULT_USER_AGENT,
                 proxy=settings.browser_proxy,
                 takeover_on_conflict=settings.browser_takeover_on_conflict,
+                sandbox=settings.browser_sandbox,
             )
         )
 
@@ -128,6 +138,12 @@ class BrowserEngine(BrowserRich, Engine, PairsByCode):
             await asyncio.to_thread(profile.wipe, self._config.profile)
         else:
             await asyncio.to_thread(profile.restore, self._config.profile, auth_state)
+        if shutil.which(self._config.chromium) is None:
+            raise EngineError(
+                f"Chromium not found at {self._config.chromium!r}: install it (Debian: apt-get"
+                " install -y chromium; `make dev ARGS='--engine browser'` does it)"
+                " or set WAMESH_CHROMIUM_PATH"
+            )
         self._playwright = await async_playwright().start()
         await self._launch()
         self._watchdog = asyncio.create_task(
@@ -194,7 +210,7 @@ class BrowserEngine(BrowserRich, Engine, PairsByCode):
     async def _launch(self) -> None:
         assert self._playwright is not None
         cfg = self._config
-        args = [*CHROMIUM_FLAGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
+        args = chromium_args(cfg.sandbox, os.geteuid())
         context = await self._playwright.chromium.launch_persistent_context(
             user_data_dir=str(cfg.profile),
             executable_path=cfg.chromium,
