@@ -90,7 +90,8 @@ class AuthStore:
         """The current state, or the previous one if the current cannot be read; None if none."""
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT state, previous_state, generation FROM session_auth WHERE session_id = %s",
+                "SELECT state, previous_state, generation FROM wamesh.session_auth "
+                "WHERE session_id = %s",
                 (self._session_id,),
             )
             row = await cursor.fetchone()
@@ -113,7 +114,7 @@ class AuthStore:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
                 """
-                INSERT INTO session_auth (session_id, generation, state) VALUES (%s, 1, %s)
+                INSERT INTO wamesh.session_auth (session_id, generation, state) VALUES (%s, 1, %s)
                 ON CONFLICT (session_id) DO UPDATE SET
                     previous_state = session_auth.state,
                     previous_generation = session_auth.generation,
@@ -132,5 +133,5 @@ class AuthStore:
         """Forget the line's auth state (after a logout)."""
         async with self._pool.connection() as conn:
             await conn.execute(
-                "DELETE FROM session_auth WHERE session_id = %s", (self._session_id,)
+                "DELETE FROM wamesh.session_auth WHERE session_id = %s", (self._session_id,)
             )

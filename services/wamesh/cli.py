@@ -24,6 +24,7 @@ from wamesh.settings import Settings
 
 _COMMANDS: dict[str, str] = {
     "migrate": "wamesh.db.cli",
+    "import-lines": "wamesh.db.import_cli",
     "session": "wamesh.session.cli",
     "worker": "wamesh.webhooks.cli",
     "gateway": "wamesh.gateway.cli",

@@ -19,7 +19,8 @@ LEASE_CALL_TIMEOUT_S: Final = 1.0  # one refresh, or a command's confirmation, a
 LEASE_PROBE_TIMEOUT_S: Final = 1.0  # a takeover's TCP probe of the holder's address
 
 # PostgreSQL.
-MIGRATIONS_TABLE: Final = "wamesh_migrations"
+DB_SCHEMA_DEFAULT: Final = "wamesh"  # WAMESH_DB_SCHEMA; statements are written naming this one
+LEGACY_SCHEMA: Final = "public"  # where migrations 0001-0008 put an install made before 0009
 MIGRATION_LOCK_ID: Final = 0x77616D657368  # "wamesh" as an advisory lock key
 NOTIFY_SESSIONS_CHANNEL: Final = "wamesh_sessions"
 

@@ -70,7 +70,7 @@ async def list_deliveries(pool: Pool, session_id: str, where: DeliveryFilter) ->
         raise InvalidInput(f"status must be one of {', '.join(DELIVERY_STATUSES)}", "status")
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE session_id = %(sid)s "
+            f"SELECT {_COLUMNS} FROM wamesh.webhook_deliveries WHERE session_id = %(sid)s "
             "AND (%(status)s::text IS NULL OR status = %(status)s) "
             "AND (%(since)s::timestamptz IS NULL OR created_at >= %(since)s) "
             "AND (%(until)s::timestamptz IS NULL OR created_at < %(until)s) "
@@ -99,7 +99,7 @@ async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Deliver
     wanted = _delivery_key(session_id, delivery_id)
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE session_id = %s AND id = %s",
+            f"SELECT {_COLUMNS} FROM wamesh.webhook_deliveries WHERE session_id = %s AND id = %s",
             (session_id, wanted),
         )
         row = await cursor.fetchone()
@@ -107,7 +107,7 @@ async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Deliver
             raise DeliveryNotFound(f"no delivery {delivery_id} on session {session_id}")
         cursor = await conn.execute(
             "SELECT attempt, started_at, status_code, latency_ms, error, response_snippet "
-            "FROM webhook_attempts WHERE delivery_id = %s ORDER BY id",
+            "FROM wamesh.webhook_attempts WHERE delivery_id = %s ORDER BY id",
             (row["id"],),
         )
         attempts = tuple(Attempt(**a) for a in await cursor.fetchall())
@@ -115,7 +115,7 @@ async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Deliver
 
 
 _REQUEUE = (
-    "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, claimed_until = NULL, "
+    "UPDATE wamesh.webhook_deliveries SET status = 'pending', attempts = 0, claimed_until = NULL, "
     "last_error = NULL, updated_at = now(), kicked_at = now() WHERE session_id = %s "
 )
 

@@ -138,8 +138,8 @@ async def create_line(pool: Pool, new: NewLine) -> tuple[LineRecord, str]:
     url = check_webhook_url(new.webhook_url) if new.webhook_url else None
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            f"INSERT INTO sessions (name, engine, webhook_url, webhook_secret, webhook_events, "
-            f"metadata) VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+            f"INSERT INTO wamesh.sessions (name, engine, webhook_url, webhook_secret, "
+            f"webhook_events, metadata) VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
             (
                 check_name(new.name),
                 check_engine(new.engine),
@@ -157,7 +157,9 @@ async def create_line(pool: Pool, new: NewLine) -> tuple[LineRecord, str]:
 async def list_lines(pool: Pool) -> list[LineRecord]:
     """Every line, oldest first."""
     async with pool.connection() as conn:
-        cursor = await conn.execute(f"SELECT {_COLUMNS} FROM sessions ORDER BY created_at, id")
+        cursor = await conn.execute(
+            f"SELECT {_COLUMNS} FROM wamesh.sessions ORDER BY created_at, id"
+        )
         return [LineRecord(**row) for row in await cursor.fetchall()]
 
 
@@ -165,7 +167,9 @@ async def get_line(pool: Pool, line_id: str) -> LineRecord:
     """One line, or SessionNotFound."""
     line_id = parse_line_id(line_id)
     async with pool.connection() as conn:
-        cursor = await conn.execute(f"SELECT {_COLUMNS} FROM sessions WHERE id = %s", (line_id,))
+        cursor = await conn.execute(
+            f"SELECT {_COLUMNS} FROM wamesh.sessions WHERE id = %s", (line_id,)
+        )
         row = await cursor.fetchone()
     if row is None:
         raise SessionNotFound(line_id)
@@ -181,7 +185,7 @@ async def update_line(pool: Pool, line_id: str, patch: LinePatch) -> LineRecord:
     assignments = ", ".join(f"{column} = %s" for column in sets)
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            f"UPDATE sessions SET {assignments}, updated_at = now() "
+            f"UPDATE wamesh.sessions SET {assignments}, updated_at = now() "
             f"WHERE id = %s RETURNING {_COLUMNS}",
             (*values, line_id),
         )
@@ -216,7 +220,9 @@ async def delete_line(pool: Pool, line_id: str) -> None:
     """Delete a line with its auth state, reminders and deliveries (its worker then exits)."""
     line_id = parse_line_id(line_id)
     async with pool.connection() as conn:
-        cursor = await conn.execute("DELETE FROM sessions WHERE id = %s RETURNING id", (line_id,))
+        cursor = await conn.execute(
+            "DELETE FROM wamesh.sessions WHERE id = %s RETURNING id", (line_id,)
+        )
         if await cursor.fetchone() is None:
             raise SessionNotFound(line_id)
 
@@ -227,7 +233,7 @@ async def rotate_secret(pool: Pool, line_id: str) -> str:
     secret = generate_secret()
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            "UPDATE sessions SET webhook_secret = %s, updated_at = now() "
+            "UPDATE wamesh.sessions SET webhook_secret = %s, updated_at = now() "
             "WHERE id = %s RETURNING id",
             (secret, line_id),
         )

@@ -84,7 +84,7 @@ class OutboxEvent:
 # of a jsonb[] with a regular expression, 5-9 % of a busy line's CPU (py-spy under
 # bench_line_events).
 _INSERT_MANY = """
-INSERT INTO webhook_deliveries (id, session_id, event_type, payload)
+INSERT INTO wamesh.webhook_deliveries (id, session_id, event_type, payload)
 SELECT (u.payload->>'id')::uuid, %s, u.payload->>'type', u.payload
 FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS u(payload, n)
 ORDER BY u.n
@@ -102,7 +102,7 @@ async def record_events(
     if not events:
         return []
     cursor = await conn.execute(
-        "SELECT webhook_url, webhook_events, webhook_enabled FROM sessions WHERE id = %s",
+        "SELECT webhook_url, webhook_events, webhook_enabled FROM wamesh.sessions WHERE id = %s",
         (session_id,),
     )
     line = await cursor.fetchone()

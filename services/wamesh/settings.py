@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from wamesh.constants import ENGINES
+from wamesh.constants import DB_SCHEMA_DEFAULT, ENGINES
+from wamesh.db.schema import schema_name
 from wamesh.errors import ConfigError
 
 T = TypeVar("T")
@@ -169,6 +170,13 @@ class Settings:
         None,
         parse_url("postgres", "postgresql"),
         "PostgreSQL connection string (a Supabase project's Postgres connection string works).",
+    )
+    database_schema: str = setting(
+        "WAMESH_DB_SCHEMA",
+        DB_SCHEMA_DEFAULT,
+        schema_name,
+        "The schema holding every wamesh table, type and function (created by `wamesh migrate`; "
+        "never `public`).",
     )
     database_prepare: str = setting(
         "WAMESH_DB_PREPARE",

@@ -28,7 +28,7 @@ CONCURRENCY = 32
 def _rows(db: str, line: str, kind: str) -> int:
     with psycopg.connect(db) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM webhook_deliveries WHERE session_id = %s AND event_type = %s",
+            "SELECT count(*) FROM wamesh.webhook_deliveries WHERE session_id = %s AND event_type = %s",
             (line, kind),
         ).fetchone()
     return int(row[0]) if row else 0

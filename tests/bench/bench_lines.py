@@ -104,7 +104,10 @@ class Figures:
 
 def _statuses(db: str) -> dict[str, str]:
     with psycopg.connect(db) as conn:
-        return {str(r[0]): str(r[1]) for r in conn.execute("SELECT id::text, status FROM sessions")}
+        return {
+            str(r[0]): str(r[1])
+            for r in conn.execute("SELECT id::text, status FROM wamesh.sessions")
+        }
 
 
 def _watch_start(workers: dict[str, WorkerProcess], db: str, rds: str, started: Started) -> None:

@@ -73,7 +73,7 @@ async def _insert(database_url: str, line: str, count: int) -> list[str]:
 def _delivered(database_url: str, line: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM webhook_deliveries WHERE session_id = %s AND status = 'delivered'",
+            "SELECT count(*) FROM wamesh.webhook_deliveries WHERE session_id = %s AND status = 'delivered'",
             (line,),
         ).fetchone()
     return int(row[0]) if row else 0

@@ -108,7 +108,7 @@ class TestBrowserLineThroughTheGateway:
         await wait_live(api, line, "logged_out", timeout=30)
         with psycopg.connect(database_url) as conn:
             assert conn.execute(
-                "SELECT count(*) FROM session_auth WHERE session_id = %s", (line,)
+                "SELECT count(*) FROM wamesh.session_auth WHERE session_id = %s", (line,)
             ).fetchone() == (0,)
 
     async def test_media_out_and_in(

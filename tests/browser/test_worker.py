@@ -27,7 +27,7 @@ def _browser_env(standin: Standin) -> dict[str, str]:
 def _statuses(database_url: str, line: str) -> list[str]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT payload->'data'->>'status' FROM webhook_deliveries "
+            "SELECT payload->'data'->>'status' FROM wamesh.webhook_deliveries "
             "WHERE session_id = %s AND event_type = 'session.status' ORDER BY created_at",
             (line,),
         ).fetchall()
@@ -37,7 +37,7 @@ def _statuses(database_url: str, line: str) -> list[str]:
 def _types(database_url: str, line: str) -> list[str]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT event_type FROM webhook_deliveries WHERE session_id = %s ORDER BY created_at",
+            "SELECT event_type FROM wamesh.webhook_deliveries WHERE session_id = %s ORDER BY created_at",
             (line,),
         ).fetchall()
     return [r[0] for r in rows]
@@ -120,7 +120,7 @@ class TestBrowserLine:
         await _status(stubs, line, common_pb2.SESSION_STATUS_LOGGED_OUT)
         with psycopg.connect(database_url) as conn:
             assert conn.execute(
-                "SELECT count(*) FROM session_auth WHERE session_id = %s", (line,)
+                "SELECT count(*) FROM wamesh.session_auth WHERE session_id = %s", (line,)
             ).fetchone() == (0,)
         print(
             f"\nbrowser worker: start to QR {to_qr:.1f} s; with its Chromium tree, summed RSS / PSS: "

@@ -17,7 +17,9 @@ import pytest
 
 from tests.gateway.conftest import Api, gateway_settings, scan
 from tests.support.connections import pg_connections, redis_connections
+from tests.support.infra import Infra
 from tests.support.session_fixtures import SpawnWorker, Stubs
+from tests.support.supabase import OWNER, admin_of, as_role, grant_app_role
 from wamesh.db.pool import open_pool
 from wamesh.errors import Unavailable
 from wamesh.gateway.app import running_gateway
@@ -137,19 +139,18 @@ class TestGatewayBudget:
 
 
 @pytest.fixture
-def limited_url(database_url: str) -> Iterator[tuple[str, str]]:
+def limited_url(database_url: str, infra: Infra) -> Iterator[tuple[str, str]]:
     """A login role that may hold no connection at all yet, and its URL (plus the admin's)."""
     role = f"wamesh_limited_{os.getpid()}_{next(_roles)}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    admin = admin_of(database_url, infra.pg_admin_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {role} LOGIN BYPASSRLS CONNECTION LIMIT 0")
-        conn.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
-        conn.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
-    url = database_url.replace("://wamesh@", f"://{role}@")
-    assert url != database_url
+    grant_app_role(as_role(database_url, OWNER), role)
+    url = as_role(database_url, role)
     try:
         yield url, role
     finally:
-        with psycopg.connect(database_url, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
                 (role,),
@@ -175,6 +176,7 @@ class TestRunningOut:
     async def test_a_worker_waits_calmly_and_recovers_within_its_budget(
         self,
         database_url: str,
+        infra: Infra,
         limited_url: tuple[str, str],
         make_line: Callable[..., str],
         spawn: SpawnWorker,
@@ -187,7 +189,7 @@ class TestRunningOut:
         assert worker.proc.poll() is None, worker.output()
         said = worker.output().count("too many connections")
         assert 1 <= said <= 4, worker.output()
-        with psycopg.connect(database_url, autocommit=True) as conn:
+        with psycopg.connect(admin_of(database_url, infra.pg_admin_url), autocommit=True) as conn:
             conn.execute(f"ALTER ROLE {role} CONNECTION LIMIT 2")  # exactly the worker's budget
         started = time.monotonic()
         stubs = connect(worker.wait_registered(timeout=40))

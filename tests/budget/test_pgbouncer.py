@@ -26,7 +26,7 @@ THROUGH_THE_POOLER = {"WAMESH_DB_PREPARE": "off", "REMINDER_POLL_MS": "60000"}
 def _pending(database_url: str, line: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM webhook_deliveries WHERE session_id = %s "
+            "SELECT count(*) FROM wamesh.webhook_deliveries WHERE session_id = %s "
             "AND status <> 'delivered'",
             (line,),
         ).fetchone()
@@ -36,7 +36,7 @@ def _pending(database_url: str, line: str) -> int:
 def _delivered(database_url: str, line: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM webhook_deliveries WHERE session_id = %s "
+            "SELECT count(*) FROM wamesh.webhook_deliveries WHERE session_id = %s "
             "AND status = 'delivered'",
             (line,),
         ).fetchone()

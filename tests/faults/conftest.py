@@ -3,7 +3,6 @@ an in-process gateway on them."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +14,7 @@ import psycopg
 import pytest
 
 from tests.gateway.conftest import Api, gateway_settings
-from wamesh.db.migrate import migrate
+from tests.support.supabase import OWNER, prepare_cluster, supabase_like
 from wamesh.dev.servers import PostgresServer, RedisServer
 from wamesh.gateway.app import RunningGateway, running_gateway
 
@@ -40,10 +39,10 @@ def servers() -> Iterator[Servers]:
     postgres.start()
     redis.start()
     try:
+        prepare_cluster(postgres.url)
         with psycopg.connect(postgres.url, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE wamesh")
-        url = postgres.url_for("wamesh")
-        asyncio.run(migrate(url))
+            conn.execute(f"CREATE DATABASE wamesh OWNER {OWNER}")
+        url = supabase_like(postgres.url_for("wamesh"))  # the roles connect as wamesh_app
         yield Servers(postgres, redis, url)
     finally:
         redis.stop()

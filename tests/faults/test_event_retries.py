@@ -24,7 +24,7 @@ UNAVAILABLE = "database unavailable"
 def _received(database_url: str, line: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM webhook_deliveries "
+            "SELECT count(*) FROM wamesh.webhook_deliveries "
             "WHERE session_id = %s AND event_type = 'message.received'",
             (line,),
         ).fetchone()

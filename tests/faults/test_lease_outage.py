@@ -57,7 +57,7 @@ def _inbound(line: str, text: str) -> session_pb2.InjectInboundRequest:
 def _outbox_count(database_url: str, line: str, event_type: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM webhook_deliveries WHERE session_id = %s AND event_type = %s",
+            "SELECT count(*) FROM wamesh.webhook_deliveries WHERE session_id = %s AND event_type = %s",
             (line, event_type),
         ).fetchone()
     assert row is not None

@@ -19,6 +19,9 @@ TABLES = {
     "reminders",
     "webhook_deliveries",
     "webhook_attempts",
+    "webhook_endpoints",
+    "media",
+    "media_chunks",
     "wamesh_migrations",
 }
 
@@ -26,7 +29,7 @@ TABLES = {
 def _tables(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'wamesh'"
         ).fetchall()
     return {r[0] for r in rows}
 
@@ -34,7 +37,7 @@ def _tables(url: str) -> set[str]:
 def _recorded(url: str) -> list[tuple[int, str]]:
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "SELECT version, name FROM wamesh_migrations ORDER BY version"
+            "SELECT version, name FROM wamesh.wamesh_migrations ORDER BY version"
         ).fetchall()
 
 
@@ -61,7 +64,7 @@ class TestMigrate:
     async def test_an_edited_applied_migration_is_refused(self, empty_database_url: str) -> None:
         await migrate(empty_database_url)
         with psycopg.connect(empty_database_url, autocommit=True) as conn:
-            conn.execute("UPDATE wamesh_migrations SET checksum = 'x' WHERE version = 1")
+            conn.execute("UPDATE wamesh.wamesh_migrations SET checksum = 'x' WHERE version = 1")
         with pytest.raises(ConfigError, match="changed after it was applied"):
             await migrate(empty_database_url)
 

@@ -32,7 +32,7 @@ async def _upload(api: Api, line: str, data: bytes = DATA, **kwargs: object) -> 
 
 async def _count(pool: Pool) -> int:
     async with pool.connection() as conn:
-        cursor = await conn.execute("SELECT count(*) AS n FROM media")
+        cursor = await conn.execute("SELECT count(*) AS n FROM wamesh.media")
         row = await cursor.fetchone()
     assert row is not None
     return int(row["n"])

@@ -108,7 +108,7 @@ ALLOWED = {"WEBHOOK_ALLOW_PRIVATE": "true"}
 async def _rows(pool: Pool) -> tuple[int, int]:
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            "SELECT (SELECT count(*) FROM media) AS m, (SELECT count(*) FROM media_chunks) AS c"
+            "SELECT (SELECT count(*) FROM wamesh.media) AS m, (SELECT count(*) FROM wamesh.media_chunks) AS c"
         )
         row = await cursor.fetchone()
     assert row is not None

@@ -21,7 +21,7 @@ async def _read(store: PostgresMediaStore, line: str, media_id: str, *span: int)
 
 async def _count(pool: Pool, table: str) -> int:
     async with pool.connection() as conn:
-        cursor = await conn.execute(f"SELECT count(*) AS n FROM {table}")
+        cursor = await conn.execute(f"SELECT count(*) AS n FROM wamesh.{table}")
         row = await cursor.fetchone()
     assert row is not None
     return int(row["n"])
@@ -45,7 +45,7 @@ class TestRoundTrip:
         info = await store.put(line, stream(pattern(4321)), mimetype="x/y", max_bytes=10_000)
         async with pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT length(data) AS n FROM media_chunks WHERE media_id = %s ORDER BY seq",
+                "SELECT length(data) AS n FROM wamesh.media_chunks WHERE media_id = %s ORDER BY seq",
                 (info.media_id,),
             )
             sizes = [row["n"] for row in await cursor.fetchall()]
@@ -101,7 +101,7 @@ class TestVisibility:
         old = await store.put(line, stream(pattern(2500)), mimetype="x/y", max_bytes=10_000)
         async with pool.connection() as conn:
             await conn.execute(
-                "UPDATE media SET expires_at = now() - interval '1 second' WHERE id = %s",
+                "UPDATE wamesh.media SET expires_at = now() - interval '1 second' WHERE id = %s",
                 (old.media_id,),
             )
         with pytest.raises(MediaNotFound):
@@ -123,7 +123,7 @@ class TestVisibility:
     ) -> None:
         await store.put(line, stream(pattern(2500)), mimetype="x/y", max_bytes=10_000)
         async with pool.connection() as conn:
-            await conn.execute("DELETE FROM sessions WHERE id = %s", (line,))
+            await conn.execute("DELETE FROM wamesh.sessions WHERE id = %s", (line,))
         assert (await _count(pool, "media"), await _count(pool, "media_chunks")) == (0, 0)
 
 

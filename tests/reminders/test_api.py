@@ -164,7 +164,7 @@ class TestRepeat:
         assert [m["text"] for m in sent["messages"]] == ["tick", "tick", "tick"]
         with psycopg.connect(database_url) as conn:
             events = conn.execute(
-                "SELECT count(*) FROM webhook_deliveries WHERE session_id = %s AND event_type = 'reminder.sent'",
+                "SELECT count(*) FROM wamesh.webhook_deliveries WHERE session_id = %s AND event_type = 'reminder.sent'",
                 (line,),
             ).fetchone()
         assert events == (3,)

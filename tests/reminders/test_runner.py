@@ -24,7 +24,7 @@ def _insert_due(database_url: str, line: str, count: int, *, offset_s: float = -
     """`count` reminders due in quick succession (1 ms apart), all due now."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO reminders (id, series_id, session_id, recipient, text, due_at) "
+            "INSERT INTO wamesh.reminders (id, series_id, session_id, recipient, text, due_at) "
             "SELECT g.id, g.id, %s, '15550001111@s.whatsapp.net', 'r' || lpad(g.n::text, 5, '0'), "
             "now() + make_interval(secs => %s) + g.n * interval '1 millisecond' "
             "FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, %s) n) g",
@@ -49,7 +49,8 @@ def _sent_texts(tmp_path: Path, line: str) -> list[str]:
 def _count(database_url: str, line: str, status: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM reminders WHERE session_id = %s AND status = %s", (line, status)
+            "SELECT count(*) FROM wamesh.reminders WHERE session_id = %s AND status = %s",
+            (line, status),
         ).fetchone()
     return int(row[0]) if row else 0
 
@@ -219,7 +220,7 @@ class TestIsolation:
         assert _count(database_url, other, "pending") == 10
         with psycopg.connect(database_url) as conn:
             touched = conn.execute(
-                "SELECT count(*) FROM reminders WHERE session_id = %s AND (attempts > 0 OR updated_at > created_at)",
+                "SELECT count(*) FROM wamesh.reminders WHERE session_id = %s AND (attempts > 0 OR updated_at > created_at)",
                 (other,),
             ).fetchone()
         assert touched == (0,)

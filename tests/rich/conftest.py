@@ -33,7 +33,7 @@ def outbox(database_url: str, line: str, event_type: str) -> list[dict[str, Any]
     """The webhook bodies of one event type, oldest first."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT payload FROM webhook_deliveries WHERE session_id = %s AND event_type = %s "
+            "SELECT payload FROM wamesh.webhook_deliveries WHERE session_id = %s AND event_type = %s "
             "ORDER BY created_at",
             (line, event_type),
         ).fetchall()

@@ -81,7 +81,7 @@ class TestLineRecordsInBatches:
 def _received(database_url: str, line: str) -> list[str]:
     with psycopg.connect(database_url) as conn:
         found = conn.execute(
-            "SELECT payload->'data'->>'text' FROM webhook_deliveries WHERE session_id = %s "
+            "SELECT payload->'data'->>'text' FROM wamesh.webhook_deliveries WHERE session_id = %s "
             "AND event_type = 'message.received' ORDER BY payload->>'timestamp', ctid",
             (line,),
         ).fetchall()

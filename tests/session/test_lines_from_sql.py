@@ -16,7 +16,7 @@ from wamesh.v1 import common_pb2
 
 
 class TestLinesFromSql:
-    """`INSERT INTO sessions (id, name)` is enough."""
+    """`INSERT INTO wamesh.sessions (id, name)` is enough."""
 
     async def test_a_row_with_id_and_name_reaches_qr_with_its_own_secret(
         self, database_url: str, spawn: SpawnWorker, connect: Callable[[str], Stubs]
@@ -24,10 +24,12 @@ class TestLinesFromSql:
         lines = [str(uuid.uuid4()), str(uuid.uuid4())]
         with psycopg.connect(database_url) as conn:
             for line in lines:
-                conn.execute("INSERT INTO sessions (id, name) VALUES (%s, 'from sql')", (line,))
+                conn.execute(
+                    "INSERT INTO wamesh.sessions (id, name) VALUES (%s, 'from sql')", (line,)
+                )
             secrets = [
                 conn.execute(
-                    "SELECT webhook_secret FROM sessions WHERE id = %s", (line,)
+                    "SELECT webhook_secret FROM wamesh.sessions WHERE id = %s", (line,)
                 ).fetchone()[0]  # type: ignore[index]
                 for line in lines
             ]

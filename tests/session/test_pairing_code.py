@@ -94,7 +94,7 @@ def _sandbox(tmp_path: Path, session_id: str) -> Callable[[], Engine]:
 def _row(database_url: str, session_id: str) -> tuple[str, str | None]:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT status, qr FROM sessions WHERE id = %s", (session_id,)
+            "SELECT status, qr FROM wamesh.sessions WHERE id = %s", (session_id,)
         ).fetchone()
     assert row is not None
     return row[0], row[1]

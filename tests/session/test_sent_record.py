@@ -30,7 +30,7 @@ def message(n: int, chat: str = CHAT) -> Message:
 async def rows(pool: Pool, line: str) -> list[tuple[str, str]]:
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            "SELECT client_message_id, message_id FROM sent_messages WHERE session_id = %s "
+            "SELECT client_message_id, message_id FROM wamesh.sent_messages WHERE session_id = %s "
             "ORDER BY client_message_id",
             (line,),
         )

@@ -18,7 +18,7 @@ from wamesh.v1 import common_pb2, session_pb2
 def _auth_rows(database_url: str, session_id: str) -> list[tuple[int, bytes]]:
     with psycopg.connect(database_url) as conn:
         return conn.execute(
-            "SELECT generation, state FROM session_auth WHERE session_id = %s", (session_id,)
+            "SELECT generation, state FROM wamesh.session_auth WHERE session_id = %s", (session_id,)
         ).fetchall()
 
 

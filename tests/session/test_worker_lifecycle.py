@@ -18,7 +18,7 @@ READY = common_pb2.SESSION_STATUS_READY
 
 def _row(database_url: str, session_id: str) -> dict[str, object]:
     with psycopg.connect(database_url, row_factory=psycopg.rows.dict_row) as conn:
-        row = conn.execute("SELECT * FROM sessions WHERE id = %s", (session_id,)).fetchone()
+        row = conn.execute("SELECT * FROM wamesh.sessions WHERE id = %s", (session_id,)).fetchone()
     assert row is not None
     return row
 
@@ -26,7 +26,7 @@ def _row(database_url: str, session_id: str) -> dict[str, object]:
 def _outbox(database_url: str, session_id: str) -> list[tuple[str, dict[str, object]]]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT event_type, payload FROM webhook_deliveries "
+            "SELECT event_type, payload FROM wamesh.webhook_deliveries "
             "WHERE session_id = %s ORDER BY created_at",
             (session_id,),
         ).fetchall()
@@ -305,6 +305,6 @@ class TestDeletedLine:
         stubs = connect(worker.wait_registered())
         await _wait_status(stubs, line, common_pb2.SESSION_STATUS_QR)
         with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("DELETE FROM sessions WHERE id = %s", (line,))
+            conn.execute("DELETE FROM wamesh.sessions WHERE id = %s", (line,))
         assert await asyncio.to_thread(worker.wait, 20) == 4
         assert line in worker.output()

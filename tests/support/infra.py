@@ -4,11 +4,16 @@ From WAMESH_TEST_DATABASE_URL / WAMESH_TEST_REDIS_URL when set (a server the tes
 drop databases on, and flush Redis databases of), otherwise private servers started from the
 machine's binaries on free ports, in a throw-away folder. Each test gets its own database, cloned
 from a migrated template, and its own Redis database number, flushed.
+
+Databases are prepared like a Supabase project (tests/support/supabase.py: Supabase's roles and
+default privileges, the original bot's `public.sessions`), owned and migrated by `postgres`; a
+migrated test database's URL connects as `wamesh_app`, the non-owner role without DDL rights the
+session worker, gateway and webhook worker run as (README "Database roles"). On a server of
+WAMESH_TEST_DATABASE_URL, the tests create those roles when missing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 from collections.abc import Iterator
@@ -20,7 +25,14 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import redis
 
-from wamesh.db.migrate import migrate
+from tests.support.supabase import (
+    APP_ROLE,
+    OWNER,
+    as_role,
+    migrate_and_grant,
+    prepare_cluster,
+    prepare_database,
+)
 from wamesh.dev.servers import MissingBinary, PostgresServer, RedisServer
 
 REDIS_DATABASES = 64
@@ -29,11 +41,16 @@ _counter = itertools.count(1)
 
 @dataclass
 class Infra:
-    """Admin URLs of the servers and the template database's name."""
+    """Admin URLs of the servers and the template databases' names (prepared; and migrated)."""
 
     pg_admin_url: str
     redis_base_url: str
     template: str
+
+    @property
+    def base_template(self) -> str:
+        """The prepared, unmigrated template."""
+        return self.template + "_base"
 
     def pg_url(self, database: str) -> str:
         """URL of `database` on the test server."""
@@ -62,9 +79,11 @@ def start_infra(workdir: Path) -> Iterator[Infra]:
             rs.start()
             redis_url = rs.url
         infra = Infra(pg_url, redis_url, f"wamesh_tpl_{os.getpid()}")
-        _create_template(infra)
+        prepare_cluster(pg_url)
+        _create_templates(infra)
         yield infra
         _drop_database(infra, infra.template)
+        _drop_database(infra, infra.base_template)
     except MissingBinary as exc:
         raise RuntimeError(
             f"the tests need real PostgreSQL and Redis servers: {exc.message}; or set "
@@ -79,11 +98,17 @@ def _admin(infra: Infra) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(infra.pg_admin_url, autocommit=True)
 
 
-def _create_template(infra: Infra) -> None:
+def _create_templates(infra: Infra) -> None:
     _drop_database(infra, infra.template)
+    _drop_database(infra, infra.base_template)
     with _admin(infra) as conn:
-        conn.execute(f'CREATE DATABASE "{infra.template}"')
-    asyncio.run(migrate(infra.pg_url(infra.template)))
+        conn.execute(f'CREATE DATABASE "{infra.base_template}" OWNER {OWNER}')
+    prepare_database(infra.pg_url(infra.base_template))
+    with _admin(infra) as conn:
+        conn.execute(
+            f'CREATE DATABASE "{infra.template}" TEMPLATE "{infra.base_template}" OWNER {OWNER}'
+        )
+    migrate_and_grant(infra.pg_url(infra.template))
 
 
 def _drop_database(infra: Infra, name: str) -> None:
@@ -93,13 +118,14 @@ def _drop_database(infra: Infra, name: str) -> None:
 
 @contextmanager
 def fresh_database(infra: Infra, *, migrated: bool = True) -> Iterator[str]:
-    """A new database (a clone of the migrated template, or empty) dropped afterwards."""
+    """A new database (a clone of the migrated template, as wamesh_app; or of the prepared one, as
+    its owner `postgres`, to migrate) dropped afterwards."""
     name = f"wamesh_t{os.getpid()}_{next(_counter)}"
-    template = f' TEMPLATE "{infra.template}"' if migrated else ""
+    template = infra.template if migrated else infra.base_template
     with _admin(infra) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"{template}')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER {OWNER}')
     try:
-        yield infra.pg_url(name)
+        yield as_role(infra.pg_url(name), APP_ROLE if migrated else OWNER)
     finally:
         _drop_database(infra, name)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.support.supabase import APP_ROLE, OWNER
 from wamesh.dev.servers import _chown_tree, _demote, _server_user, _wait_for_port, free_port
 
 POOL_SIZE = 20  # server connections per database and user: far fewer than the clients
@@ -54,7 +55,8 @@ def start_pgbouncer(workdir: Path, server_url: str) -> Iterator[PgBouncer]:
     server = urlsplit(server_url)
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    (workdir / "users.txt").write_text(f'"{server.username}" ""\n')
+    users = (server.username, OWNER, APP_ROLE)  # the test databases' roles (supabase.py)
+    (workdir / "users.txt").write_text("".join(f'"{user}" ""\n' for user in users))
     (workdir / "pgbouncer.ini").write_text(
         f"""[databases]
 * = host={server.hostname} port={server.port}

@@ -32,7 +32,7 @@ def create_line(
     """Insert a line row directly; return its id."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         row = conn.execute(
-            "INSERT INTO sessions (name, engine, webhook_url, webhook_secret, webhook_events) "
+            "INSERT INTO wamesh.sessions (name, engine, webhook_url, webhook_secret, webhook_events) "
             "VALUES (%s, %s, %s, %s, %s) RETURNING id::text",
             (name, engine, webhook_url, LINE_SECRET, webhook_events or []),
         ).fetchone()

@@ -124,7 +124,8 @@ def statuses(database_url: str, ids: list[str]) -> dict[str, str]:
     """Each row's status."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT id::text, status FROM webhook_deliveries WHERE id::text = ANY(%s)", (ids,)
+            "SELECT id::text, status FROM wamesh.webhook_deliveries WHERE id::text = ANY(%s)",
+            (ids,),
         ).fetchall()
     return dict(rows)  # type: ignore[arg-type]
 

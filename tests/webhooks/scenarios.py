@@ -164,7 +164,7 @@ def counts(database_url: str, line: str) -> dict[str, int]:
     """A line's rows by status."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT status, count(*) FROM webhook_deliveries WHERE session_id = %s GROUP BY 1",
+            "SELECT status, count(*) FROM wamesh.webhook_deliveries WHERE session_id = %s GROUP BY 1",
             (line,),
         ).fetchall()
     return {str(status): int(n) for status, n in rows}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from tests.support.supabase import OWNER, as_role
 from tests.webhooks.conftest import add_events
 from wamesh.db.pool import Pool
 from wamesh.ids import as_uuid, uuids
@@ -210,8 +211,9 @@ class TestIds:
 
 
 def _plan(database_url: str, statement: str, params: dict[str, object]) -> str:
+    with psycopg.connect(as_role(database_url, OWNER), autocommit=True) as owner:
+        owner.execute("ANALYZE wamesh.webhook_deliveries")  # only the owner may
     with psycopg.connect(database_url) as conn:
-        conn.execute("ANALYZE webhook_deliveries")
         rows = conn.execute("EXPLAIN (FORMAT JSON) " + statement, params).fetchall()
         conn.rollback()
     return json.dumps(rows[0][0])
@@ -240,7 +242,7 @@ async def test_the_reconciler_walks_unfinished_rows_only(
     ids = await add_events(pool, line, 3000)
     with psycopg.connect(database_url) as conn:
         conn.execute(
-            "UPDATE webhook_deliveries SET status = 'delivered' WHERE id <> ALL(%s::uuid[])",
+            "UPDATE wamesh.webhook_deliveries SET status = 'delivered' WHERE id <> ALL(%s::uuid[])",
             (ids[:30],),
         )
     plan = _plan(database_url, reconciler._STRANDED, {"grace": 15, "batch": 500, "held": []})

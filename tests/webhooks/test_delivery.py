@@ -21,7 +21,7 @@ from wamesh.webhooks.producer import running_producer
 def _attempt_codes(database_url: str, delivery_id: str) -> list[int | None]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT status_code FROM webhook_attempts WHERE delivery_id = %s ORDER BY id",
+            "SELECT status_code FROM wamesh.webhook_attempts WHERE delivery_id = %s ORDER BY id",
             (delivery_id,),
         ).fetchall()
     return [r[0] for r in rows]
@@ -200,6 +200,8 @@ class TestPayload:
 
 def _webhook_enabled(database_url: str, line: str) -> bool:
     with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT webhook_enabled FROM sessions WHERE id = %s", (line,)).fetchone()
+        row = conn.execute(
+            "SELECT webhook_enabled FROM wamesh.sessions WHERE id = %s", (line,)
+        ).fetchone()
     assert row is not None
     return bool(row[0])

@@ -142,7 +142,7 @@ class TestSafety:
 
         with psycopg.connect(database_url) as conn:
             (error,) = conn.execute(
-                "SELECT last_error FROM webhook_deliveries WHERE id = %s", (delivery,)
+                "SELECT last_error FROM wamesh.webhook_deliveries WHERE id = %s", (delivery,)
             ).fetchone()  # type: ignore[misc]
         assert "not public" in error
         from tests.support.workers import LINE_SECRET

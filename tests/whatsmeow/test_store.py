@@ -67,7 +67,7 @@ class TestArchive:
         await pool_line(pool)
         await auth.save(archive)
         async with pool.connection() as conn:
-            row = await (await conn.execute("SELECT state FROM session_auth")).fetchone()
+            row = await (await conn.execute("SELECT state FROM wamesh.session_auth")).fetchone()
         assert row is not None
         assert b"k" * 32 not in bytes(row["state"])
         assert b"SQLite format 3" not in bytes(row["state"])  # not readable at rest
@@ -96,6 +96,6 @@ async def pool_line(pool: Pool) -> None:
     """The `sessions` row session_auth refers to."""
     async with pool.connection() as conn:
         await conn.execute(
-            "INSERT INTO sessions (id, name, engine, webhook_secret) "
+            "INSERT INTO wamesh.sessions (id, name, engine, webhook_secret) "
             "VALUES ('00000000-0000-0000-0000-000000000001', 'w', 'whatsmeow', 'whsec_x')"
         )

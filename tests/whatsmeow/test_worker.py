@@ -19,7 +19,7 @@ from wamesh.v1 import common_pb2, session_pb2
 def _row(database_url: str, line: str) -> tuple[str, str | None]:
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
-            "SELECT status, last_error FROM sessions WHERE id = %s", (line,)
+            "SELECT status, last_error FROM wamesh.sessions WHERE id = %s", (line,)
         ).fetchone()
     assert row is not None
     return str(row[0]), row[1]

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from wamesh.db.migrate import migrate  # heavy; every role's command imports this module
 
     del args
-    applied = asyncio.run(migrate(settings.require("database_url")))
+    applied = asyncio.run(migrate(settings.require("database_url"), settings.database_schema))
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to apply"
     print(f"migrations: {names}")
     return 0

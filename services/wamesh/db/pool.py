@@ -26,27 +26,35 @@ Outages (`Pool`, psycopg_pool's pool with three changes):
   died with it, so the requests after a restart do not meet them one by one.
 psycopg_pool logs every failed connect attempt at WARNING; `_ConnectErrorsOncePer` lets one
 through per TROUBLE_LOG_INTERVAL_S and pool, with the count held back, as the line's writes do.
+
+Statements name their tables with wamesh's schema written out (`wamesh.sessions`); every
+connection we open runs them through a `SchemaCursor` of its pool's schema (`cursor_class`),
+which names WAMESH_DB_SCHEMA instead when it is another one (wamesh.db.schema: each statement
+rewritten once and cached).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
-from psycopg import AsyncConnection, OperationalError
-from psycopg.rows import DictRow, dict_row
+from psycopg import AsyncConnection, AsyncCursor, OperationalError
+from psycopg.abc import Params, Query, QueryNoTemplate
+from psycopg.rows import DictRow, Row, dict_row
 from psycopg_pool import AsyncConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
-from wamesh.constants import TROUBLE_LOG_INTERVAL_S
+from wamesh.constants import DB_SCHEMA_DEFAULT, TROUBLE_LOG_INTERVAL_S
+from wamesh.db.schema import Statements
 from wamesh.errors import Unavailable
 from wamesh.settings import Settings
 
@@ -184,9 +192,46 @@ def prepares(settings: Settings, url: str) -> bool:
     return port != SUPABASE_POOLER_PORT
 
 
-def connection_kwargs(*, prepare: bool) -> dict[str, Any]:
-    """Keyword arguments of every connection we open (pooled or not)."""
-    kwargs: dict[str, Any] = {"autocommit": True}
+class SchemaCursor(AsyncCursor[Row]):
+    """A cursor whose statements name its schema (see wamesh.db.schema and `cursor_class`)."""
+
+    statements: ClassVar[Statements] = Statements(DB_SCHEMA_DEFAULT)
+
+    async def execute(  # type: ignore[override]  # no t-string Template: not used here
+        self,
+        query: QueryNoTemplate,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        """Run `query`, naming this cursor's schema where it says `wamesh`."""
+        if isinstance(query, str):
+            query = self.statements(query)
+        return await super().execute(query, params, prepare=prepare, binary=binary)
+
+    async def executemany(
+        self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
+    ) -> None:
+        """Run `query` once per parameter set, naming this cursor's schema."""
+        if isinstance(query, str):
+            query = self.statements(query)
+        await super().executemany(query, params_seq, returning=returning)
+
+
+@functools.cache
+def cursor_class(schema: str) -> type[SchemaCursor[Any]]:
+    """The cursor class of connections to `schema` (one per schema, so one statement cache)."""
+
+    class Cursor(SchemaCursor[Any]):
+        statements = Statements(schema)
+
+    return Cursor
+
+
+def connection_kwargs(*, prepare: bool, schema: str = DB_SCHEMA_DEFAULT) -> dict[str, Any]:
+    """Keyword arguments of every connection we open (pooled or not) to wamesh's `schema`."""
+    kwargs: dict[str, Any] = {"autocommit": True, "cursor_factory": cursor_class(schema)}
     if not prepare:
         kwargs["prepare_threshold"] = None
     return kwargs
@@ -224,6 +269,7 @@ async def open_role_pool(
         prepare=prepares(settings, url),
         patient=patient,
         application_name=f"wamesh-{name or role}",
+        schema=settings.database_schema,
     ) as pool:
         yield pool
 
@@ -240,14 +286,19 @@ async def open_pool(
     prepare: bool = True,
     patient: bool = False,
     application_name: str | None = None,
+    schema: str = DB_SCHEMA_DEFAULT,
 ) -> AsyncIterator[Pool]:
     """Open a pool of dict-row connections, checked to work before it is handed out.
 
     Unavailable names the cause when it cannot connect; a `patient` caller waits (with
     jittered back-off) while the server has no connection left, instead of failing.
-    `application_name` shows in pg_stat_activity (which role holds which connections)."""
+    `application_name` shows in pg_stat_activity (which role holds which connections); statements
+    name `schema` (WAMESH_DB_SCHEMA)."""
     logging.getLogger("psycopg.pool").addFilter(_CONNECT_ERRORS)  # once: a filter is not re-added
-    kwargs: dict[str, Any] = {"row_factory": dict_row, **connection_kwargs(prepare=prepare)}
+    kwargs: dict[str, Any] = {
+        "row_factory": dict_row,
+        **connection_kwargs(prepare=prepare, schema=schema),
+    }
     if application_name:
         kwargs["application_name"] = application_name
     delay = RETRY_FIRST_S

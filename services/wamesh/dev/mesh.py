@@ -138,11 +138,11 @@ async def _run(settings: Settings, options: DevOptions) -> int:
     state = load_state(options.state_dir)
     logs = options.state_dir / "logs"
     async with backing_services(settings, options, state) as backing:
-        await migrate(backing.database_url)
+        await migrate(backing.database_url, settings.database_schema)
         env = child_env(backing, state, options)
         gateway = Child("gateway", wamesh_command("gateway"), env, logs)
         worker = Child("webhook-worker", wamesh_command("worker"), env, logs)
-        lines = LineSupervisor(backing.database_url, env, logs)
+        lines = LineSupervisor(backing.database_url, env, logs, settings.database_schema)
         gateway.start()
         worker.start()
         try:
@@ -153,7 +153,9 @@ async def _run(settings: Settings, options: DevOptions) -> int:
             raise
         await lines.start()
         printer = (
-            asyncio.create_task(show_qr_codes(backing.database_url)) if options.show_qr else None
+            asyncio.create_task(show_qr_codes(backing.database_url, settings.database_schema))
+            if options.show_qr
+            else None
         )
         sys.stdout.write(banner(options, state, backing))
         sys.stdout.flush()

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import psycopg
 
-from wamesh.constants import NOTIFY_SESSIONS_CHANNEL
+from wamesh.constants import DB_SCHEMA_DEFAULT, NOTIFY_SESSIONS_CHANNEL
+from wamesh.db.pool import cursor_class
 from wamesh.dev.children import Child, wamesh_command
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,8 +28,15 @@ RESYNC_INTERVAL_S = 30.0
 class LineSupervisor:
     """Keeps the set of worker processes equal to the set of lines."""
 
-    def __init__(self, database_url: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        env: dict[str, str],
+        log_dir: Path,
+        schema: str = DB_SCHEMA_DEFAULT,
+    ) -> None:
         self._database_url = database_url
+        self._schema = schema
         self._env = env
         self._log_dir = log_dir
         self.workers: dict[str, Child] = {}
@@ -57,7 +65,7 @@ class LineSupervisor:
 
     async def _listen(self) -> None:
         async with await psycopg.AsyncConnection.connect(
-            self._database_url, autocommit=True
+            self._database_url, autocommit=True, cursor_factory=cursor_class(self._schema)
         ) as conn:
             await conn.execute(f"LISTEN {NOTIFY_SESSIONS_CHANNEL}")
             await self._sync(conn)
@@ -68,7 +76,7 @@ class LineSupervisor:
                 await self._sync(conn)
 
     async def _sync(self, conn: psycopg.AsyncConnection[tuple[str]]) -> None:
-        cursor = await conn.execute("SELECT id::text FROM sessions")
+        cursor = await conn.execute("SELECT id::text FROM wamesh.sessions")
         lines = {row[0] for row in await cursor.fetchall()}
         for line in lines - set(self.workers):
             self._start_worker(line)

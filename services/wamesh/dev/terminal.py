@@ -9,6 +9,9 @@ import sys
 import psycopg
 import segno
 
+from wamesh.constants import DB_SCHEMA_DEFAULT
+from wamesh.db.pool import cursor_class
+
 POLL_S = 1.0
 
 
@@ -19,15 +22,17 @@ def render_terminal_qr(code: str) -> str:
     return out.getvalue()
 
 
-async def show_qr_codes(database_url: str) -> None:
+async def show_qr_codes(database_url: str, schema: str = DB_SCHEMA_DEFAULT) -> None:
     """Print each new QR code (polling `sessions`; QR rotations change no status to NOTIFY on)."""
     shown: dict[str, str] = {}
     while True:
         try:
-            async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            async with await psycopg.AsyncConnection.connect(
+                database_url, autocommit=True, cursor_factory=cursor_class(schema)
+            ) as conn:
                 while True:
                     cursor = await conn.execute(
-                        "SELECT id::text, name, qr FROM sessions WHERE status = 'qr'"
+                        "SELECT id::text, name, qr FROM wamesh.sessions WHERE status = 'qr'"
                     )
                     for line, name, qr in await cursor.fetchall():
                         if qr and shown.get(line) != qr:

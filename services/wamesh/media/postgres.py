@@ -27,19 +27,19 @@ CHUNK_SIZE = 256 * 1024
 PENDING_GRACE = timedelta(hours=6)
 
 _INSERT = """
-INSERT INTO media (session_id, mimetype, filename, chunk_size, expires_at)
+INSERT INTO wamesh.media (session_id, mimetype, filename, chunk_size, expires_at)
 VALUES (%s, %s, %s, %s, now() + %s) RETURNING id::text
 """
-_CHUNK = "INSERT INTO media_chunks (media_id, seq, data) VALUES (%s, %s, %s)"
+_CHUNK = "INSERT INTO wamesh.media_chunks (media_id, seq, data) VALUES (%s, %s, %s)"
 _COMPLETE = """
-UPDATE media SET complete = true, size = %s, sha256 = %s, expires_at = now() + %s
+UPDATE wamesh.media SET complete = true, size = %s, sha256 = %s, expires_at = now() + %s
 WHERE id = %s
 """
 _INFO = """
-SELECT id::text AS media_id, mimetype, size, sha256, filename, chunk_size FROM media
+SELECT id::text AS media_id, mimetype, size, sha256, filename, chunk_size FROM wamesh.media
 WHERE id = %s AND session_id = %s AND complete AND expires_at > now()
 """
-_READ = "SELECT data FROM media_chunks WHERE media_id = %s AND seq = %s"
+_READ = "SELECT data FROM wamesh.media_chunks WHERE media_id = %s AND seq = %s"
 
 
 class PostgresMediaStore(MediaStore):
@@ -73,7 +73,7 @@ class PostgresMediaStore(MediaStore):
                 await conn.execute(_COMPLETE, (size, sha256, self._retention, media_id))
         except BaseException:
             async with self._pool.connection() as conn:
-                await conn.execute("DELETE FROM media WHERE id = %s", (media_id,))
+                await conn.execute("DELETE FROM wamesh.media WHERE id = %s", (media_id,))
             raise
         return MediaInfo(media_id, mimetype, size, sha256, filename)
 
@@ -145,5 +145,5 @@ class PostgresMediaStore(MediaStore):
     async def purge_expired(self) -> int:
         """Delete expired media (and uploads that never completed); their chunks go with them."""
         async with self._pool.connection() as conn:
-            cursor = await conn.execute("DELETE FROM media WHERE expires_at <= now()")
+            cursor = await conn.execute("DELETE FROM wamesh.media WHERE expires_at <= now()")
             return cursor.rowcount

@@ -54,17 +54,17 @@ MAX_BACKOFF_S = 600.0
 ERROR_BACKOFF_MAX_S = 5.0
 
 _TAKE = f"""
-SELECT {COLUMNS} FROM reminders
+SELECT {COLUMNS} FROM wamesh.reminders
 WHERE session_id = %s AND status = 'pending' AND due_at <= now()
   AND (next_attempt_at IS NULL OR next_attempt_at <= now())
 ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
 """
 _NEXT_WAKE = """
-SELECT min(GREATEST(due_at, COALESCE(next_attempt_at, due_at))) AS at FROM reminders
+SELECT min(GREATEST(due_at, COALESCE(next_attempt_at, due_at))) AS at FROM wamesh.reminders
 WHERE session_id = %s AND status = 'pending'
 """
 _NEXT_OCCURRENCE = """
-INSERT INTO reminders (series_id, session_id, recipient, text, due_at, repeat_every_seconds,
+INSERT INTO wamesh.reminders (series_id, session_id, recipient, text, due_at, repeat_every_seconds,
     repeat_until, repeat_count, occurrence)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
@@ -163,8 +163,8 @@ class ReminderRunner:
         self, conn: AsyncConnection[DictRow], reminder: Reminder, message_id: str
     ) -> tuple[list[LineEvent], list[str]]:
         await conn.execute(
-            "UPDATE reminders SET status = 'sent', sent_message_id = %s, attempts = attempts + 1, "
-            "last_error = NULL, updated_at = now() WHERE id = %s",
+            "UPDATE wamesh.reminders SET status = 'sent', sent_message_id = %s, "
+            "attempts = attempts + 1, last_error = NULL, updated_at = now() WHERE id = %s",
             (message_id, reminder.id),
         )
         due = next_due(reminder)
@@ -198,7 +198,7 @@ class ReminderRunner:
         attempts = reminder.attempts + 1
         if final or attempts >= self._attempts:
             await conn.execute(
-                "UPDATE reminders SET status = 'failed', attempts = %s, last_error = %s, "
+                "UPDATE wamesh.reminders SET status = 'failed', attempts = %s, last_error = %s, "
                 "updated_at = now() WHERE id = %s",
                 (attempts, reason, reminder.id),
             )
@@ -212,7 +212,7 @@ class ReminderRunner:
             return await self._event(conn, EVENT_REMINDER_FAILED, data)
         delay = min(MAX_BACKOFF_S, self._backoff_s * 2 ** (attempts - 1))
         await conn.execute(
-            "UPDATE reminders SET attempts = %s, last_error = %s, next_attempt_at = %s, "
+            "UPDATE wamesh.reminders SET attempts = %s, last_error = %s, next_attempt_at = %s, "
             "updated_at = now() WHERE id = %s",
             (
                 attempts,

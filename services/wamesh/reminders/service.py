@@ -115,8 +115,8 @@ def _check_repeat(repeat: Repeat | None, due_at: datetime) -> Repeat | None:
 
 _INSERT = f"""
 WITH new AS (SELECT gen_random_uuid() AS id)
-INSERT INTO reminders (id, series_id, session_id, recipient, text, due_at, repeat_every_seconds,
-    repeat_until, repeat_count, client_key)
+INSERT INTO wamesh.reminders (id, series_id, session_id, recipient, text, due_at,
+    repeat_every_seconds, repeat_until, repeat_count, client_key)
 SELECT new.id, new.id, %s, %s, %s, %s, %s, %s, %s, %s FROM new
 ON CONFLICT (session_id, client_key) DO NOTHING
 RETURNING {COLUMNS}
@@ -149,7 +149,7 @@ async def create_reminder(pool: Pool, session_id: str, new: NewReminder) -> tupl
         if row is not None:
             return Reminder(**row), True
         cursor = await conn.execute(
-            f"SELECT {COLUMNS} FROM reminders WHERE session_id = %s AND client_key = %s",
+            f"SELECT {COLUMNS} FROM wamesh.reminders WHERE session_id = %s AND client_key = %s",
             (session_id, new.client_key),
         )
         existing = await cursor.fetchone()
@@ -165,7 +165,7 @@ async def list_reminders(pool: Pool, session_id: str, where: ReminderFilter) -> 
     async with pool.connection() as conn:
         await _require_line(conn, session_id)
         cursor = await conn.execute(
-            f"SELECT {COLUMNS} FROM reminders WHERE session_id = %(sid)s "
+            f"SELECT {COLUMNS} FROM wamesh.reminders WHERE session_id = %(sid)s "
             "AND (%(status)s::text IS NULL OR status = %(status)s) "
             "AND (%(from)s::timestamptz IS NULL OR due_at >= %(from)s) "
             "AND (%(to)s::timestamptz IS NULL OR due_at < %(to)s) "
@@ -182,7 +182,7 @@ async def list_reminders(pool: Pool, session_id: str, where: ReminderFilter) -> 
 
 
 async def _require_line(conn: psycopg.AsyncConnection[dict[str, object]], session_id: str) -> None:
-    cursor = await conn.execute("SELECT 1 FROM sessions WHERE id = %s", (session_id,))
+    cursor = await conn.execute("SELECT 1 FROM wamesh.sessions WHERE id = %s", (session_id,))
     if await cursor.fetchone() is None:
         raise SessionNotFound(session_id)
 
@@ -194,7 +194,7 @@ async def get_reminder(pool: Pool, session_id: str, reminder_id: str) -> Reminde
     async with pool.connection() as conn:
         await _require_line(conn, session_id)
         cursor = await conn.execute(
-            f"SELECT {COLUMNS} FROM reminders WHERE session_id = %s AND id = %s",
+            f"SELECT {COLUMNS} FROM wamesh.reminders WHERE session_id = %s AND id = %s",
             (session_id, wanted),
         )
         row = await cursor.fetchone()
@@ -217,8 +217,8 @@ async def update_reminder(
     due_at = _check_due(patch.due_at) if patch.due_at is not None else current.due_at
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            f"UPDATE reminders SET recipient = %s, text = %s, due_at = %s, updated_at = now() "
-            f"WHERE id = %s AND status = 'pending' RETURNING {COLUMNS}",
+            f"UPDATE wamesh.reminders SET recipient = %s, text = %s, due_at = %s, "
+            f"updated_at = now() WHERE id = %s AND status = 'pending' RETURNING {COLUMNS}",
             (recipient, text, due_at, current.id),
         )
         row = await cursor.fetchone()
@@ -234,7 +234,7 @@ async def cancel_reminder(pool: Pool, session_id: str, reminder_id: str) -> Remi
     current = await get_reminder(pool, session_id, reminder_id)
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            f"UPDATE reminders SET status = 'cancelled', updated_at = now() "
+            f"UPDATE wamesh.reminders SET status = 'cancelled', updated_at = now() "
             f"WHERE id = %s AND status = 'pending' RETURNING {COLUMNS}",
             (current.id,),
         )

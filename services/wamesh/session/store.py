@@ -17,14 +17,14 @@ from wamesh.session.events import LineEvent
 # The row this send stored, or the one stored before it under the same client message id.
 _REMEMBER_SENT = """
 WITH stored AS (
-    INSERT INTO sent_messages (session_id, client_message_id, message_id, chat_id, sent_at)
+    INSERT INTO wamesh.sent_messages (session_id, client_message_id, message_id, chat_id, sent_at)
     VALUES (%(session_id)s, %(client_message_id)s, %(message_id)s, %(chat_id)s, %(sent_at)s)
     ON CONFLICT DO NOTHING
     RETURNING message_id, chat_id, sent_at
 )
 SELECT message_id, chat_id, sent_at FROM stored
 UNION ALL
-SELECT message_id, chat_id, sent_at FROM sent_messages
+SELECT message_id, chat_id, sent_at FROM wamesh.sent_messages
 WHERE session_id = %(session_id)s AND client_message_id = %(client_message_id)s
 LIMIT 1
 """
@@ -72,7 +72,7 @@ class LineStore:
         """The line's row, or SessionNotFound."""
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT id::text AS id, name, engine, status FROM sessions WHERE id = %s",
+                "SELECT id::text AS id, name, engine, status FROM wamesh.sessions WHERE id = %s",
                 (self.session_id,),
             )
             row = await cursor.fetchone()
@@ -85,7 +85,7 @@ class LineStore:
         async with self._pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 """
-                UPDATE sessions SET status = %s, qr = %s, qr_expires_at = %s,
+                UPDATE wamesh.sessions SET status = %s, qr = %s, qr_expires_at = %s,
                     me = CASE WHEN %s THEN COALESCE(%s, me) ELSE %s END,
                     last_error = %s, updated_at = now()
                 WHERE id = %s RETURNING id
@@ -119,7 +119,7 @@ class LineStore:
         """The stored result of a client message id."""
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT message_id, chat_id, sent_at FROM sent_messages "
+                "SELECT message_id, chat_id, sent_at FROM wamesh.sent_messages "
                 "WHERE session_id = %s AND client_message_id = %s",
                 (self.session_id, client_message_id),
             )
@@ -130,8 +130,8 @@ class LineStore:
         """The chat of a message this line sent through wamesh, or None."""
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT chat_id FROM sent_messages WHERE session_id = %s AND message_id = %s "
-                "LIMIT 1",
+                "SELECT chat_id FROM wamesh.sent_messages "
+                "WHERE session_id = %s AND message_id = %s LIMIT 1",
                 (self.session_id, message_id),
             )
             row = await cursor.fetchone()

@@ -52,7 +52,8 @@ WITH asked AS (
 ), claimable AS (
     SELECT d.id, d.session_id, s.webhook_url, s.webhook_enabled, a.n,
         a.id = ANY(%(reserved)s::uuid[]) AS reserved
-    FROM asked a JOIN webhook_deliveries d ON d.id = a.id JOIN sessions s ON s.id = d.session_id
+    FROM asked a JOIN wamesh.webhook_deliveries d ON d.id = a.id
+    JOIN wamesh.sessions s ON s.id = d.session_id
     WHERE d.id = ANY(%(ids)s::uuid[]) AND {_CLAIMABLE}
 ), ranked AS (
     SELECT c.*,
@@ -69,9 +70,9 @@ WITH asked AS (
         AND (r.webhook_url IS NULL OR NOT r.webhook_enabled
              OR r.at_endpoint <= COALESCE(e.room, %(url_default)s)))
 ), claimed AS (
-    UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,
+    UPDATE wamesh.webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,
         claimed_until = now() + make_interval(secs => %(claim_s)s), updated_at = now()
-    FROM sessions s
+    FROM wamesh.sessions s
     WHERE d.id = ANY(ARRAY(SELECT id FROM chosen)) AND s.id = d.session_id AND {_CLAIMABLE}
     RETURNING d.id, d.session_id, d.payload, d.attempts,
         s.webhook_url, s.webhook_secret, s.webhook_enabled
@@ -102,11 +103,11 @@ WITH o AS (
         %(delay)s::float8[])
         AS o(id, attempt, code, latency, attempt_error, snippet, status, error, delay)
 ), attempt AS (
-    INSERT INTO webhook_attempts
+    INSERT INTO wamesh.webhook_attempts
         (delivery_id, attempt, status_code, latency_ms, error, response_snippet)
     SELECT id, attempt, code, latency, attempt_error, snippet FROM o
 )
-UPDATE webhook_deliveries d SET status = o.status, last_status_code = o.code,
+UPDATE wamesh.webhook_deliveries d SET status = o.status, last_status_code = o.code,
     last_error = o.error, claimed_until = NULL, updated_at = now(),
     delivered_at = CASE WHEN o.status = 'delivered' THEN now() ELSE d.delivered_at END,
     next_attempt_at = CASE WHEN o.status = 'pending'
@@ -116,7 +117,8 @@ FROM o WHERE d.id = ANY(%(id)s::uuid[]) AND d.id = o.id  -- ANY: an index scan, 
 """
 # A circuit that opened or closed: what the delivery log shows of the endpoint.
 _CIRCUIT = """
-INSERT INTO webhook_endpoints AS e (url, state, failures, paused_until, last_error, updated_at)
+INSERT INTO wamesh.webhook_endpoints AS e
+    (url, state, failures, paused_until, last_error, updated_at)
 VALUES (%(url)s, %(state)s, %(failures)s, now() + make_interval(secs => %(pause)s), %(error)s,
     now())
 ON CONFLICT (url) DO UPDATE SET state = excluded.state, failures = excluded.failures,
@@ -124,8 +126,8 @@ ON CONFLICT (url) DO UPDATE SET state = excluded.state, failures = excluded.fail
     updated_at = now()
 """
 _NO_WEBHOOK = """
-UPDATE webhook_deliveries SET status = 'failed', last_error = %(error)s, claimed_until = NULL,
-    updated_at = now() WHERE id = %(id)s
+UPDATE wamesh.webhook_deliveries SET status = 'failed', last_error = %(error)s,
+    claimed_until = NULL, updated_at = now() WHERE id = %(id)s
 """
 
 
@@ -371,7 +373,8 @@ class Deliverer:
     async def _disable(self, session_id: str) -> None:
         async with self._pool.connection() as conn:
             await conn.execute(
-                "UPDATE sessions SET webhook_enabled = false, updated_at = now() WHERE id = %s",
+                "UPDATE wamesh.sessions SET webhook_enabled = false, updated_at = now() "
+                "WHERE id = %s",
                 (session_id,),
             )
         _LOGGER.warning("webhook of session %s disabled after 410 Gone", session_id)

@@ -30,7 +30,7 @@ BATCH = 500
 
 _STRANDED = """
 WITH stranded AS (
-    SELECT id FROM webhook_deliveries
+    SELECT id FROM wamesh.webhook_deliveries
     WHERE (status = 'pending' AND session_id <> ALL(%(held)s::uuid[])
            AND COALESCE(next_attempt_at, created_at) <= now() - make_interval(secs => %(grace)s)
            AND (kicked_at IS NULL OR kicked_at <= now() - make_interval(secs => %(grace)s)))
@@ -40,7 +40,7 @@ WITH stranded AS (
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 )
-UPDATE webhook_deliveries d SET kicked_at = now()
+UPDATE wamesh.webhook_deliveries d SET kicked_at = now()
 WHERE d.id = ANY(ARRAY(SELECT id FROM stranded))  -- by key; a join would scan the table
 RETURNING d.id::text AS id
 """

@@ -23,7 +23,9 @@ from wamesh.webhooks.signing import verify
 
 async def _secret_of(request: web.Request, line_id: str) -> str:
     async with gateway_of(request).pool.connection() as conn:
-        cursor = await conn.execute("SELECT webhook_secret FROM sessions WHERE id = %s", (line_id,))
+        cursor = await conn.execute(
+            "SELECT webhook_secret FROM wamesh.sessions WHERE id = %s", (line_id,)
+        )
         row = await cursor.fetchone()
     if row is None:
         raise SessionNotFound(line_id)
