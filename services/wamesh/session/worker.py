@@ -21,6 +21,7 @@ come back as soon as the lease is confirmed again. Only another worker's record 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -36,6 +37,7 @@ from wamesh.constants import MESH_TOKEN_METADATA
 from wamesh.db.pool import Pool
 from wamesh.engines.factory import create_engine
 from wamesh.engines.sandbox import SentLog
+from wamesh.errors import SessionNotFound
 from wamesh.media.postgres import PostgresMediaStore
 from wamesh.outbox import Kicker
 from wamesh.registry import Lease, Registry, new_record
@@ -58,6 +60,7 @@ GRPC_GRACE_S = 5.0
 EXIT_OK = 0
 EXIT_LEASE_LOST = 3
 EXIT_DELETED = 4
+EXIT_RELEASED = 0  # the gateway let the line go (MeshService.Release): deleted or stopped
 
 
 @dataclass
@@ -69,6 +72,7 @@ class RunningWorker:
     server: RunningServer
     address: str
     reminders: ReminderRunner
+    keep_status: bool = False  # stop without writing `stopped` (pool mode: a logged-out line)
 
 
 def _mesh_interceptors(settings: Settings) -> Sequence[grpc.aio.ServerInterceptor]:
@@ -180,8 +184,11 @@ async def _shutdown(worker: RunningWorker) -> None:
     await worker.reminders.stop()
     if worker.lease.lost.is_set():
         await worker.line.abort()
-    elif worker.line.deleted.is_set():
+    elif worker.line.deleted.is_set() or worker.keep_status:
         await worker.line.stop(write_status=False)
+    elif worker.line.released.is_set():
+        with contextlib.suppress(SessionNotFound):  # released because it was deleted
+            await worker.line.stop()
     else:
         await worker.line.stop()
     await worker.lease.stop(release=True)
@@ -194,6 +201,7 @@ async def wait_for_exit(worker: RunningWorker, stop: asyncio.Event) -> int:
         asyncio.create_task(stop.wait()): EXIT_OK,
         asyncio.create_task(worker.lease.lost.wait()): EXIT_LEASE_LOST,
         asyncio.create_task(worker.line.deleted.wait()): EXIT_DELETED,
+        asyncio.create_task(worker.line.released.wait()): EXIT_RELEASED,
     }
     done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
