@@ -26,6 +26,8 @@ POOL_WAKE_KEY: Final = "wamesh:pool:wake"
 POOL_WAKE_KEEP: Final = 64  # tokens kept at most (LTRIM): nobody listening must not grow it
 POOL_POLL_MS_DEFAULT: Final = 5_000  # the safety net: idle scan, and a served line's row check
 POOL_BLOCK_MAX_S: Final = 8.0  # one BLPOP at most (under the Redis client's 10 s socket timeout)
+ADVERTISE_AUTO: Final = "auto"  # WAMESH_ADVERTISE_HOST: the address that reaches Redis
+DEFAULT_REDIS_PORT: Final = 6379
 POOL_CANDIDATES: Final = 50  # lines read per scan, longest waiting first
 
 # PostgreSQL.

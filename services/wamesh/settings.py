@@ -257,7 +257,9 @@ class Settings:
         "WAMESH_ADVERTISE_HOST",
         "127.0.0.1",
         parse_text,
-        "Host a session worker registers for the gateway to call (Railway: its private domain).",
+        "Host a session worker registers for the gateway to call (Railway: its private domain "
+        "when pinned); `auto`: its own address on the network that reaches Redis (pool "
+        "replicas).",
     )
     worker_grpc_port: int = setting(
         "WAMESH_WORKER_GRPC_PORT",

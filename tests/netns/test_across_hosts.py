@@ -211,7 +211,7 @@ def test_lines_route_across_hosts_and_move_when_a_host_dies(
                 rds,
                 tmp_path,
                 WAMESH_GRPC_BIND_HOST=address,
-                WAMESH_ADVERTISE_HOST=address,
+                WAMESH_ADVERTISE_HOST="auto",  # must come out as this host's own address
                 WAMESH_MESH_TOKEN=MESH_TOKEN,
                 WAMESH_LEASE_TTL_MS=str(LEASE_TTL_MS),
                 WAMESH_POOL_POLL_MS=str(POOL_POLL_MS),

@@ -44,6 +44,7 @@ from wamesh.registry import Lease, Registry, new_record
 from wamesh.reminders.runner import ReminderRunner
 from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value, tokens_match
 from wamesh.rpc.server import RunningServer, serve
+from wamesh.session.advertise import advertised_host
 from wamesh.session.fence import LeaseFence
 from wamesh.session.hub import Hub
 from wamesh.session.line import Line
@@ -123,7 +124,7 @@ async def running_worker(
     )
 
     def register(server: grpc.aio.Server, port: int) -> list[str]:
-        address = f"{settings.advertise_host}:{port}"
+        address = f"{host}:{port}"
         session_pb2_grpc.add_SessionServiceServicer_to_server(
             SessionServicer(line, address, row.engine, started_at), server
         )
@@ -138,6 +139,7 @@ async def running_worker(
         ]
 
     fence = LeaseFence()
+    host = advertised_host(settings)
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
             serve(
@@ -149,7 +151,7 @@ async def running_worker(
             )
         )
         # Claimed only now that the port listens (the takeover rule in wamesh.registry).
-        address = f"{settings.advertise_host}:{server.port}"
+        address = f"{host}:{server.port}"
         registry = Registry(redis, settings.lease_ttl_ms, take_over_refused=settings.lease_takeover)
         lease = Lease(registry, new_record(session_id, address))
         await lease.start()
