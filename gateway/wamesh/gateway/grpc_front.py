@@ -148,7 +148,7 @@ class SessionAdmin(admin_pb2_grpc.SessionAdminServiceServicer):
         """Delete a line."""
         line_id = lines.parse_line_id(request.session_id)
         await lines.delete_line(self._gw.pool, line_id)
-        await self._gw.router.release(line_id)
+        await self._gw.router.release(line_id, deleted=True)
         return admin_pb2.DeleteSessionResponse()
 
     @translate_errors

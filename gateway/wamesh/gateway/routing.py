@@ -191,7 +191,7 @@ class WorkerRouter:
             self.forget(session_id)
             _LOGGER.info("could not wake the reminders of %s: %s", session_id, type(exc).__name__)
 
-    async def release(self, session_id: str) -> None:
+    async def release(self, session_id: str, *, deleted: bool = False) -> None:
         """Tell the line's worker, if one serves it, to let the line go (deleted or stopped);
         best effort: a worker re-reads its row every WAMESH_POOL_POLL_MS."""
         try:
@@ -200,7 +200,7 @@ class WorkerRouter:
                 return
             stub = mesh_pb2_grpc.MeshServiceStub(self.channel(record.address))
             await stub.Release(
-                mesh_pb2.ReleaseRequest(session_id=session_id),
+                mesh_pb2.ReleaseRequest(session_id=session_id, deleted=deleted),
                 metadata=self.metadata(),
                 timeout=WAKE_DEADLINE_S,
             )

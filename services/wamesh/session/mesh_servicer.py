@@ -31,5 +31,5 @@ class MeshServicer(mesh_pb2_grpc.MeshServiceServicer):
     ) -> mesh_pb2.ReleaseResponse:
         """Let the line go (deleted or stopped): the worker stops it and releases its lease."""
         check_line(self._line, request.session_id)
-        self._line.released.set()
+        (self._line.deleted if request.deleted else self._line.released).set()
         return mesh_pb2.ReleaseResponse()

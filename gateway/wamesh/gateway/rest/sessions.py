@@ -90,7 +90,7 @@ async def delete_session(request: web.Request) -> web.StreamResponse:
     gw = gateway_of(request)
     line_id = lines.parse_line_id(request.match_info["id"])
     await lines.delete_line(gw.pool, line_id)
-    await gw.router.release(line_id)
+    await gw.router.release(line_id, deleted=True)
     return web.Response(status=204)
 
 

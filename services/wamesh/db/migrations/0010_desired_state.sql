@@ -11,3 +11,18 @@ UPDATE wamesh.sessions SET desired_at = created_at;
 
 CREATE INDEX sessions_wanting_idx ON wamesh.sessions (desired_at, id)
     WHERE desired_state = 'started';
+
+-- `wamesh dev`'s supervisor (the one LISTEN, dev only) runs a worker per line that wants one: it
+-- hears desired-state changes too, and reads the new state from the notification.
+CREATE OR REPLACE FUNCTION wamesh.wamesh_notify_session() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('wamesh_sessions',
+        json_build_object('op', TG_OP, 'id', COALESCE(NEW.id, OLD.id),
+                          'status', CASE WHEN TG_OP = 'DELETE' THEN OLD.status ELSE NEW.status END,
+                          'desired_state', CASE WHEN TG_OP = 'DELETE' THEN OLD.desired_state
+                                                ELSE NEW.desired_state END)::text);
+    RETURN NULL;
+END $$;
+DROP TRIGGER sessions_notify ON wamesh.sessions;
+CREATE TRIGGER sessions_notify AFTER INSERT OR UPDATE OF status, desired_state OR DELETE
+    ON wamesh.sessions FOR EACH ROW EXECUTE FUNCTION wamesh.wamesh_notify_session();
