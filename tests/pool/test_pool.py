@@ -61,6 +61,18 @@ def _call(gateway: GatewayProcess, method: str, path: str) -> tuple[int, bytes]:
         return resp.status, resp.read()
 
 
+def _log_out(gateway: GatewayProcess, line: str) -> tuple[int, bytes]:
+    """The sandbox phone logs the line out."""
+    request = urllib.request.Request(
+        f"{gateway.base_url}/v1/sessions/{line}/sandbox/disconnect",
+        method="POST",
+        headers={"X-Api-Key": API_KEY, "Content-Type": "application/json"},
+        data=json.dumps({"logout": True}).encode(),
+    )
+    with urllib.request.urlopen(request, timeout=20) as resp:
+        return resp.status, resp.read()
+
+
 @pytest.fixture
 def pool_workers() -> Iterator[list[PoolWorker]]:
     """Spawned pool workers, killed at the end."""
@@ -182,3 +194,25 @@ def test_deleted_without_the_gateway_the_row_check_lets_it_go(
     took = wait_until(moved, POOL_POLL_MS / 1000 + LEASE_TTL_S, "row check", pool_workers)
     print(f"line deleted in SQL: its worker took the next waiting line after {took:.2f} s")
     assert lines[2] not in served(redis_url)
+
+
+def test_a_logged_out_line_stops_wanting_a_worker_and_its_worker_moves_on(
+    database_url: str, redis_url: str, tmp_path: Path, pool_workers: list[PoolWorker]
+) -> None:
+    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "WAMESH_API_KEY": API_KEY}
+    with gateway_process(env, tmp_path / "gateway.log") as gateway:
+        lines = _three_of_five(database_url, redis_url, tmp_path, pool_workers)
+        first = lines[0]
+        pid = int(str(served(redis_url)[first]["pid"]))
+        wait_until(lambda: _column(database_url, first, "status") == "qr", 30, "qr", pool_workers)
+        assert _call(gateway, "POST", f"/v1/sessions/{first}/sandbox/scan")[0] == 200
+        status, _ = _log_out(gateway, first)
+        assert status == 200
+
+        def moved() -> bool:
+            return int(str(served(redis_url).get(lines[3], {}).get("pid", 0))) == pid
+
+        wait_until(moved, 10, "the logged-out line's worker serving the next line", pool_workers)
+        assert first not in served(redis_url)
+        assert _column(database_url, first, "status") == "logged_out"  # not overwritten
+        assert _column(database_url, first, "desired_state") == "stopped"
