@@ -58,11 +58,10 @@ async def next_lines(settings: Settings, pool: Pool, registry: Registry) -> list
     free = [sid for sid, raw in zip(candidates, holders, strict=True) if raw is None]
     if free or not settings.lease_takeover:
         return free
-    dead: list[str] = []
-    for sid, raw in zip(candidates, holders, strict=True):
-        if raw is not None and await refuses_connections(WorkerRecord.decode(raw).address):
-            dead.append(sid)
-    return dead
+    held = [(sid, raw) for sid, raw in zip(candidates, holders, strict=True) if raw is not None]
+    probes = [refuses_connections(WorkerRecord.decode(raw).address) for _, raw in held]
+    refused = await asyncio.gather(*probes)
+    return [sid for (sid, _), dead in zip(held, refused, strict=True) if dead]
 
 
 async def _until(stop: asyncio.Event, work: asyncio.Future[bool] | None, limit_s: float) -> None:
