@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 
 from wamesh.constants import DESIRED_STARTED, DESIRED_STOPPED
 from wamesh.db.pool import Pool
-from wamesh.errors import LeaseHeld, SessionNotFound, WameshError
+from wamesh.errors import DependencyUnavailable, LeaseHeld, SessionNotFound, WameshError
 from wamesh.outbox import Kicker
 from wamesh.placement import desired_state, stop_logged_out, wait_for_wake, wake_pool, wanting_lines
 from wamesh.registry import REDIS_TROUBLE, Registry, WorkerRecord, refuses_connections
@@ -118,8 +118,9 @@ async def watch_logout(pool: Pool, worker: RunningWorker) -> None:
     while line.status != "logged_out":
         with contextlib.suppress(TimeoutError):
             await line.wait_for({"logged_out"}, limit_s=3600)
-    await stop_logged_out(pool, line.session_id)
     worker.keep_status = True
+    with contextlib.suppress(PgError, WameshError):  # the row check sees a status it keeps
+        await stop_logged_out(pool, line.session_id)
     line.released.set()
 
 
@@ -168,6 +169,10 @@ async def run_pool(
             except (LeaseHeld, SessionNotFound) as exc:
                 _LOGGER.info("pool: session %s not taken (%s)", session_id, exc.code)
                 continue
+            except DependencyUnavailable as exc:
+                _LOGGER.warning("pool: session %s not started: %s", session_id, exc.message)
+                await _until(stop, None, ERROR_PAUSE_S)
+                break
             _LOGGER.info("pool: let session %s go", session_id)
             if stopping and await _still_wanted(pool, session_id):
                 with contextlib.suppress(*REDIS_TROUBLE):
