@@ -99,6 +99,7 @@ from wamesh.errors import (
     InvalidInput,
     MessageNotFound,
     SessionNotReady,
+    Unprocessable,
 )
 from wamesh.jid import GROUP_SERVER, parse_recipient
 from wamesh.settings import Settings
@@ -402,8 +403,8 @@ class SandboxEngine(
     def receive_edit(self, sender: str, message_id: str, text: str) -> None:
         """A contact edits one of its messages."""
         self._require_ready()
-        if not text:
-            raise InvalidInput("text must not be empty", "text")
+        if not text.strip():
+            raise InvalidInput("text must not be blank", "text")
         chat = self._theirs(sender, message_id)
         self._emit(MessageEdited(message_id, chat, chat, text, datetime.now(UTC)))
 
@@ -423,7 +424,7 @@ class SandboxEngine(
         chat = parse_recipient(chat_id, "chat_id") if chat_id else voter
         poll = self._find(chat, poll_id).poll
         if poll is None:
-            raise InvalidInput(f"message {poll_id} is not a poll", "message_id")
+            raise Unprocessable(f"message {poll_id} is not a poll", "message_id")
         chosen = check_vote(poll, selected)
         self._emit(PollVoted(poll_id, chat, voter, chosen, datetime.now(UTC)))
 
@@ -556,13 +557,14 @@ class SandboxEngine(
 
 
 def _author(chat: str, author: str) -> str:
-    """Who wrote an inbound message: the `author` in a group (required), else the chat."""
+    """Who wrote an inbound message: the `author` in a group (required), else the chat (a
+    contact's own message names no author)."""
     if chat.endswith("@" + GROUP_SERVER):
         if not author:
             raise InvalidInput("author: required for a group message", "author")
         return parse_recipient(author, "author")
-    if author and parse_recipient(author, "author") != chat:
-        raise InvalidInput("author: in a 1:1 chat the author is the sender", "author")
+    if author:
+        raise InvalidInput("author: only a group's message has one (from is a contact)", "author")
     return chat
 
 
