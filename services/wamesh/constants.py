@@ -9,9 +9,11 @@ KEY_PREFIX: Final = "wamesh"
 WORKER_KEY: Final = KEY_PREFIX + ":worker:{session_id}"  # -> JSON WorkerRecord, with a lease TTL
 WORKER_KEY_PATTERN: Final = KEY_PREFIX + ":worker:*"
 
-# Worker lease: refreshed every LEASE_TTL / LEASE_REFRESH_DIVISOR.
+# Worker lease: refreshed every LEASE_TTL / LEASE_REFRESH_DIVISOR (an idle line's one regular
+# wake-up besides gRPC's own threads: README, "Budgets"); a failed refresh is retried every
+# LEASE_RETRY_S for the other half of the TTL before the key can expire.
 DEFAULT_LEASE_TTL_MS: Final = 15_000
-LEASE_REFRESH_DIVISOR: Final = 3
+LEASE_REFRESH_DIVISOR: Final = 2
 LEASE_RETRY_S: Final = 0.5  # refresh retries while Redis cannot be reached (lease suspended)
 LEASE_CALL_TIMEOUT_S: Final = 1.0  # one refresh, or a command's confirmation, at most
 LEASE_PROBE_TIMEOUT_S: Final = 1.0  # a takeover's TCP probe of the holder's address

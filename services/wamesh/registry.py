@@ -7,7 +7,7 @@ The lease. `wamesh:worker:<session_id>` holds a JSON record (address, host, pid,
 token); the exact bytes are the fencing token. A worker claims it with SET NX PX only after its
 gRPC port listens, and releases it (delete-if-mine) before that port closes, so for the whole
 time a live worker holds the lease its registered address accepts TCP connections. The holder
-refreshes it every TTL/3 with a script that extends it only while it still holds the holder's
+refreshes it every TTL/2 with a script that extends it only while it still holds the holder's
 own record; a refresh that finds the key empty (Redis restarted empty, or the key expired while
 Redis was unreachable) claims it again; one that finds another record reports the lease lost.
 

@@ -286,7 +286,7 @@ class Settings:
         "WAMESH_LEASE_TTL_MS",
         15_000,
         parse_int(1_000),
-        "A worker's registry lease; refreshed every third of it.",
+        "A worker's registry lease; refreshed every half of it.",
     )
     lease_takeover: bool = setting(
         "WAMESH_LEASE_TAKEOVER",

@@ -205,6 +205,7 @@ class SandboxEngine(
         """Record a rich message (media read to its end and hashed) once per id; acks follow."""
         known = self._log.get(out.message_id)
         if known is not None:
+            await self._log.sync()
             return known
         self._require_ready()
         self._directory.require_on_whatsapp(out.chat_id)
@@ -230,7 +231,7 @@ class SandboxEngine(
             contacts=out.contacts,
             poll=out.poll,
         )
-        return self._record_sent(message)
+        return await self._record_sent(message)
 
     async def react(self, chat_id: str, message_id: str, emoji: str) -> None:
         """Record the line's reaction; WhatsApp echoes it as a reaction event."""
@@ -262,6 +263,7 @@ class SandboxEngine(
         """Send a copy of a message the line sent or received to `to_chat`, once per new id."""
         known = self._log.get(new_message_id)
         if known is not None:
+            await self._log.sync()
             return known
         self._require_ready()
         self._directory.require_on_whatsapp(to_chat)
@@ -287,7 +289,7 @@ class SandboxEngine(
                 "forward", chat_id, message_id, now, to=to_chat, new_message_id=new_message_id
             )
         )
-        return self._record_sent(message)
+        return await self._record_sent(message)
 
     async def check_contact(self, jid: str) -> ContactInfo:
         """A number or LID looked up in the simulated server's `Directory`."""
@@ -498,8 +500,8 @@ class SandboxEngine(
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _record_sent(self, message: Message) -> Message:
-        self._log.append(message)
+    async def _record_sent(self, message: Message) -> Message:
+        await self._log.append(message)
         self._directory.meet(message.chat_id)
         self._emit(MessageOut(message))
         self._spawn(self._progress_acks(message))
