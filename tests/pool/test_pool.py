@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tests.gateway.conftest import API_KEY
 from tests.pool.workers import PoolWorker, served, spawn_pool_worker, wait_until
@@ -71,17 +69,6 @@ def _log_out(gateway: GatewayProcess, line: str) -> tuple[int, bytes]:
     )
     with urllib.request.urlopen(request, timeout=20) as resp:
         return resp.status, resp.read()
-
-
-@pytest.fixture
-def pool_workers() -> Iterator[list[PoolWorker]]:
-    """Spawned pool workers, killed at the end."""
-    spawned: list[PoolWorker] = []
-    try:
-        yield spawned
-    finally:
-        for worker in spawned:
-            worker.kill()
 
 
 def _three_of_five(
