@@ -45,6 +45,9 @@ CONTACT = "4915112345678@s.whatsapp.net"
 HOOK = "http://127.0.0.1:9/hook"  # never called: no webhook worker runs; its outbox rows count
 PER_ROUND = 5
 START_LIMIT_S = 90.0
+# The lease's expiry, one poll, the takeover probe's timeout on the unplugged holder (1 s), and
+# room for a loaded machine: the figure is printed, not asserted.
+MOVE_LIMIT_S = LEASE_TTL_MS / 1000 + POOL_POLL_MS / 1000 + 1 + 20
 
 
 def _via(url: str, host: str, port: int) -> str:
@@ -256,7 +259,7 @@ def test_lines_route_across_hosts_and_move_when_a_host_dies(
             record = served(redis_url).get(on_b)
             return record is not None and record["pid"] == a2.pid
 
-        wait_until(moved, LEASE_TTL_MS / 1000 + POOL_POLL_MS / 1000 + 5, "line moved", workers[:1])
+        wait_until(moved, MOVE_LIMIT_S, "line moved", workers[:1])
         moved_s = time.monotonic() - started
         assert str(served(redis_url)[on_b]["address"]).startswith(f"{address_a}:")
         wait_until(lambda: _live(api, on_b) == "ready", 30, "moved line ready again", workers[:1])
