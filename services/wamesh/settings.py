@@ -332,6 +332,13 @@ class Settings:
     webhook_concurrency: int = setting(
         "WEBHOOK_CONCURRENCY", 100, parse_int(1, 10_000), "Deliveries in flight per worker process."
     )
+    webhook_processes: int = setting(
+        "WEBHOOK_PROCESSES",
+        0,
+        parse_int(0, 64),
+        "Webhook worker processes sharing the stream (`wamesh worker --processes`); 0: one per "
+        "CPU less one, at least 1, at most 4.",
+    )
     webhook_per_session_inflight: int = setting(
         "WEBHOOK_PER_SESSION_INFLIGHT",
         5,
