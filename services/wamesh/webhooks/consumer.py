@@ -9,9 +9,10 @@ and a locked XAUTOCLAIM after every read, plus a task and a pydantic parse per m
 Batching adapts to the arrival rate without a timer: a read returns as soon as one message is
 there, and everything that arrived while the previous batch was being sorted comes back in the
 next read (up to READ_COUNT messages), so an idle worker answers the first kick at once and a busy
-one pays one read, one claim and one ack for a whole batch. The ack follows the claim (`submit`
-returns once its rows are claimed, waiting for a place, or not claimable): a process that dies
-before it leaves its messages pending in the group, and RECLAIM_EVERY_S another process takes
+one pays one round trip to Redis (the ack of the last batch and the next read, pipelined) and one
+claim for a whole batch. The ack follows the claim (`submit` returns once its rows are claimed,
+waiting for a place, or not claimable): a process that dies before it leaves its messages pending
+in the group, and RECLAIM_EVERY_S another process takes
 those older than `idle_timeout_ms` (XAUTOCLAIM); the reconciler re-kicks the rows long before.
 Several processes share the stream as consumers of the one group: Redis gives each message to
 one of them, and the claim in PostgreSQL makes a second kick of a row do nothing.
@@ -66,6 +67,7 @@ class StreamConsumer:
         self._submit = submit
         self._name = f"wamesh-{uuid.uuid4().hex}"
         self._idle_ms = idle_timeout_ms(settings)
+        self._unacked: list[bytes] = []  # sorted messages, acked with the next read
         self.reads = 0  # counters for the benchmark and the stop log line
         self.messages = 0
 
@@ -88,12 +90,22 @@ class StreamConsumer:
                     await on_lost_group()
 
     async def _read_once(self) -> None:
-        found = await self._redis.xreadgroup(
-            CONSUMER_GROUP, self._name, {self._stream: ">"}, count=READ_COUNT, block=READ_BLOCK_MS
-        )
+        """Ack the last batch and read the next in one round trip."""
+        acks, self._unacked = self._unacked, []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if acks:
+                pipe.xack(self._stream, CONSUMER_GROUP, *acks)
+            pipe.xreadgroup(
+                CONSUMER_GROUP,
+                self._name,
+                {self._stream: ">"},
+                count=READ_COUNT,
+                block=READ_BLOCK_MS,
+            )
+            found = (await pipe.execute())[-1]
         self.reads += 1
-        for _stream, messages in found or []:  # type: ignore[str-unpack]
-            await self._handle(messages)  # type: ignore[arg-type]
+        for _stream, messages in found or []:
+            await self._handle(messages)
 
     async def _reclaim(self) -> None:
         """Take messages another consumer read and never acked (it died)."""
@@ -115,9 +127,11 @@ class StreamConsumer:
         except Exception:  # left unacked: the reconciler re-kicks the rows, XAUTOCLAIM the message
             _LOGGER.exception("could not sort %d kicked deliveries", len(ids))
             return
-        await self._redis.xack(self._stream, CONSUMER_GROUP, *[m for m, _ in messages])
+        self._unacked += [m for m, _ in messages]  # acked with the next read
 
     async def leave(self) -> None:
-        """Remove this consumer from the group (on a clean stop, after its last ack)."""
+        """Remove this consumer from the group (on a clean stop; its last acks first)."""
         with contextlib.suppress(OSError, RedisError, TimeoutError):
+            if self._unacked:
+                await self._redis.xack(self._stream, CONSUMER_GROUP, *self._unacked)
             await self._redis.xgroup_delconsumer(self._stream, CONSUMER_GROUP, self._name)
