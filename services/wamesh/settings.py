@@ -208,8 +208,8 @@ class Settings:
         "WAMESH_REDIS_POOL",
         10,
         parse_int(2, 1000),
-        "Most Redis connections the gateway, and a webhook worker's stream consumer, hold "
-        "(a session worker always holds one).",
+        "Most Redis connections the gateway holds (a session worker always holds one, a "
+        "webhook worker process two).",
     )
     redis_url: str = setting(
         "REDIS_URL",
