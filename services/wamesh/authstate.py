@@ -5,17 +5,19 @@ best). Each row is `version byte || 12-byte nonce || ciphertext+tag`, with the l
 associated data, so a row copied to another line does not decrypt. Every save bumps `generation`
 and moves the previous copy to `previous_state`; a load that cannot decrypt the current copy falls
 back to the previous one. State bytes are never logged.
+
+`cryptography` is imported only when a state is sealed or unsealed: a line that has none yet
+(every sandbox line until it is paired) starts without it (README, "Budgets": start-up). The key
+is derived with the standard library's HMAC (HKDF is two HMAC steps, RFC 5869), giving the same
+bytes as `cryptography`'s HKDF (tested).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from wamesh.db.pool import Pool
 from wamesh.errors import AuthStateError, ConfigError
@@ -27,12 +29,15 @@ _NONCE_BYTES = 12
 _DEV_KEY = "wamesh-dev-mode-insecure-auth-key"
 
 
+_KEY_SALT = b"wamesh-auth-state"
+_KEY_INFO = b"aes-256-gcm"
+
+
 def derive_key(secret: str) -> bytes:
-    """The 32-byte AES key for `secret`."""
-    hkdf = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"wamesh-auth-state", info=b"aes-256-gcm"
-    )
-    return hkdf.derive(secret.encode())
+    """The 32-byte AES key for `secret`: HKDF-SHA256 (RFC 5869) with our salt and info; one
+    expand block covers 32 bytes."""
+    prk = hmac.new(_KEY_SALT, secret.encode(), hashlib.sha256).digest()
+    return hmac.new(prk, _KEY_INFO + b"\x01", hashlib.sha256).digest()
 
 
 def key_from_settings(settings: Settings) -> bytes:
@@ -51,6 +56,8 @@ def key_from_settings(settings: Settings) -> bytes:
 
 def seal(key: bytes, session_id: str, state: bytes) -> bytes:
     """Encrypt `state` for `session_id`."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(_NONCE_BYTES)
     return _FORMAT + nonce + AESGCM(key).encrypt(nonce, state, session_id.encode())
 
@@ -59,6 +66,9 @@ def unseal(key: bytes, session_id: str, blob: bytes) -> bytes:
     """Decrypt; AuthStateError when the key, the line or the bytes do not match."""
     if not blob.startswith(_FORMAT) or len(blob) < 1 + _NONCE_BYTES + 16:
         raise AuthStateError("stored auth state has an unknown format")
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce, body = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
     try:
         return AESGCM(key).decrypt(nonce, body, session_id.encode())

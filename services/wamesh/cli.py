@@ -1,8 +1,11 @@
 """The `wamesh` command: one subcommand per role.
 
 Each subcommand lives in its role's `cli` module, which defines `HELP`, `add_arguments(parser)`
-and `run(args, settings) -> int` and imports its heavy dependencies inside `run`. `Settings` is
-read once, so a bad variable stops the command before anything starts, with a message naming it.
+and `run(args, settings) -> int` and imports its heavy dependencies inside `run`. A command line
+that names a subcommand loads that role's module only (a session worker's start-up is counted:
+README, "Budgets"); `wamesh`, `wamesh --help` or an unknown name load them all, to list them.
+`Settings` is read once, so a bad variable stops the command before anything starts, with a
+message naming it.
 """
 
 from __future__ import annotations
@@ -29,10 +32,19 @@ _COMMANDS: dict[str, str] = {
 }
 
 
-def _available() -> dict[str, ModuleType]:
-    """The subcommands whose role is part of this build, in declaration order."""
+def _available(argv: Sequence[str]) -> dict[str, ModuleType]:
+    """The subcommand `argv` names, or all whose role is part of this build (in declaration
+    order) when it names none of them or that role is not in this build."""
+    if argv and argv[0] in _COMMANDS:
+        found = _importable({argv[0]: _COMMANDS[argv[0]]})
+        if found:
+            return found
+    return _importable(_COMMANDS)
+
+
+def _importable(commands: dict[str, str]) -> dict[str, ModuleType]:
     found = {}
-    for name, module in _COMMANDS.items():
+    for name, module in commands.items():
         try:
             found[name] = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -52,8 +64,9 @@ def build_parser(commands: dict[str, ModuleType]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script."""
+    argv = sys.argv[1:] if argv is None else argv
     with no_collection_while_starting():
-        commands = _available()
+        commands = _available(argv)
     args = build_parser(commands).parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)

@@ -9,12 +9,28 @@ KEY_PREFIX: Final = "wamesh"
 WORKER_KEY: Final = KEY_PREFIX + ":worker:{session_id}"  # -> JSON WorkerRecord, with a lease TTL
 WORKER_KEY_PATTERN: Final = KEY_PREFIX + ":worker:*"
 
-# Worker lease: refreshed every LEASE_TTL / LEASE_REFRESH_DIVISOR.
+# Worker lease: refreshed every LEASE_TTL / LEASE_REFRESH_DIVISOR (an idle line's one regular
+# wake-up besides gRPC's own threads: README, "Budgets"); a failed refresh is retried every
+# LEASE_RETRY_S for the other half of the TTL before the key can expire.
 DEFAULT_LEASE_TTL_MS: Final = 15_000
-LEASE_REFRESH_DIVISOR: Final = 3
+LEASE_REFRESH_DIVISOR: Final = 2
 LEASE_RETRY_S: Final = 0.5  # refresh retries while Redis cannot be reached (lease suspended)
 LEASE_CALL_TIMEOUT_S: Final = 1.0  # one refresh, or a command's confirmation, at most
 LEASE_PROBE_TIMEOUT_S: Final = 1.0  # a takeover's TCP probe of the holder's address
+
+# Pool mode (wamesh.session.pool): a line's desired state, and how idle pool workers are woken.
+DESIRED_STARTED: Final = "started"
+DESIRED_STOPPED: Final = "stopped"
+DESIRED_STATES: Final = (DESIRED_STARTED, DESIRED_STOPPED)
+# A list idle pool workers block on (BLPOP); the gateway pushes one token per line that starts
+# wanting a worker, a pool worker one per line it lets go while the line still wants one.
+POOL_WAKE_KEY: Final = "wamesh:pool:wake"
+POOL_WAKE_KEEP: Final = 64  # tokens kept at most (LTRIM): nobody listening must not grow it
+POOL_POLL_MS_DEFAULT: Final = 5_000  # the safety net: idle scan, and a served line's row check
+POOL_BLOCK_MAX_S: Final = 8.0  # one BLPOP at most (under the Redis client's 10 s socket timeout)
+ADVERTISE_AUTO: Final = "auto"  # WAMESH_ADVERTISE_HOST: the address that reaches Redis
+DEFAULT_REDIS_PORT: Final = 6379
+POOL_CANDIDATES: Final = 50  # lines read per scan, longest waiting first
 
 # PostgreSQL.
 DB_SCHEMA_DEFAULT: Final = "wamesh"  # WAMESH_DB_SCHEMA; statements are written naming this one

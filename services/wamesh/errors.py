@@ -4,6 +4,9 @@
     ├── ConfigError                  config_invalid   fix the named environment variable
     ├── InvalidInput                 invalid_input    fix the named field (or a narrower
     │   │                                             code: invalid_recipient, text_too_long, ...)
+    │   ├── Unprocessable            unprocessable    the field is well formed but cannot be
+    │   │                                             carried out (or a narrower code, e.g.
+    │   │                                             invalid_media_url); HTTP 422
     │   └── MediaTooLarge            media_too_large  over WAMESH_MEDIA_MAX_BYTES
     ├── Unauthenticated              unauthenticated  send the API key / mesh token
     ├── NotFound                     not_found
@@ -60,6 +63,15 @@ class InvalidInput(WameshError):
         self.field = field
         if code is not None:
             self.code = code
+
+
+class Unprocessable(InvalidInput):
+    """Input the API document allows that cannot be carried out: what no schema can say, as a
+    time already past, a repeat that ends before it starts, a media URL that cannot be fetched,
+    a number that is not on WhatsApp, a vote for an option the poll does not have. Input the
+    document refuses stays plain InvalidInput (400)."""
+
+    code = "unprocessable"
 
 
 class MediaTooLarge(InvalidInput):

@@ -65,6 +65,14 @@ def parse_recipient(value: str, field: str = "to") -> str:
     return f"{re.sub(r'[^0-9]', '', text)}@{USER_SERVER}"
 
 
+def parse_group(value: str, field: str = "group_id") -> str:
+    """A group JID (`<id>@g.us`, or the id alone)."""
+    jid = parse_recipient(value if "@" in value else f"{value}@{GROUP_SERVER}", field)
+    if not jid.endswith("@" + GROUP_SERVER):
+        raise InvalidInput(f"{field}: {value!r} is not a group", field)
+    return jid
+
+
 def parse_phone(value: str, field: str = "phone") -> str:
     """A phone number in international form as digits: an optional leading +, spaces and dashes
     are dropped; 7 to 15 digits, the first not 0 (a country code never starts with 0, and

@@ -79,10 +79,14 @@ class OutboxEvent:
     moment: datetime | None = None
 
 
+# The envelopes go as one JSON array (encoded by the json module's C encoder) and each row's id
+# and type are read back from its envelope: psycopg's Python array dumper escaped every element
+# of a jsonb[] with a regular expression, 5-9 % of a busy line's CPU (py-spy under
+# bench_line_events).
 _INSERT_MANY = """
 INSERT INTO wamesh.webhook_deliveries (id, session_id, event_type, payload)
-SELECT u.id, %s, u.event_type, u.payload
-FROM unnest(%s::uuid[], %s::text[], %s::jsonb[]) WITH ORDINALITY AS u(id, event_type, payload, n)
+SELECT (u.payload->>'id')::uuid, %s, u.payload->>'type', u.payload
+FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS u(payload, n)
 ORDER BY u.n
 """
 
@@ -109,10 +113,9 @@ async def record_events(
         return []
     ids = [e.id or str(uuid.uuid4()) for e in wanted]
     bodies = [
-        Jsonb(envelope(i, e.type, session_id, e.data, e.moment))
-        for i, e in zip(ids, wanted, strict=True)
+        envelope(i, e.type, session_id, e.data, e.moment) for i, e in zip(ids, wanted, strict=True)
     ]
-    await conn.execute(_INSERT_MANY, (session_id, ids, [e.type for e in wanted], bodies))
+    await conn.execute(_INSERT_MANY, (session_id, Jsonb(bodies)))
     return ids
 
 

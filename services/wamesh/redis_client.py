@@ -4,6 +4,10 @@ A session worker holds exactly one Redis connection, shared by its lease and its
 (SESSION_REDIS_CONNECTIONS); the gateway and a webhook worker's stream consumer hold at most
 WAMESH_REDIS_POOL. The pool blocks a caller while every connection is busy instead of opening
 another, so the budget holds under any load.
+
+No health-check PING (redis-py's `health_check_interval`): our connections retry nothing, so a
+PING that fails raises the same error the command itself would have met, one round trip
+earlier. It cost an idle line a second round trip on every lease refresh (README, "Budgets").
 """
 
 from __future__ import annotations
@@ -29,6 +33,5 @@ def redis_client(settings: Settings, max_connections: int, name: str | None = No
         # A dead Redis must surface as an error, never as a call that waits forever.
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         socket_timeout=COMMAND_TIMEOUT_S,
-        health_check_interval=CONNECT_TIMEOUT_S,
     )
     return Redis.from_pool(pool)

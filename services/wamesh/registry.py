@@ -7,7 +7,7 @@ The lease. `wamesh:worker:<session_id>` holds a JSON record (address, host, pid,
 token); the exact bytes are the fencing token. A worker claims it with SET NX PX only after its
 gRPC port listens, and releases it (delete-if-mine) before that port closes, so for the whole
 time a live worker holds the lease its registered address accepts TCP connections. The holder
-refreshes it every TTL/3 with a script that extends it only while it still holds the holder's
+refreshes it every TTL/2 with a script that extends it only while it still holds the holder's
 own record; a refresh that finds the key empty (Redis restarted empty, or the key expired while
 Redis was unreachable) claims it again; one that finds another record reports the lease lost.
 
@@ -188,6 +188,18 @@ class Registry:
     def ttl_ms(self) -> int:
         """The lease duration."""
         return self._ttl_ms
+
+    @property
+    def redis(self) -> Redis:
+        """The connection the leases use (pool mode's wake-ups share it)."""
+        return self._redis
+
+    async def holders(self, session_ids: list[str]) -> list[bytes | str | None]:
+        """The raw records of several lines in one round trip (None: free)."""
+        if not session_ids:
+            return []
+        keys = [WORKER_KEY.format(session_id=sid) for sid in session_ids]
+        return list(await self._redis.mget(keys))
 
     async def claim(self, record: WorkerRecord) -> WorkerRecord | None:
         """Take the line's lease (rules 1 and 2 of the module docstring); return the dead holder

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from wamesh.engines.base import ContactCard, Location, Poll
-from wamesh.errors import InvalidInput
+from wamesh.errors import InvalidInput, Unprocessable
 from wamesh.jid import parse_phone
 from wamesh.v1 import common_pb2
 
@@ -145,11 +145,12 @@ def check_vote(poll: Poll, selected: Iterable[str]) -> tuple[str, ...]:
     chosen = tuple(selected)
     unknown = [s for s in chosen if s not in poll.options]
     if unknown:
-        raise InvalidInput(f"selected: not an option of the poll: {unknown[0][:100]!r}", "selected")
+        message = f"selected: not an option of the poll: {unknown[0][:100]!r}"
+        raise Unprocessable(message, "selected")
     if len(set(chosen)) != len(chosen):
         raise InvalidInput("selected: an option is chosen twice", "selected")
     if poll.selectable_count and len(chosen) > poll.selectable_count:
-        raise InvalidInput(
+        raise Unprocessable(
             f"selected: the poll allows {poll.selectable_count} choice(s)", "selected"
         )
     return chosen

@@ -8,6 +8,11 @@ during it and right after); then, once the lines have settled (auth saves done, 
 their idle size), the connections again, PSS per worker and the CPU per line over BENCH_IDLE_S
 (from /proc/<pid>/stat utime + stime). Workers run with the production lease (15 s) and log
 level warning.
+
+Two more baselines in the same run: a bare gRPC aio server (nothing else) idle beside the lines,
+the floor an idle line cannot go under (gRPC's timer, lifeguard and event engine threads wake by
+themselves); and the CPU a worker's imports alone take (`python -c "import <its modules>"`), the
+part of its start-up that is imports.
 """
 
 from __future__ import annotations
@@ -43,6 +48,28 @@ SENDS_PER_LINE = 10
 IN_FLIGHT = 64
 PREFIX = "wamesh-session-"
 BARE = [sys.executable, "-c", "import time; time.sleep(100000)"]
+BARE_GRPC = [
+    sys.executable,
+    "-c",
+    "import asyncio\n"
+    "from grpc import aio\n"
+    "async def main():\n"
+    "    server = aio.server()\n"
+    "    server.add_insecure_port('127.0.0.1:0')\n"
+    "    await server.start()\n"
+    "    await asyncio.sleep(100000)\n"
+    "asyncio.run(main())\n",
+]
+# What `wamesh session` imports before it serves (wamesh.session.cli and its run), with the
+# cyclic collector off as the worker has it while importing (wamesh.process).
+WORKER_IMPORTS = [
+    sys.executable,
+    "-c",
+    "import gc; gc.disable(); "
+    "import wamesh.cli, wamesh.session.cli, wamesh.process, wamesh.db.pool, wamesh.outbox, "
+    "wamesh.redis_client, wamesh.session.worker, wamesh.webhooks.producer, "
+    "wamesh.engines.sandbox",
+]
 
 
 @dataclass
@@ -72,6 +99,7 @@ class Figures:
     redis_idle: int
     pss_kib: float
     idle_cpu_pct: float
+    grpc_idle_cpu_pct: float
 
 
 def _statuses(db: str) -> dict[str, str]:
@@ -152,12 +180,14 @@ async def _scan_and_burst(db: str, addresses: dict[str, str]) -> int:
 
 
 def _measure(infra: Infra, workdir: Path, count: int) -> tuple[Figures, float, float]:
-    """Figures of `count` lines, and the bare interpreter's idle CPU % and PSS in KiB."""
+    """Figures of `count` lines (with a bare gRPC server's idle CPU %), and the bare
+    interpreter's idle CPU % and PSS in KiB."""
     with fresh_database(infra) as db, fresh_redis(infra) as rds:
         env = worker_env(db, rds, workdir, WAMESH_LOG_LEVEL="warning")
-        del env["WAMESH_LEASE_TTL_MS"]  # the production lease, renewed every 5 s
+        del env["WAMESH_LEASE_TTL_MS"]  # the production lease (15 s), renewed every 7.5 s
         lines = [create_line(db, name=f"bench {n}") for n in range(count)]
         bare = subprocess.Popen(BARE)
+        bare_grpc = subprocess.Popen(BARE_GRPC)
         workers: dict[str, WorkerProcess] = {}
         started = Started()
         began = time.monotonic()
@@ -173,13 +203,16 @@ def _measure(infra: Infra, workdir: Path, count: int) -> tuple[Figures, float, f
             pg_idle, redis_idle = pg_connections(db, PREFIX), redis_connections(rds, PREFIX)
             pids = [w.proc.pid for w in workers.values()]
             before, bare_before, t0 = [cpu_s(p) for p in pids], cpu_s(bare.pid), time.monotonic()
+            grpc_before = cpu_s(bare_grpc.pid)
             time.sleep(IDLE_S)
             after, bare_after, elapsed = [cpu_s(p) for p in pids], cpu_s(bare.pid), time.monotonic()
+            grpc_after = cpu_s(bare_grpc.pid)
             elapsed -= t0
             pss = sum(pss_kib(p) for p in pids) / count
             bare_pss = pss_kib(bare.pid)
         finally:
             bare.kill()
+            bare_grpc.kill()
             for worker in workers.values():
                 worker.kill()
     idle_pct = 100 * (sum(after) - sum(before)) / elapsed / count
@@ -196,21 +229,33 @@ def _measure(infra: Infra, workdir: Path, count: int) -> tuple[Figures, float, f
         redis_idle=redis_idle,
         pss_kib=pss,
         idle_cpu_pct=idle_pct,
+        grpc_idle_cpu_pct=100 * (grpc_after - grpc_before) / elapsed,
     )
     return figures, 100 * (bare_after - bare_before) / elapsed, bare_pss
 
 
-def _bare_start_cpu_s() -> float:
-    """CPU seconds of a bare interpreter from exec to exit (`python -c pass`), median of 5."""
+def _start_cpu_s(command: list[str]) -> float:
+    """CPU seconds of `command` from exec to exit, median of 5 after a first run that writes
+    the bytecode caches (as the workers do: their environment does not forbid it)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(command, env=env, check=True)
     runs = []
     for _ in range(5):
-        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        proc = subprocess.Popen(command, env=env)
         _, _, usage = os.wait4(proc.pid, 0)
         runs.append(usage.ru_utime + usage.ru_stime)
     return median(runs)
 
 
-def _report(f: Figures, bare_idle_pct: float, bare_pss: float, bare_start: float) -> None:
+@dataclass
+class StartBaselines:
+    """CPU seconds from exec to exit: a bare interpreter, and one importing a worker's modules."""
+
+    bare: float
+    imports: float
+
+
+def _report(f: Figures, bare_idle_pct: float, bare_pss: float, start: StartBaselines) -> None:
     n = f.lines
     load = os.getloadavg()[0]
     print(f"{n} sandbox lines, one worker each (load average {load:.1f} on {os.cpu_count()} cores")
@@ -218,7 +263,8 @@ def _report(f: Figures, bare_idle_pct: float, bare_pss: float, bare_start: float
     print(
         f"  start: all at qr after {f.all_qr_s:.1f} s; per worker (median) {f.qr_after_s:.1f} s "
         f"to qr, CPU {f.registered_cpu_s:.2f} s to registered, {f.qr_cpu_s:.2f} s to qr "
-        f"(bare interpreter start+exit {bare_start:.3f} s: {f.qr_cpu_s / bare_start:.0f}x)"
+        f"(bare interpreter start+exit {start.bare:.3f} s: {f.qr_cpu_s / start.bare:.0f}x; "
+        f"the worker's imports alone {start.imports:.3f} s, measured before the lines start)"
     )
     print(
         f"  PostgreSQL connections: peak in the burst {f.pg_peak} ({f.pg_peak / n:.2f}/line), "
@@ -234,17 +280,20 @@ def _report(f: Figures, bare_idle_pct: float, bare_pss: float, bare_start: float
     )
     print(
         f"  idle CPU over {IDLE_S:.0f} s: {f.idle_cpu_pct:.4f} % of a core per line, "
-        f"{f.idle_cpu_pct * n:.2f} % for all {n} (bare interpreter {bare_idle_pct:.4f} %)"
+        f"{f.idle_cpu_pct * n:.2f} % for all {n} (bare interpreter {bare_idle_pct:.4f} %, "
+        f"a bare idle gRPC aio server {f.grpc_idle_cpu_pct:.4f} %)"
     )
 
 
 def main() -> None:
     """Print the figures of each N against a bare interpreter, same run."""
-    bare_start = _bare_start_cpu_s()
+    start = StartBaselines(
+        bare=_start_cpu_s([sys.executable, "-c", "pass"]), imports=_start_cpu_s(WORKER_IMPORTS)
+    )
     with bench_infra() as (infra, workdir):
         for count in LINE_COUNTS:
             figures, bare_idle, bare_pss = _measure(infra, workdir, count)
-            _report(figures, bare_idle, bare_pss, bare_start)
+            _report(figures, bare_idle, bare_pss, start)
 
 
 if __name__ == "__main__":

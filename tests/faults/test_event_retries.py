@@ -14,8 +14,8 @@ from tests.faults.conftest import Servers
 from tests.support.workers import create_line, spawn_worker, worker_env, worker_processes
 from wamesh.v1 import common_pb2, session_pb2, session_pb2_grpc
 
-# Each retry past the first waits for the pool's 10 s connect timeout: an outage this long
-# holds at least three retries.
+# The line's writes retry every second at most (the pool answers at once while PostgreSQL is
+# away): an outage this long holds many retries, and the log still says it once.
 OUTAGE_S = 25.0
 MESSAGES = 3
 UNAVAILABLE = "database unavailable"

@@ -20,6 +20,7 @@ from wamesh.db.pool import open_pool
 from wamesh.dev.servers import RedisServer
 
 TIMEOUT_MS = 2_000
+BACKLOG = 1_000
 
 
 class TestWorkerKilled:
@@ -149,7 +150,30 @@ class TestFlushall:
 
 
 class TestFairness:
-    """Hanging and dead endpoints neither starve a healthy line nor churn the database."""
+    """A busy line costs few row updates; hanging and dead endpoints neither starve a healthy
+    line nor churn the database."""
+
+    async def test_a_1000_row_backlog_costs_at_most_3_row_updates_a_delivery(
+        self, database_url: str, redis_url: str, tmp_path: Path
+    ) -> None:
+        async with running_endpoints() as ends, open_pool(database_url) as pool:
+            busy = scenarios.line(database_url, ends.url("ok"))
+            ids = await scenarios.add_rows(pool, busy, BACKLOG)
+            worker = scenarios.spawn_worker(database_url, redis_url, tmp_path / "w.log")
+            try:
+                await asyncio.sleep(1.5)
+                before = scenarios.row_updates(database_url)[0]
+                await scenarios.kick(redis_url, ids)
+                seconds = await scenarios.wait_delivered(database_url, busy, BACKLOG, 120)
+            finally:
+                worker.stop()  # its backend's counters are reported when it exits
+        updates = (scenarios.row_updates(database_url)[0] - before) / BACKLOG
+        print(  # the rate is measured, not asserted (tests/bench/bench_webhooks.py compares it)
+            f"\n{BACKLOG}-row backlog on one line, default settings: {BACKLOG / seconds:.0f} "
+            f"deliveries/s, {updates:.2f} row updates per delivery"
+        )
+        assert sum(1 for i in ids if i in ends.arrivals) == BACKLOG
+        assert updates <= 3
 
     async def test_25_hanging_endpoints_beside_a_healthy_line(
         self, database_url: str, redis_url: str, tmp_path: Path

@@ -93,7 +93,7 @@ class TestRestPairing:
             milliseconds=1
         )
 
-    async def test_wrong_code_is_400_and_the_line_stays_unpaired(
+    async def test_wrong_code_is_422_and_the_line_stays_unpaired(
         self, api: Api, spawn: Callable[..., WorkerProcess]
     ) -> None:
         line = await _waiting_line(api, spawn)
@@ -101,8 +101,8 @@ class TestRestPairing:
         wrong = "2222-2222" if pairing["code"] != "2222-2222" else "3333-3333"
         for typed in (wrong, " ", "not a code at all"):
             status, problem = await _enter_code(api, line, typed)
-            assert status == 400, problem
-            assert (problem["code"], problem["field"]) == ("invalid_input", "code")
+            assert status == 422, problem  # well formed (the document allows it), not the code
+            assert (problem["code"], problem["field"]) == ("unprocessable", "code")
             assert problem["detail"] == "wrong or expired pairing code"
         assert (await wait_live(api, line, "qr"))["status"] == "qr"
 
@@ -121,10 +121,10 @@ class TestRestPairing:
         fresh = events[1]["data"]
         assert (fresh["phone"], fresh["code"] != first["code"]) == (DIGITS, True)
         status, problem = await _enter_code(api, line, first["code"])
-        assert (status, problem["detail"]) == (400, "wrong or expired pairing code")
+        assert (status, problem["detail"]) == (422, "wrong or expired pairing code")
         latest = (await _pairing_events(api, line, 2))[-1]["data"]
         status, paired = await _enter_code(api, line, latest["code"])
-        if status == 400:  # a fresh code came between reading and typing (every second here)
+        if status == 422:  # a fresh code came between reading and typing (every second here)
             latest = (await _pairing_events(api, line, 2))[-1]["data"]
             status, paired = await _enter_code(api, line, latest["code"])
         assert (status, paired["status"]) == (200, "ready"), paired
@@ -135,7 +135,7 @@ class TestRestPairing:
         line = await _waiting_line(api, spawn)
         await _request_code(api, line)
         status, problem = await api.call("POST", f"/v1/sessions/{line}/sandbox/scan")
-        assert (status, problem["code"]) == (400, "invalid_input")
+        assert (status, problem["code"]) == (409, "conflict")  # the line's state, not the input
         assert "pairing code" in problem["detail"]
 
     @pytest.mark.parametrize(
@@ -198,7 +198,7 @@ class TestGrpcPairing:
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "already paired" in (caught.value.details() or "")
 
-    async def test_bad_phone_and_wrong_code_are_invalid_argument(
+    async def test_bad_phone_is_invalid_argument_and_wrong_code_failed_precondition(
         self, api: Api, spawn: Callable[..., WorkerProcess], grpc_channel: grpc.aio.Channel
     ) -> None:
         line = await _waiting_line(api, spawn)
@@ -213,5 +213,5 @@ class TestGrpcPairing:
                 session_pb2.EnterPairingCodeRequest(session_id=line, code="2222-2222"),
                 metadata=GRPC_AUTH,
             )
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert caught.value.details() == "wrong or expired pairing code"

@@ -185,10 +185,11 @@ class TestReceiveAndVote:
         poll = (await _send(api, line, {"poll": POLL}))[1]["message_id"]
         text = (await _send(api, line, {"text": "not a poll"}))[1]["message_id"]
         vote = f"/v1/sessions/{line}/sandbox/poll-vote"
-        cases = [
-            ({"message_id": poll, "selected": ["Pasta"]}, 400),
-            ({"message_id": poll, "selected": ["Pizza", "Sushi"]}, 400),  # selectable_count 1
-            ({"message_id": text, "selected": ["Pizza"]}, 400),
+        cases = [  # well formed, but not what the poll offers: 422
+            ({"message_id": poll, "selected": ["Pasta"]}, 422),
+            ({"message_id": poll, "selected": ["Pizza", "Sushi"]}, 422),  # selectable_count 1
+            ({"message_id": text, "selected": ["Pizza"]}, 422),
+            ({"message_id": poll, "selected": ["Pizza", "Pizza"]}, 400),  # the document: unique
             ({"message_id": "3EB0000000000000000000", "selected": ["Pizza"]}, 404),
             ({"message_id": poll, "chat_id": OTHER, "selected": ["Pizza"]}, 404),
         ]
@@ -282,7 +283,7 @@ class TestSandboxServerSurvivesRestart:
 
         assert await api.call("GET", f"/v1/sessions/{line}/groups/{group}") == (200, groups_before)
         status, problem = await _send(api, line, {"text": "hi", "to": absent})
-        assert (status, problem["code"]) == (400, "invalid_recipient")
+        assert (status, problem["code"]) == (422, "invalid_recipient")
         _, lid = await api.call("GET", f"/v1/sessions/{line}/contacts/{before['lid']}")
         assert lid == before
         vote = {"from": CONTACT, "message_id": poll["id"], "selected": ["Salad"]}

@@ -51,7 +51,8 @@ def test_the_worker_exits_non_zero_with_one_line() -> None:
         timeout=60,
         check=False,
     )
-    assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
+    print(f"\nno mesh token, bound to 0.0.0.0: exit {done.returncode}, {len(lines)} line: {lines}")
+    assert done.returncode != 0
     assert len(lines) == 1, done.stderr
     assert "WAMESH_MESH_TOKEN is required" in lines[0]

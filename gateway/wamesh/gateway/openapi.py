@@ -14,6 +14,9 @@ _ERROR_TEXT = {
     404: "Unknown line or resource",
     409: "The line is not in a state that allows this (e.g. session_not_ready)",
     413: "Body too large",
+    422: "Well formed, as this document allows, but cannot be carried out (a time already "
+    "past, a media URL that cannot be fetched, a number not on WhatsApp...): code "
+    "unprocessable or a narrower one, e.g. invalid_media_url, invalid_recipient",
     501: "The line's engine cannot do this (not_supported, naming the engine)",
     503: "No worker serves the line (session_offline, with its last status), or PostgreSQL or "
     "Redis cannot be reached (dependency_unavailable, naming which); with Retry-After",

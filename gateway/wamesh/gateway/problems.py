@@ -29,6 +29,7 @@ OFFLINE_RETRY_AFTER_S = 5
 
 HTTP_STATUS: dict[type[errors.WameshError], int] = {
     errors.InvalidInput: 400,
+    errors.Unprocessable: 422,
     errors.MediaTooLarge: 413,
     errors.Unauthenticated: 401,
     errors.NotFound: 404,

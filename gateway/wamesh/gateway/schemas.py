@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from wamesh.constants import ENGINES, EVENT_TYPES, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, STATUSES
-from wamesh.jid import PHONE_NUMBER_PATTERN, RECIPIENT_PATTERN
-from wamesh.media.ingest import BASE64_DATA_PATTERN, BASE64_PATTERN
+from wamesh.constants import (
+    DESIRED_STATES,
+    ENGINES,
+    EVENT_TYPES,
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    STATUSES,
+)
+from wamesh.jid import GROUP_JID_PATTERN, PHONE_NUMBER_PATTERN, RECIPIENT_PATTERN
+from wamesh.media.ingest import BASE64_DATA_PATTERN, BASE64_PATTERN, MEDIA_URL_PATTERN
 
 Schema = dict[str, Any]
 
@@ -146,6 +153,12 @@ SESSION = obj(
         "last_error": NULLABLE_STRING,
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
+        "desired_state": {
+            "type": "string",
+            "enum": list(DESIRED_STATES),
+            "description": "started: the line wants a worker (pool mode serves it); stopped: "
+            "it wants none (POST .../start, .../stop; a logged-out line becomes stopped)",
+        },
         "worker": WORKER,
         "live_status": {"type": ["string", "null"]},
     },
@@ -220,8 +233,10 @@ MEDIA_CONTENT = named(
                 "url": {
                     "type": "string",
                     "maxLength": 2048,
-                    "pattern": r"^https?://",
-                    "description": "Fetched once by the gateway (SSRF guard, size cap, timeout)",
+                    "pattern": MEDIA_URL_PATTERN,
+                    "x-wamesh-code": "invalid_media_url",
+                    "description": "http(s), a host name or IPv4 address, an optional port, no "
+                    "whitespace; fetched once by the gateway (SSRF guard, size cap, timeout)",
                 },
                 "data": {
                     "type": "string",
@@ -640,41 +655,94 @@ PAIRING_CODE = obj(
 PAIRING_CODE_ENTRY = obj({"code": text(1, 40)}, ("code",))
 
 SCAN_REPLY = obj({"status": STATUS, "me": {"type": "string"}}, ("status",))
-INBOUND = obj(
-    {
-        "from": text(1, 100),
-        "text": text(1, MAX_TEXT_LENGTH),
-        "type": {
-            "type": "string",
-            "enum": ["text", *MEDIA_KIND["enum"], "location", "contact", "poll"],
+_INBOUND_STRUCTURED = {"location": "location", "contact": "contacts", "poll": "poll"}
+
+
+def _none_of(*fields: str) -> Schema:
+    return {"not": {"anyOf": [{"required": [f]} for f in fields]}}
+
+
+def _inbound_shapes() -> list[Schema]:
+    """What `wamesh.engines.sandbox.inbound.inbound_type` requires of each message type."""
+    media_fields = ("media", "media_id")
+    structured = tuple(_INBOUND_STRUCTURED.values())
+    shapes: list[Schema] = [
+        {  # text, the default: a text that is not blank, nothing else
+            "if": {"properties": {"type": {"const": "text"}}},
+            "then": {
+                "required": ["text"],
+                "properties": {"text": message_text()},
+                **_none_of(*media_fields, *structured),
+            },
         },
-        "media": {
-            "type": "string",
-            "minLength": 1,
-            "pattern": BASE64_PATTERN,
-            "description": "The media's bytes, base64",
+        {  # media: its bytes or a stored media_id (one of them), a caption at most
+            "if": {"properties": {"type": MEDIA_KIND}, "required": ["type"]},
+            "then": {
+                "oneOf": [{"required": [f]} for f in media_fields],
+                **_none_of(*structured),
+            },
         },
-        "media_id": {
-            **text(1, 100),
-            "description": "Instead of media: one of the line's stored media (POST .../media)",
+    ]
+    for kind, field in _INBOUND_STRUCTURED.items():
+        others = [f for f in structured if f != field]
+        shapes.append(
+            {
+                "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+                "then": {"required": [field], **_none_of("text", *media_fields, *others)},
+            }
+        )
+    shapes.append(
+        {  # a group's message names its author; a contact's own message has none
+            "if": {"properties": {"from": {"pattern": stripped(GROUP_JID_PATTERN)}}},
+            "then": {"required": ["author"]},
+            "else": _none_of("author"),
+        }
+    )
+    return shapes
+
+
+INBOUND = {
+    **obj(
+        {
+            "from": {**RECIPIENT, "description": "The contact, or a group (then `author`)"},
+            "text": {**text(1, MAX_TEXT_LENGTH), "description": "The text, or the caption"},
+            "type": {
+                "type": "string",
+                "enum": ["text", *MEDIA_KIND["enum"], *_INBOUND_STRUCTURED],
+            },
+            "media": {
+                "type": "string",
+                "minLength": 1,
+                "pattern": BASE64_PATTERN,
+                "allOf": [{"pattern": "[A-Za-z0-9+/]"}],  # at least one byte
+                "description": "The media's bytes, base64",
+            },
+            "media_id": {
+                **text(1, 100),
+                "description": "Instead of media: one of the line's stored media (POST .../media)",
+            },
+            "mimetype": text(1, 200),
+            "filename": text(1, 255),
+            "reply_to": MESSAGE_ID,
+            "mentions": {"type": "array", "items": RECIPIENT, "maxItems": 100},
+            "author": {**RECIPIENT, "description": "In a group (`from` a group): who wrote it"},
+            "location": {**LOCATION, "description": "For type location"},
+            "contacts": {
+                "type": "array",
+                "items": CONTACT_CARD_INPUT,
+                "minItems": 1,
+                "maxItems": 50,
+                "description": "For type contact",
+            },
+            "poll": {**POLL, "description": "For type poll"},
         },
-        "mimetype": text(1, 200),
-        "filename": text(1, 255),
-        "reply_to": MESSAGE_ID,
-        "mentions": {"type": "array", "items": text(1, 100), "maxItems": 100},
-        "author": {**text(1, 100), "description": "In a group (`from` a group): who wrote it"},
-        "location": {**LOCATION, "description": "For type location"},
-        "contacts": {
-            "type": "array",
-            "items": CONTACT_CARD_INPUT,
-            "minItems": 1,
-            "maxItems": 50,
-            "description": "For type contact",
-        },
-        "poll": {**POLL, "description": "For type poll"},
-    },
-    ("from",),
-)
+        ("from",),
+    ),
+    "allOf": _inbound_shapes(),
+    "description": "type text (the default) needs a text that is not blank; a media type its "
+    "media or a media_id, with an optional caption; location, contact and poll their content "
+    "alone. A message from a group names its author; a contact's own message has none.",
+}
 INBOUND_REPLY = obj({"message": MESSAGE}, ("message",))
 SANDBOX_ACTION = named(
     "SandboxAction",
@@ -705,11 +773,11 @@ SENT_LIST = obj(
     ("messages",),
 )
 INJECT_REACTION = obj(
-    {"from": text(1, 100), "message_id": MESSAGE_ID, "emoji": text(0, 20)},
+    {"from": RECIPIENT, "message_id": MESSAGE_ID, "emoji": text(0, 20)},
     ("from", "message_id", "emoji"),
 )
 INJECT_EDIT = obj(
-    {"from": text(1, 100), "message_id": MESSAGE_ID, "text": text(1, MAX_TEXT_LENGTH)},
+    {"from": RECIPIENT, "message_id": MESSAGE_ID, "text": message_text()},
     ("from", "message_id", "text"),
 )
 NOT_ON_WHATSAPP = obj(
@@ -718,14 +786,14 @@ NOT_ON_WHATSAPP = obj(
 )
 CREATE_GROUP = obj(
     {
-        "subject": text(1, 100),
+        "subject": {**NAME, "maxLength": 100, "description": "Not blank"},
         "description": text(0, 2000),
         "participants": {
             "type": "array",
             "maxItems": 100,
             "items": obj(
                 {
-                    "jid": text(1, 100),
+                    "jid": RECIPIENT,
                     "is_admin": {"type": "boolean"},
                     "is_super_admin": {"type": "boolean"},
                 },
@@ -739,15 +807,15 @@ GROUP_CREATED = obj({"group_id": {"type": "string"}}, ("group_id",))
 CHANGE_PARTICIPANTS = obj(
     {
         "action": GROUP_PARTICIPANTS_EVENT["properties"]["action"],
-        "participants": {"type": "array", "items": text(1, 100), "minItems": 1, "maxItems": 100},
-        "author": text(1, 100),
+        "participants": {"type": "array", "items": RECIPIENT, "minItems": 1, "maxItems": 100},
+        "author": RECIPIENT,
     },
     ("action", "participants"),
 )
 INJECT_PRESENCE = obj(
     {
-        "chat_id": text(1, 100),
-        "jid": text(1, 100),
+        "chat_id": RECIPIENT,
+        "jid": RECIPIENT,
         "presence": PRESENCE_EVENT["properties"]["presence"],
     },
     ("chat_id", "jid", "presence"),
@@ -755,20 +823,22 @@ INJECT_PRESENCE = obj(
 OK_REPLY = obj({"ok": {"type": "boolean"}}, ("ok",))
 INJECT_POLL_VOTE = obj(
     {
-        "from": {**text(1, 100), "description": "The voter"},
-        "chat_id": {**text(1, 100), "description": "The poll's chat (default: the voter's)"},
+        "from": {**RECIPIENT, "description": "The voter"},
+        "chat_id": {**RECIPIENT, "description": "The poll's chat (default: the voter's)"},
         "message_id": {**MESSAGE_ID, "description": "The poll's message id"},
         "selected": {
             "type": "array",
             "items": text(1, 100),
             "maxItems": 12,
-            "description": "The voter's whole selection by option name (empty: withdraw)",
+            "uniqueItems": True,
+            "description": "The voter's whole selection by option name (empty: withdraw); "
+            "options the poll lacks, or more than it allows, are 422",
         },
     },
     ("from", "message_id", "selected"),
 )
 SUBSCRIBED = obj({"jid": {"type": "string"}}, ("jid",))
-INJECT_REVOKE = obj({"from": text(1, 100), "message_id": MESSAGE_ID}, ("from", "message_id"))
+INJECT_REVOKE = obj({"from": RECIPIENT, "message_id": MESSAGE_ID}, ("from", "message_id"))
 PHONE_DISCONNECT = obj({"logout": {"type": "boolean"}})
 
 ATTEMPT = obj(

@@ -14,6 +14,19 @@ When PostgreSQL (or the pooler) has no connection left, the error says so and na
 to change; a `patient` opener (a session worker) waits with jittered back-off instead of exiting,
 logging once per attempt, at most every RETRY_MAX_S.
 
+Outages (`Pool`, psycopg_pool's pool with three changes):
+- The pool knows when the server is away: its last connect attempt failed (`unreachable` says
+  why) and none has succeeded since. A request then waits at most UNREACHABLE_WAIT_S for a
+  connection instead of the pool's whole timeout (10 s on a session worker), so a front answers
+  503 `dependency_unavailable` within a second, with no health round trip per request.
+- It reconnects every RECONNECT_MAX_S at most (jittered) for as long as the server is away,
+  instead of psycopg_pool's doubling back-off (1, 2, 4 ... 64 s), which gave up after 5 minutes
+  and left a pool without connections for tens of seconds after the server came back.
+- A connection found broken (the server went away under it) drains the pool's idle ones, which
+  died with it, so the requests after a restart do not meet them one by one.
+psycopg_pool logs every failed connect attempt at WARNING; `_ConnectErrorsOncePer` lets one
+through per TROUBLE_LOG_INTERVAL_S and pool, with the count held back, as the line's writes do.
+
 Statements name their tables with wamesh's schema written out (`wamesh.sessions`); every
 connection we open runs them through a `SchemaCursor` of its pool's schema (`cursor_class`),
 which names WAMESH_DB_SCHEMA instead when it is another one (wamesh.db.schema: each statement
@@ -25,7 +38,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import random
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,17 +51,20 @@ from psycopg import AsyncConnection, AsyncCursor, OperationalError
 from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow, Row, dict_row
 from psycopg_pool import AsyncConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 
-from wamesh.constants import DB_SCHEMA_DEFAULT
+from wamesh.constants import DB_SCHEMA_DEFAULT, TROUBLE_LOG_INTERVAL_S
 from wamesh.db.schema import Statements
 from wamesh.errors import Unavailable
 from wamesh.settings import Settings
 
-Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 _LOGGER = logging.getLogger(__name__)
 SUPABASE_POOLER_PORT = 6543  # Supavisor's transaction mode
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
+RECONNECT_MAX_S = 2.0  # most time between connect attempts while the server is away
+UNREACHABLE_WAIT_S = 0.1  # a request's wait for a connection while the server is away
+_DRAIN_INTERVAL_S = 1.0  # at most one drain for broken connections per this
 # Phrases the server or a pooler uses when it has no connection left to give.
 _FULL_PHRASES = (
     "too many clients",  # PostgreSQL (SQLSTATE 53300)
@@ -62,6 +80,83 @@ _FULL_HINT = (
     "those, raise the server's max_connections, or point DATABASE_URL at a transaction-mode "
     "pooler (Supabase: port 6543)"
 )
+
+
+class _ConnectErrorsOncePer(logging.Filter):
+    """psycopg_pool's "error connecting in <pool>" warnings: one per TROUBLE_LOG_INTERVAL_S and
+    pool, saying how many were held back since the last."""
+
+    _PREFIX = "error connecting in"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(self._PREFIX) or not record.args:
+            return True
+        pool = str(record.args[0] if isinstance(record.args, tuple) else record.args)
+        now = time.monotonic()
+        if now < self._next.get(pool, 0.0):
+            self._held[pool] = self._held.get(pool, 0) + 1
+            return False
+        held = self._held.pop(pool, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like it since the last)"
+        self._next[pool] = now + TROUBLE_LOG_INTERVAL_S
+        return True
+
+
+_CONNECT_ERRORS = _ConnectErrorsOncePer()
+
+
+class _CappedAttempt(AttemptWithBackoff):
+    """psycopg_pool's reconnect back-off, capped at RECONNECT_MAX_S (jittered, so lines that
+    lost the server together do not retry in step)."""
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_MAX_S * random.uniform(0.8, 1.0))
+
+
+class Pool(AsyncConnectionPool[AsyncConnection[DictRow]]):
+    """The pool every process uses; see the module docstring, "Outages".
+
+    `_connect` and `_add_connection` extend psycopg_pool 3.3 internals (the version uv.lock
+    pins); tests/faults/test_postgres_restart.py fails if they stop being called."""
+
+    unreachable: str | None = None  # why the last connect failed; None once one succeeded
+    _drained_at_s = 0.0
+
+    async def getconn(self, timeout: float | None = None) -> AsyncConnection[DictRow]:  # noqa: ASYNC109 - psycopg_pool's signature
+        """A connection; while the server is away, within UNREACHABLE_WAIT_S or PoolTimeout."""
+        if self.unreachable is not None:
+            timeout = min(self.timeout if timeout is None else timeout, UNREACHABLE_WAIT_S)
+        return await super().getconn(timeout)
+
+    async def putconn(self, conn: AsyncConnection[DictRow]) -> None:
+        """Give a connection back; a broken one first drains the idle ones (see the docstring)."""
+        now = time.monotonic()
+        if conn.broken and now - self._drained_at_s >= _DRAIN_INTERVAL_S:
+            self._drained_at_s = now
+            await self.drain()
+        await super().putconn(conn)
+
+    async def _connect(self, timeout: float | None = None) -> AsyncConnection[DictRow]:  # noqa: ASYNC109
+        try:
+            conn = await super()._connect(timeout)
+        except Exception as exc:
+            self.unreachable = type(exc).__name__
+            raise
+        self.unreachable = None
+        return conn
+
+    async def _add_connection(
+        self, attempt: AttemptWithBackoff | None, growing: bool = False
+    ) -> None:
+        capped = attempt or _CappedAttempt(timeout=self.reconnect_timeout)
+        await super()._add_connection(capped, growing)
 
 
 @dataclass(frozen=True)
@@ -199,6 +294,7 @@ async def open_pool(
     jittered back-off) while the server has no connection left, instead of failing.
     `application_name` shows in pg_stat_activity (which role holds which connections); statements
     name `schema` (WAMESH_DB_SCHEMA)."""
+    logging.getLogger("psycopg.pool").addFilter(_CONNECT_ERRORS)  # once: a filter is not re-added
     kwargs: dict[str, Any] = {
         "row_factory": dict_row,
         **connection_kwargs(prepare=prepare, schema=schema),
@@ -232,7 +328,7 @@ async def _opened(
     max_idle_s: float,
     kwargs: dict[str, Any],
 ) -> Pool:
-    pool: Pool = AsyncConnectionPool(
+    pool = Pool(
         url,
         min_size=min_size,
         max_size=max_size,
@@ -240,6 +336,7 @@ async def _opened(
         open=False,
         timeout=connect_timeout,
         max_idle=max_idle_s,
+        reconnect_timeout=math.inf,  # a service waits for its database however long it is away
         connection_class=AsyncConnection[DictRow],
         kwargs=kwargs,
     )

@@ -4,8 +4,10 @@ URLs are fetched through the same connect-time SSRF guard as webhooks (`guarded_
 loopback and private addresses only with WEBHOOK_ALLOW_PRIVATE or in dev mode), within
 WAMESH_MEDIA_FETCH_TIMEOUT_S, and never past WAMESH_MEDIA_MAX_BYTES: a Content-Length over the
 cap is refused before the body is read, and a body that grows past it is cut off there. Every
-refusal is an InvalidInput (code `invalid_media_url`, or `media_too_large`): a client error,
-never a 500. Nothing is kept when a fetch or a decode fails.
+refusal is a client error, never a 500: a URL the API document refuses is InvalidInput (400,
+`invalid_media_url`); one it allows that cannot be fetched (no such host, refused, an error
+status, too slow, a private address) is Unprocessable (422, `invalid_media_url`); too large is
+`media_too_large`. Nothing is kept when a fetch or a decode fails.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import aiohttp
 
 from wamesh.engines.base import MediaInfo
-from wamesh.errors import InvalidInput, MediaTooLarge
+from wamesh.errors import InvalidInput, MediaTooLarge, Unprocessable
 from wamesh.media.store import MediaStore
 from wamesh.settings import Settings
 from wamesh.webhooks.safety import guarded_connector, is_blocked
@@ -40,10 +42,19 @@ _BASE64 = r"(?:[A-Za-z0-9+/]{4}(?:\r?\n)?)*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3
 BASE64_PATTERN = "^" + _BASE64
 BASE64_DATA_PATTERN = r"^(?:data:[^,]*;base64,)?" + _BASE64
 _BASE64_DATA = re.compile(BASE64_DATA_PATTERN)
+# What `media.url` may be, for the API schema and for this module alike: http(s), a host name, an
+# IPv4 address or a bracketed IPv6 one (no user info), an optional port, then a path, query or
+# fragment without control characters or whitespace.
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+_URL_REST = r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_HOST = r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])"
+MEDIA_URL_PATTERN = rf"^https?://{_HOST}(?::{_PORT})?(?:[/?#]{_URL_REST}*)?$"
+_MEDIA_URL = re.compile(MEDIA_URL_PATTERN)
 
 
-def _bad_url(message: str) -> InvalidInput:
-    return InvalidInput(message, URL_FIELD, "invalid_media_url")
+def _bad_url(message: str) -> Unprocessable:
+    """A media URL the document allows that cannot be fetched."""
+    return Unprocessable(message, URL_FIELD, "invalid_media_url")
 
 
 async def ingest_url(
@@ -57,9 +68,9 @@ async def ingest_url(
     filename: str | None = None,
 ) -> MediaInfo:
     """Fetch `url` into the line's store (`session`: a client built on `guarded_connector`)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _bad_url(f"media.url must be an http(s) URL, got {url[:200]!r}")
+    if _MEDIA_URL.match(url) is None:
+        message = f"media.url must be an http(s) URL with a host name, got {url[:200]!r}"
+        raise InvalidInput(message, URL_FIELD, "invalid_media_url")
     if session is None:
         async with fetch_session(settings) as own:
             return await _fetch(store, session_id, url, settings, own, mimetype, filename)
@@ -104,7 +115,7 @@ async def _fetch(
         raise _bad_url(
             f"fetching the media URL took longer than {settings.media_fetch_timeout_s:g} s"
         ) from None
-    except (aiohttp.ClientError, OSError) as exc:
+    except (aiohttp.ClientError, OSError, ValueError) as exc:  # ValueError: a URL yarl refuses
         if is_blocked(exc):
             raise _bad_url(
                 "the media URL points to a loopback or private address, which is not allowed "

@@ -48,7 +48,10 @@ from wamesh.settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
 MAX_BACKOFF_S = 600.0
-ERROR_BACKOFF_MAX_S = 60.0
+# Longest wait before looking again after the database failed: a retry costs nothing while the
+# pool knows PostgreSQL is away (wamesh.db.pool), and due reminders go out this soon after it is
+# back.
+ERROR_BACKOFF_MAX_S = 5.0
 
 _TAKE = f"""
 SELECT {COLUMNS} FROM wamesh.reminders

@@ -15,7 +15,7 @@ import psycopg.errors
 
 from wamesh.constants import MAX_TEXT_LENGTH
 from wamesh.db.pool import Pool
-from wamesh.errors import Conflict, InvalidInput, ReminderNotFound, SessionNotFound
+from wamesh.errors import Conflict, InvalidInput, ReminderNotFound, SessionNotFound, Unprocessable
 from wamesh.ids import as_uuid
 from wamesh.jid import parse_recipient
 from wamesh.lines import parse_line_id
@@ -82,7 +82,7 @@ def _check_due(due_at: datetime, field: str = "due_at") -> datetime:
             f"{field} needs a time zone (e.g. 2026-12-01T09:00:00+01:00 or ...Z)", field
         )
     if due_at < datetime.now(UTC) - timedelta(seconds=PAST_TOLERANCE_S):
-        raise InvalidInput(f"{field} is in the past (more than {PAST_TOLERANCE_S} s ago)", field)
+        raise Unprocessable(f"{field} is in the past (more than {PAST_TOLERANCE_S} s ago)", field)
     return due_at
 
 
@@ -107,7 +107,7 @@ def _check_repeat(repeat: Repeat | None, due_at: datetime) -> Repeat | None:
         if repeat.until.tzinfo is None:
             raise InvalidInput("repeat.until needs a time zone", "repeat.until")
         if repeat.until < due_at:
-            raise InvalidInput("repeat.until is before the first occurrence", "repeat.until")
+            raise Unprocessable("repeat.until is before the first occurrence", "repeat.until")
     if repeat.count is not None and repeat.count < 1:
         raise InvalidInput("repeat.count must be at least 1", "repeat.count")
     return repeat

@@ -41,6 +41,7 @@ _ATTRIBUTE_METADATA = {
 
 GRPC_STATUS: dict[type[errors.WameshError], grpc.StatusCode] = {
     errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.Unprocessable: grpc.StatusCode.FAILED_PRECONDITION,
     errors.ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.NotFound: grpc.StatusCode.NOT_FOUND,
@@ -129,6 +130,12 @@ def from_rpc_error(exc: grpc.aio.AioRpcError, session_id: str = "") -> errors.Wa
     if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
         return errors.InvalidInput(message, trailers.get(FIELD_METADATA), code or None)
     cls = _BY_CODE.get(code)
+    if exc.code() == grpc.StatusCode.FAILED_PRECONDITION and cls in (
+        None,
+        errors.InvalidInput,
+        errors.Unprocessable,
+    ):
+        return errors.Unprocessable(message, trailers.get(FIELD_METADATA), code or None)
     if cls is errors.SessionNotReady:
         return errors.SessionNotReady(session_id, status)
     if cls is errors.AlreadyPaired:

@@ -17,18 +17,11 @@ from wamesh.engines.rich import (
     capability,
 )
 from wamesh.errors import InvalidInput
-from wamesh.jid import GROUP_SERVER, parse_recipient
+from wamesh.jid import parse_group as parse_group  # re-exported: the gateway imports it here
+from wamesh.jid import parse_recipient
 from wamesh.session.messaging import parse_contact
 
 CHAT_STATES = frozenset({ChatPresence.TYPING, ChatPresence.RECORDING, ChatPresence.PAUSED})
-
-
-def parse_group(value: str, field: str = "group_id") -> str:
-    """A group JID (`<id>@g.us`, or the id alone)."""
-    jid = parse_recipient(value if "@" in value else f"{value}@{GROUP_SERVER}", field)
-    if not jid.endswith("@" + GROUP_SERVER):
-        raise InvalidInput(f"{field}: {value!r} is not a group", field)
-    return jid
 
 
 def parse_presence(chat_id: str, presence: str) -> tuple[str | None, ChatPresence]:

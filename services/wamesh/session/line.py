@@ -90,7 +90,10 @@ AUTH_SAVE_INTERVAL_S = 600.0
 AUTH_CHANGE_SAVE_S = 2.0
 PAIRED_STATUSES = frozenset({"ready", "disconnected"})
 FINAL_STATUSES = frozenset({"logged_out", "failed", "stopped"})
-DB_RETRIES = 30
+# A line's writes retry while PostgreSQL is away, every DB_RETRY_MAX_S at most (cheap: while the
+# pool knows the server is away it answers at once), for about ten minutes before giving up.
+DB_RETRY_MAX_S = 1.0
+DB_RETRIES = 600
 # Most plain events (messages, acks, reactions...) recorded in one transaction: as many as arrived
 # while the previous write ran (group commit), so a busy line writes hundreds per commit.
 EVENT_BATCH_MAX = 200
@@ -127,6 +130,8 @@ class Line:
         self.qr: Qr | None = None
         self.last_error: str | None = None
         self.deleted = asyncio.Event()
+        # Set by MeshService.Release: the gateway says the line was deleted or stopped.
+        self.released = asyncio.Event()
         self._changed = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
         self._saver_task: asyncio.Task[None] | None = None
@@ -347,7 +352,7 @@ class Line:
                     "database unavailable (%s); retrying the line's writes with back-off",
                     type(exc).__name__,
                 )
-                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+                await asyncio.sleep(min(DB_RETRY_MAX_S, 0.2 * 2 ** min(attempt, 8)))
             else:
                 self._db_trouble.recovered("database reachable again; the line's writes resumed")
                 return

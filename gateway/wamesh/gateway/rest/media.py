@@ -86,6 +86,7 @@ async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
 
 
 async def _put_multipart(request: web.Request, line: str, max_bytes: int) -> MediaInfo:
+    named = _filename(query_param(request, "filename"))  # checked even when a part names itself
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
@@ -94,8 +95,7 @@ async def _put_multipart(request: web.Request, line: str, max_bytes: int) -> Med
                     line,
                     _part_chunks(part),
                     mimetype=_mimetype(part.headers.get(hdrs.CONTENT_TYPE)),
-                    filename=_filename(part.filename)
-                    or _filename(query_param(request, "filename")),
+                    filename=_filename(part.filename) or named,
                     max_bytes=max_bytes,
                 )
             await part.release()
@@ -197,6 +197,7 @@ OPERATIONS = [
                 "The file's name (raw bodies; a multipart part names itself)",
                 {
                     "type": "string",
+                    "minLength": 1,
                     "maxLength": MAX_FILENAME,
                     "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
                 },

@@ -326,7 +326,7 @@ OPERATIONS = [
         response=Response("Sent (200 when the client_message_id was used before)", s.MESSAGE_SENT),
         body=s.SEND_MESSAGE,
         max_json_bytes=MAX_INLINE_MEDIA_BODY,
-        errors=(400, *_LIVE, 501),
+        errors=(400, *_LIVE, 422, 501),
         extra_responses={200: Response("Already sent with this client_message_id", s.MESSAGE_SENT)},
     ),
     Operation(
@@ -376,7 +376,7 @@ OPERATIONS = [
             "Forwarded (200 when the client_message_id was used before)", s.MESSAGE_SENT
         ),
         body=s.FORWARD_REQUEST,
-        errors=(400, *_LIVE, 501),
+        errors=(400, *_LIVE, 422, 501),
         extra_responses={200: Response("Already sent with this client_message_id", s.MESSAGE_SENT)},
     ),
     Operation(

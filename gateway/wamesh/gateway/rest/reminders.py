@@ -105,7 +105,7 @@ OPERATIONS = [
         ok=201,
         response=Response("The reminder", s.REMINDER),
         body=s.REMINDER_CREATE,
-        errors=(400, 404),
+        errors=(400, 404, 422),
         extra_responses={200: Response("Already created with this client_key", s.REMINDER)},
     ),
     Operation(
@@ -144,7 +144,7 @@ OPERATIONS = [
         _TAG,
         response=Response("The reminder", s.REMINDER),
         body=s.REMINDER_PATCH,
-        errors=(400, 404, 409),
+        errors=(400, 404, 409, 422),
     ),
     Operation(
         "DELETE",

@@ -178,6 +178,7 @@ async def sandbox_sent(request: web.Request) -> web.StreamResponse:
 _TAG = "sandbox"
 _SANDBOX = "/v1/sessions/{id}/sandbox"
 _ERRORS = (400, 404, 409, 503)
+_UNPROCESSABLE = (*_ERRORS, 422)  # a wrong pairing code; a vote for options the poll lacks
 OPERATIONS = [
     Operation(
         "POST",
@@ -196,7 +197,7 @@ OPERATIONS = [
         _TAG,
         response=Response("Paired", s.SCAN_REPLY),
         body=s.PAIRING_CODE_ENTRY,
-        errors=_ERRORS,
+        errors=_UNPROCESSABLE,
     ),
     Operation(
         "POST",
@@ -248,7 +249,7 @@ OPERATIONS = [
         _TAG,
         response=Response("Injected", s.OK_REPLY),
         body=s.INJECT_POLL_VOTE,
-        errors=_ERRORS,
+        errors=_UNPROCESSABLE,
     ),
     Operation(
         "POST",

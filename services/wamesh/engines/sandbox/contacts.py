@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from wamesh.engines.rich import ContactInfo
-from wamesh.errors import InvalidInput
+from wamesh.errors import Unprocessable
 from wamesh.jid import LID_SERVER, USER_SERVER, parse_phone
 
 _LID_SALT = b"wamesh-sandbox-lid:"
@@ -45,10 +45,11 @@ class Directory:
         return digits
 
     def require_on_whatsapp(self, jid: str, field: str = "to") -> None:
-        """InvalidInput (`invalid_recipient`) for a number marked not on WhatsApp."""
+        """Unprocessable (`invalid_recipient`) for a number marked not on WhatsApp."""
         digits = _digits(jid)
         if digits is not None and digits in self._absent:
-            raise InvalidInput(f"{field}: {digits} is not on WhatsApp", field, "invalid_recipient")
+            message = f"{field}: {digits} is not on WhatsApp"
+            raise Unprocessable(message, field, "invalid_recipient")
 
     def meet(self, jid: str) -> None:
         """The line sent to or received from `jid`: its LID now maps to it."""

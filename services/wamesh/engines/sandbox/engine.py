@@ -99,6 +99,7 @@ from wamesh.errors import (
     InvalidInput,
     MessageNotFound,
     SessionNotReady,
+    Unprocessable,
 )
 from wamesh.jid import GROUP_SERVER, parse_recipient
 from wamesh.settings import Settings
@@ -204,6 +205,7 @@ class SandboxEngine(
         """Record a rich message (media read to its end and hashed) once per id; acks follow."""
         known = self._log.get(out.message_id)
         if known is not None:
+            await self._log.sync()
             return known
         self._require_ready()
         self._directory.require_on_whatsapp(out.chat_id)
@@ -229,7 +231,7 @@ class SandboxEngine(
             contacts=out.contacts,
             poll=out.poll,
         )
-        return self._record_sent(message)
+        return await self._record_sent(message)
 
     async def react(self, chat_id: str, message_id: str, emoji: str) -> None:
         """Record the line's reaction; WhatsApp echoes it as a reaction event."""
@@ -261,6 +263,7 @@ class SandboxEngine(
         """Send a copy of a message the line sent or received to `to_chat`, once per new id."""
         known = self._log.get(new_message_id)
         if known is not None:
+            await self._log.sync()
             return known
         self._require_ready()
         self._directory.require_on_whatsapp(to_chat)
@@ -286,7 +289,7 @@ class SandboxEngine(
                 "forward", chat_id, message_id, now, to=to_chat, new_message_id=new_message_id
             )
         )
-        return self._record_sent(message)
+        return await self._record_sent(message)
 
     async def check_contact(self, jid: str) -> ContactInfo:
         """A number or LID looked up in the simulated server's `Directory`."""
@@ -402,8 +405,8 @@ class SandboxEngine(
     def receive_edit(self, sender: str, message_id: str, text: str) -> None:
         """A contact edits one of its messages."""
         self._require_ready()
-        if not text:
-            raise InvalidInput("text must not be empty", "text")
+        if not text.strip():
+            raise InvalidInput("text must not be blank", "text")
         chat = self._theirs(sender, message_id)
         self._emit(MessageEdited(message_id, chat, chat, text, datetime.now(UTC)))
 
@@ -423,7 +426,7 @@ class SandboxEngine(
         chat = parse_recipient(chat_id, "chat_id") if chat_id else voter
         poll = self._find(chat, poll_id).poll
         if poll is None:
-            raise InvalidInput(f"message {poll_id} is not a poll", "message_id")
+            raise Unprocessable(f"message {poll_id} is not a poll", "message_id")
         chosen = check_vote(poll, selected)
         self._emit(PollVoted(poll_id, chat, voter, chosen, datetime.now(UTC)))
 
@@ -497,8 +500,8 @@ class SandboxEngine(
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _record_sent(self, message: Message) -> Message:
-        self._log.append(message)
+    async def _record_sent(self, message: Message) -> Message:
+        await self._log.append(message)
         self._directory.meet(message.chat_id)
         self._emit(MessageOut(message))
         self._spawn(self._progress_acks(message))
@@ -556,13 +559,14 @@ class SandboxEngine(
 
 
 def _author(chat: str, author: str) -> str:
-    """Who wrote an inbound message: the `author` in a group (required), else the chat."""
+    """Who wrote an inbound message: the `author` in a group (required), else the chat (a
+    contact's own message names no author)."""
     if chat.endswith("@" + GROUP_SERVER):
         if not author:
             raise InvalidInput("author: required for a group message", "author")
         return parse_recipient(author, "author")
-    if author and parse_recipient(author, "author") != chat:
-        raise InvalidInput("author: in a 1:1 chat the author is the sender", "author")
+    if author:
+        raise InvalidInput("author: only a group's message has one (from is a contact)", "author")
     return chat
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from wamesh.engines.base import GroupParticipantsChanged
 from wamesh.engines.rich import GroupInfo, Participant
 from wamesh.errors import InvalidInput, NotFound
-from wamesh.jid import GROUP_SERVER, parse_recipient
+from wamesh.jid import GROUP_SERVER, parse_group, parse_recipient
 
 ACTIONS = ("add", "remove", "leave", "join", "promote", "demote")
 PRESENCES = ("available", "unavailable", "typing", "recording", "paused")
@@ -58,7 +58,7 @@ class Groups:
             raise InvalidInput(f"action: one of {', '.join(ACTIONS)}", "action")
         if not jids:
             raise InvalidInput("participants must not be empty", "participants")
-        info = self.get(parse_recipient(group, "group_id"))
+        info = self.get(parse_group(group))
         members = [parse_recipient(j, "participants") for j in jids]
         self._groups[info.jid] = replace(info, participants=_apply(info, action, members))
         who = parse_recipient(author, "author") if author else None

@@ -54,8 +54,8 @@ def inbound_type(inbound: Inbound) -> MessageType:
     if inbound.media and inbound.source is not None:
         raise InvalidInput("give media bytes or a stored media_id, not both", "media")
     if kind is MessageType.TEXT:
-        if not inbound.text:
-            raise InvalidInput("text must not be empty", "text")
+        if not inbound.text.strip():
+            raise InvalidInput("text must not be blank", "text")
         if has_media:
             raise InvalidInput("media needs a media type (image, voice, ...)", "media")
     elif not has_media:

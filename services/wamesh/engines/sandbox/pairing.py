@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from wamesh.engines.base import EngineEvent, Failed, PairingCode, Qr
 from wamesh.engines.sandbox.config import SandboxConfig
-from wamesh.errors import InvalidInput
+from wamesh.errors import Conflict, Unprocessable
 
 PAIRING_CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
 
@@ -46,7 +46,7 @@ class PairingScreen:
     def show_codes(self, phone: str) -> PairingCode:
         """Show pairing codes for `phone` instead of what the line shows now."""
         if not (_running(self._qr_task) or _running(self._code_task)):
-            raise InvalidInput("the line is not waiting to be paired")
+            raise Conflict("the line is not waiting to be paired")
         self.hide()
         pairing = self._show_code(phone)
         self._code_task = asyncio.create_task(self._rotate_codes(phone), name="sandbox-code")
@@ -55,9 +55,9 @@ class PairingScreen:
     def check_scan(self) -> None:
         """InvalidInput unless a QR code is showing."""
         if self._pairing is not None:
-            raise InvalidInput("the line shows a pairing code, not a QR code")
+            raise Conflict("the line shows a pairing code, not a QR code")
         if not _running(self._qr_task):
-            raise InvalidInput("the line is not showing a QR code")
+            raise Conflict("the line is not showing a QR code")
 
     def check_code(self, code: str) -> None:
         """InvalidInput unless `code`, as typed, is the unexpired code showing."""
@@ -67,7 +67,7 @@ class PairingScreen:
             or datetime.now(UTC) >= pending.expires_at
             or not secrets.compare_digest(_typed_code(code), _typed_code(pending.code))
         ):
-            raise InvalidInput("wrong or expired pairing code", "code")
+            raise Unprocessable("wrong or expired pairing code", "code")
 
     def hide(self) -> None:
         """Stop showing codes (the line paired, or shows something else)."""

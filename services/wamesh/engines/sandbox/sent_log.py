@@ -1,13 +1,17 @@
 """What the simulated WhatsApp server received from a sandbox line, append-only on disk.
 
 Messages and actions (reactions, edits, revokes, forwards, read marks, presence) are appended to
-`<sandbox_dir>/<session_id>/sent.jsonl`, flushed and fsynced per record, so the record survives a
-worker crash exactly as a real server's would: a message id it already has is returned again,
-never sent twice. The worker and the servicer read it back (`reload`) to show what was sent.
+`<sandbox_dir>/<session_id>/sent.jsonl` and fsynced before the call that recorded them returns,
+so the record survives a worker crash exactly as a real server's would: a message id it already
+has is returned again, never sent twice. Sent messages share their fsyncs (group commit, off the
+event loop): every send that arrives while one fsync runs waits for the next, so a busy line
+pays one fsync for many messages instead of blocking its event loop once per message. The
+worker and the servicer read the file back (`reload`) to show what was sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -44,11 +48,16 @@ class SandboxAction:
 
 
 class JsonLines:
-    """An append-only file of JSON records, each flushed and fsynced before `append` returns."""
+    """An append-only file of JSON records: `append` writes one and fsyncs before it returns;
+    `write` then `await sync()` does the same with the fsync shared by every record written
+    while the previous fsync ran."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._written = 0  # records handed to the OS by this object
+        self._synced = 0  # of those, how many an fsync has made durable
+        self._syncing: asyncio.Future[None] | None = None
 
     def records(self) -> list[dict[str, Any]]:
         """Every record, in order (none when the file does not exist yet)."""
@@ -58,11 +67,43 @@ class JsonLines:
         return [json.loads(line) for line in lines if line.strip()]
 
     def append(self, record: dict[str, Any]) -> None:
-        """Write one record and fsync."""
+        """Write one record and fsync (blocking)."""
+        self.write(record)
+        _fsync(self._path)
+        self._synced = self._written
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Hand one record to the OS (durable after the next `sync`)."""
         with self._path.open("a") as out:
             out.write(json.dumps(record) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        self._written += 1
+
+    async def sync(self) -> None:
+        """Return once every record written so far is fsynced: one fsync in a thread serves
+        all the records written before it started."""
+        target = self._written
+        while self._synced < target:
+            if self._syncing is None:
+                self._syncing = asyncio.ensure_future(self._fsync())
+            await asyncio.shield(self._syncing)
+
+    async def _fsync(self) -> None:
+        upto = self._written
+        try:
+            await asyncio.to_thread(_fsync, self._path)
+            self._synced = max(self._synced, upto)
+        finally:
+            self._syncing = None
+
+
+def _fsync(path: Path) -> None:
+    """Make the file's written data durable (on Linux an fsync covers the file, whichever
+    descriptor wrote it)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class SentLog:
@@ -95,10 +136,16 @@ class SentLog:
         """The recorded message with this id."""
         return self._by_id.get(message_id)
 
-    def append(self, message: Message) -> None:
-        """Record and fsync."""
-        self._file.append(message_to_json(message))
+    async def append(self, message: Message) -> None:
+        """Record; return once it is fsynced (the fsync shared with concurrent appends)."""
+        self._file.write(message_to_json(message))
         self._by_id[message.id] = message
+        await self._file.sync()
+
+    async def sync(self) -> None:
+        """Return once every message recorded so far is fsynced (a message `get` found may
+        still be waiting for its fsync)."""
+        await self._file.sync()
 
     def append_action(self, action: SandboxAction) -> None:
         """Record a reaction, edit, revoke or forward, and fsync."""
