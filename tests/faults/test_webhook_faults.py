@@ -76,6 +76,8 @@ class TestWorkerKilled:
                 worker.stop()
         assert survivor in now  # the other process went on
         assert len(now) == 2  # and the parent started the killed one again
+        assert worker.proc.returncode == 0  # SIGTERM stopped the parent and both children
+        await _gone(now)
         _report_and_check("kill -9 of one of 2 processes", steady, ends, killed_at)
 
 

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import redis.asyncio
@@ -15,7 +16,7 @@ import redis.asyncio
 from wamesh.settings import Settings
 from wamesh.webhooks.cli import process_count
 from wamesh.webhooks.consumer import StreamConsumer, Submit, delivery_ids
-from wamesh.webhooks.processes import DEFAULT_MAX, default_count
+from wamesh.webhooks.processes import DEFAULT_MAX, _cgroup_quota, default_count, usable_cpus
 from wamesh.webhooks.producer import KICK_BATCH, running_producer, task_message
 from wamesh.webhooks.stream import CONSUMER_GROUP
 
@@ -114,5 +115,13 @@ class TestProcessCount:
         assert process_count(argparse.Namespace(processes=None), auto) == default_count()
 
     def test_default_leaves_a_cpu_for_the_rest(self) -> None:
-        cpus = len(os.sched_getaffinity(0))
-        assert default_count() == max(1, min(DEFAULT_MAX, cpus - 1))
+        assert usable_cpus() <= len(os.sched_getaffinity(0))
+        assert default_count() == max(1, min(DEFAULT_MAX, usable_cpus() - 1))
+
+    @pytest.mark.parametrize(
+        ("cpu_max", "cpus"), [("max 100000", None), ("150000 100000", 1.5), ("junk", None)]
+    )
+    def test_a_cgroup_quota_counts_as_cpus(self, tmp_path: Path, cpu_max: str, cpus: float) -> None:
+        path = tmp_path / "cpu.max"
+        path.write_text(cpu_max + "\n")
+        assert _cgroup_quota(path) == cpus

@@ -21,9 +21,11 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import math
 import os
 import signal
 import sys
+from pathlib import Path
 
 from wamesh.process import install_stop_signals
 
@@ -33,16 +35,35 @@ RESTART_FIRST_S = 1.0
 RESTART_MAX_S = 30.0
 CHILD_GRACE_S = 30.0  # beyond the child's own SHUTDOWN_WAIT_S
 PR_SET_PDEATHSIG = 1
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
 def default_count() -> int:
     """One process per CPU this process may use, leaving one for the rest (PostgreSQL, Redis,
     the OS), at least 1 and at most DEFAULT_MAX."""
+    return max(1, min(DEFAULT_MAX, usable_cpus() - 1))
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on, within its cgroup's CPU quota (a container limited to 1 CPU
+    on a 16-core host has 1)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cpus = os.cpu_count() or 1
-    return max(1, min(DEFAULT_MAX, cpus - 1))
+    quota = _cgroup_quota()
+    return max(1, min(cpus, math.ceil(quota))) if quota else cpus
+
+
+def _cgroup_quota(path: Path = CGROUP_CPU_MAX) -> float | None:
+    """cgroup v2's `cpu.max` as CPUs (quota / period); None when unlimited or unknown."""
+    try:
+        quota, period = path.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    return int(quota) / int(period)
 
 
 def _die_with_parent() -> None:
