@@ -208,8 +208,8 @@ class Settings:
         "WAMESH_REDIS_POOL",
         10,
         parse_int(2, 1000),
-        "Most Redis connections the gateway, and a webhook worker's stream consumer, hold "
-        "(a session worker always holds one).",
+        "Most Redis connections the gateway holds (a session worker always holds one, a "
+        "webhook worker process two).",
     )
     redis_url: str = setting(
         "REDIS_URL",
@@ -341,6 +341,13 @@ class Settings:
     )
     webhook_concurrency: int = setting(
         "WEBHOOK_CONCURRENCY", 100, parse_int(1, 10_000), "Deliveries in flight per worker process."
+    )
+    webhook_processes: int = setting(
+        "WEBHOOK_PROCESSES",
+        0,
+        parse_int(0, 64),
+        "Webhook worker processes sharing the stream (`wamesh worker --processes`); 0: one per "
+        "CPU less one, at least 1, at most 4.",
     )
     webhook_per_session_inflight: int = setting(
         "WEBHOOK_PER_SESSION_INFLIGHT",
