@@ -167,13 +167,13 @@ async def _running_worker(
                 grace_s=GRPC_GRACE_S,
             )
         )
+        metrics_port = await _metrics_port(stack, settings, line)
         # Claimed only now that the port listens (the takeover rule in wamesh.registry).
         address = f"{settings.advertise_host}:{server.port}"
         registry = Registry(redis, settings.lease_ttl_ms, take_over_refused=settings.lease_takeover)
         lease = Lease(registry, new_record(session_id, address))
         await lease.start()
         fence.lease = lease
-        metrics_port = await _metrics_port(stack, settings, line)
         running = RunningWorker(line, lease, server, address, reminders, metrics_port)
         follower: asyncio.Task[None] | None = None
         try:
