@@ -76,7 +76,7 @@ WITH asked AS (
     FROM wamesh.sessions s
     WHERE d.id = ANY(ARRAY(SELECT id FROM chosen)) AND s.id = d.session_id AND {_CLAIMABLE}
     RETURNING d.id, d.session_id, d.payload, d.attempts,
-        s.webhook_url, s.webhook_secret, s.webhook_enabled
+        s.webhook_url, {signing.SIGNING_SECRETS} AS webhook_secret, s.webhook_enabled
 )
 SELECT id::text AS id, session_id::text AS session_id, payload, attempts, webhook_url,
     webhook_secret, webhook_enabled, true AS claimed FROM claimed
