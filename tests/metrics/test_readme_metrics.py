@@ -14,8 +14,14 @@ def test_readme_holds_the_generated_metric_table(repo_root: Path) -> None:
     assert listed == table(), "README's metric table is stale: python -m wamesh.gateway.metrics_doc"
 
 
-def test_every_metric_name_appears_once(repo_root: Path) -> None:
-    rows = [r for r in table().splitlines()[2:]]
-    names = [row.split("`")[1] for row in rows]
-    assert len(names) == len(set(names))
-    assert {"wamesh_lines", "wamesh_webhook_attempts_total", "wamesh_line_status"} <= set(names)
+def test_every_metric_appears_once_per_role() -> None:
+    rows = [row.split(" | ") for row in table().splitlines()[2:]]
+    pairs = [(row[0], row[1]) for row in rows]
+    assert len(pairs) == len(set(pairs))
+    names = {name.strip("`") for _, name in pairs}
+    assert {"wamesh_lines", "wamesh_webhook_attempts_total", "wamesh_line_status"} <= names
+    assert {role.strip("| ") for role, _ in pairs} == {
+        "gateway",
+        "webhook worker",
+        "session worker",
+    }

@@ -4,7 +4,13 @@ and the mesh's gauges read from PostgreSQL at scrape time (wamesh.gateway.db_met
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 from wamesh.db.pool import Pool
 from wamesh.gateway.db_metrics import DatabaseGauges
@@ -36,6 +42,7 @@ class Metrics:
             registry=self.registry,
         )
         self.database: DatabaseGauges | None = None
+        ProcessCollector(registry=self.registry)
 
     def watch_database(self, pool: Pool) -> None:
         """Add the gauges read from PostgreSQL (once per gateway, when its pool is open)."""

@@ -12,7 +12,7 @@ from collections import Counter as Tally
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -81,6 +81,7 @@ class WebhookMetrics:
         for outcome in (*(v.value for v in Verdict), NO_ANSWER):
             self.attempts.labels(outcome)
         self.registry.register(CircuitCollector(circuits))
+        ProcessCollector(registry=self.registry)
 
     def attempted(self, status: int | None, latency_ms: int) -> None:
         """Count one attempt that got `status` (None: no answer) after `latency_ms`."""
