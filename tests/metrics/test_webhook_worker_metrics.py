@@ -41,6 +41,9 @@ class TestWebhookWorkerMetrics:
         assert value(samples, "wamesh_webhook_attempts_total", outcome="give_up") == 0
         assert value(samples, "wamesh_webhook_attempt_duration_seconds_count") == 2
         assert 0 < value(samples, "wamesh_webhook_attempt_duration_seconds_sum") < 6
+        # one delivery, after one retry's back-off (at least 50 ms, WEBHOOK_BACKOFF_MS)
+        assert value(samples, "wamesh_webhook_delivery_seconds_count") == 1
+        assert 0.05 <= value(samples, "wamesh_webhook_delivery_seconds_sum") < 15
         endpoint = receiver.url  # the query (a token) is not a label
         assert value(samples, "wamesh_webhook_circuits", endpoint=endpoint, state="closed") == 1
         assert value(samples, "wamesh_webhook_circuits", endpoint=endpoint, state="open") == 0

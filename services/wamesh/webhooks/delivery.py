@@ -268,7 +268,9 @@ class Deliverer:
                     )
                 return
             result = await self._post(claimed)
-            self.metrics.attempted(result.status, result.latency_ms)
+            self.metrics.attempted(
+                result.status, result.latency_ms, claimed.payload.get("timestamp")
+            )
             change = self._judge(claimed.webhook_url, result.status)
             self._leave(claimed)
             held = False

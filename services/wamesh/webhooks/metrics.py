@@ -1,5 +1,6 @@
-"""The webhook worker's Prometheus metrics: attempt latency, attempts by outcome, and the state of
-every endpoint's circuit (read from the worker's `Circuits` at scrape time).
+"""The webhook worker's Prometheus metrics: attempt latency, delivery latency (from the event's
+time in the envelope to the 2xx answer, retries and waits included), attempts by outcome, and the
+state of every endpoint's circuit (read from the worker's `Circuits` at scrape time).
 
 Endpoints are labelled by scheme, host, port and path only: a webhook URL's query or user info
 may hold a token, and metrics are not secret. URLs that differ only there share one label, whose
@@ -8,8 +9,10 @@ gauge counts their circuits per state.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter as Tally
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
@@ -21,6 +24,8 @@ from wamesh.webhooks.policy import Verdict, verdict
 
 # Attempt latency buckets (seconds): a webhook answers in milliseconds to WEBHOOK_TIMEOUT_MS.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Event-to-delivery buckets (seconds): under a second when all is well, up to hours of retries.
+DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 7200.0)
 # Outcome labels of wamesh_webhook_attempts_total: a verdict, or why no answer came.
 NO_ANSWER = "no_answer"
 
@@ -72,6 +77,12 @@ class WebhookMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.delivery_latency = Histogram(
+            "wamesh_webhook_delivery_seconds",
+            "Time from an event to its delivery (2xx), retries and waits included",
+            buckets=DELIVERY_BUCKETS,
+            registry=self.registry,
+        )
         self.attempts = Counter(
             "wamesh_webhook_attempts_total",
             "Webhook attempts by outcome",
@@ -83,7 +94,13 @@ class WebhookMetrics:
         self.registry.register(CircuitCollector(circuits))
         ProcessCollector(registry=self.registry)
 
-    def attempted(self, status: int | None, latency_ms: int) -> None:
-        """Count one attempt that got `status` (None: no answer) after `latency_ms`."""
-        self.attempts.labels(outcome_label(status)).inc()
+    def attempted(self, status: int | None, latency_ms: int, event_time: object = None) -> None:
+        """Count one attempt that got `status` (None: no answer) after `latency_ms`; a delivery
+        also observes the time since `event_time` (the envelope's ISO 8601 `timestamp`)."""
+        outcome = outcome_label(status)
+        self.attempts.labels(outcome).inc()
         self.attempt_latency.observe(latency_ms / 1000)
+        if outcome == Verdict.DELIVERED.value and isinstance(event_time, str):
+            with contextlib.suppress(ValueError):
+                since = datetime.now(UTC) - datetime.fromisoformat(event_time)
+                self.delivery_latency.observe(max(0.0, since.total_seconds()))
