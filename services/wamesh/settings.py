@@ -253,6 +253,19 @@ class Settings:
     grpc_bind_host: str = setting(
         "WAMESH_GRPC_BIND_HOST", "127.0.0.1", parse_text, "Address gRPC servers listen on."
     )
+    metrics_port: int = setting(
+        "WAMESH_METRICS_PORT",
+        -1,
+        parse_int(-1, 65535),
+        "Prometheus `/metrics` port of a session worker or webhook worker; -1 (default) serves "
+        "none, 0 picks a free one (logged). Listens on WAMESH_GRPC_BIND_HOST.",
+    )
+    webhook_secret_rotation_grace_s: int = setting(
+        "WEBHOOK_SECRET_ROTATION_GRACE_S",
+        86_400,
+        parse_int(0),
+        "How long a rotated-out webhook secret stays valid: deliveries carry both signatures.",
+    )
     advertise_host: str = setting(
         "WAMESH_ADVERTISE_HOST",
         "127.0.0.1",

@@ -30,6 +30,7 @@ from wamesh.webhooks import signing
 from wamesh.webhooks.circuit import Change, Circuits, State
 from wamesh.webhooks.intake import Intake, Sorted
 from wamesh.webhooks.lanes import Lanes, Rooms
+from wamesh.webhooks.metrics import WebhookMetrics
 from wamesh.webhooks.outcomes import OutcomeWriter
 from wamesh.webhooks.policy import Backoff, Verdict, verdict
 from wamesh.webhooks.safety import guarded_connector
@@ -75,7 +76,7 @@ WITH asked AS (
     FROM wamesh.sessions s
     WHERE d.id = ANY(ARRAY(SELECT id FROM chosen)) AND s.id = d.session_id AND {_CLAIMABLE}
     RETURNING d.id, d.session_id, d.payload, d.attempts,
-        s.webhook_url, s.webhook_secret, s.webhook_enabled
+        s.webhook_url, {signing.SIGNING_SECRETS} AS webhook_secret, s.webhook_enabled
 )
 SELECT id::text AS id, session_id::text AS session_id, payload, attempts, webhook_url,
     webhook_secret, webhook_enabled, true AS claimed FROM claimed
@@ -184,6 +185,7 @@ class Deliverer:
             wide=settings.webhook_concurrency,
         )
         self.lanes = Lanes(settings.webhook_per_session_inflight, self.circuits)
+        self.metrics = WebhookMetrics(self.circuits)
         self._slots = Slots(settings.webhook_concurrency)
         self._intake: Intake[Claimed] = Intake(self._slots, self.lanes, self._claim, self._start)
         self._running: set[asyncio.Task[None]] = set()
@@ -267,6 +269,9 @@ class Deliverer:
                     )
                 return
             result = await self._post(claimed)
+            self.metrics.attempted(
+                result.status, result.latency_ms, claimed.payload.get("timestamp")
+            )
             change = self._judge(claimed.webhook_url, result.status)
             self._leave(claimed)
             held = False

@@ -14,10 +14,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 
 from redis.exceptions import RedisError
 
 from wamesh.db.pool import open_role_pool
+from wamesh.metrics_http import serving_metrics
 from wamesh.process import install_stop_signals
 from wamesh.redis_client import redis_client
 from wamesh.settings import Settings
@@ -58,15 +60,21 @@ class RetryTimers:
             handle.cancel()
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
-    """Deliver until `stop` is set."""
+async def run_worker(
+    settings: Settings, stop: asyncio.Event, on_metrics: Callable[[int], None] | None = None
+) -> int:
+    """Deliver until `stop` is set; `on_metrics` gets the metrics port once it listens."""
     async with (
         open_role_pool(settings, "webhooks") as pool,
         running_producer(settings) as producer,
         http_session(settings) as http,
+        AsyncExitStack() as stack,
     ):
         timers = RetryTimers(producer.kick)
         deliverer = Deliverer(settings, pool, http, timers.schedule)
+        metrics = await _serve_metrics(stack, settings, deliverer)
+        if metrics is not None and on_metrics is not None:
+            on_metrics(metrics)
         grace_s = settings.webhook_reconcile_grace_ms / 1000
         holds = Holds(producer.redis, settings.webhook_queue_name, sweep_s=grace_s + 1)
         reconciler = asyncio.create_task(
@@ -91,6 +99,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
             timers.cancel()
     _LOGGER.info("webhook worker stopped")
     return 0
+
+
+async def _serve_metrics(
+    stack: AsyncExitStack, settings: Settings, deliverer: Deliverer
+) -> int | None:
+    """Serve the worker's metrics on WAMESH_METRICS_PORT (when set); the bound port."""
+    return await stack.enter_async_context(
+        serving_metrics(deliverer.metrics.registry, settings.grpc_bind_host, settings.metrics_port)
+    )
 
 
 async def hold_forever(holds: Holds, lines: Callable[[], list[str]]) -> None:
