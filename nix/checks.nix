@@ -27,6 +27,7 @@ let
     "tests/nix" = "evaluates Nix expressions with nix-instantiate, which needs a Nix store of its own; `nix flake check` evaluates the real flake instead";
     "tests/dev/test_bootstrap.py" = "tests scripts/bootstrap, Debian's installer (apt-get, dpkg)";
     "tests/whatsmeow/test_offline.py" = "needs `unshare -n` (root) for a network namespace";
+    "tests/netns" = "creates network namespaces and veths with `ip` (root, CAP_NET_ADMIN) and forwards with socat";
   };
   # Browser tests launch Chromium, whose sandbox needs user namespaces the build sandbox lacks;
   # the workflow's `playwright` job launches Nix's Chromium outside it.

@@ -27,8 +27,8 @@ BASE = {"postgresql", "redis-server"}
 @pytest.mark.parametrize(
     ("args", "wanted"),
     [
-        (("test",), BASE | {"chromium", "nix-bin", "pgbouncer", "libmagic1"}),
-        ((), BASE | {"chromium", "nix-bin", "pgbouncer", "libmagic1"}),
+        (("test",), BASE | {"chromium", "nix-bin", "pgbouncer", "libmagic1", "iproute2", "socat"}),
+        ((), BASE | {"chromium", "nix-bin", "pgbouncer", "libmagic1", "iproute2", "socat"}),
         (("dev",), BASE),
         (("dev", "--http-port", "9090"), BASE),
         (("dev", "--engine", "browser"), BASE | {"chromium"}),
