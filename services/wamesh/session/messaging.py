@@ -46,7 +46,7 @@ from wamesh.engines.rich import (
     capability,
     structured_type,
 )
-from wamesh.errors import InvalidInput, MessageNotFound, NotSupported, WameshError
+from wamesh.errors import InvalidInput, MessageNotFound, NotSupported, WameshError, shorten
 from wamesh.jid import GROUP_SERVER, LID_SERVER, USER_SERVER, parse_recipient
 from wamesh.media.store import MediaStore
 from wamesh.session.store import LineStore
@@ -284,7 +284,7 @@ def parse_contact(value: str, field: str = "id") -> str:
     if server == GROUP_SERVER:
         raise InvalidInput(f"{field}: a group is not a contact", field)
     if server not in (USER_SERVER, LID_SERVER):
-        raise InvalidInput(f"{field}: {value!r} is not a contact", field)
+        raise InvalidInput(f"{field}: {shorten(value)} is not a contact", field)
     return jid
 
 
