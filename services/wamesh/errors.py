@@ -18,7 +18,10 @@
     ├── Conflict                     conflict
     │   ├── LeaseHeld                lease_held       another worker serves the line
     │   ├── WrongSession             wrong_session    this worker serves another line
-    │   └── AlreadyPaired            already_paired   the line is linked; log out to pair again
+    │   ├── IdempotencyConflict      idempotency_conflict  client_message_id reused with
+    │   │                                             different content
+    │   ├── AlreadyPaired            already_paired   the line is linked; log out to pair again
+    │   └── QrUnavailable            qr_unavailable   the line shows no QR now (status attached)
     ├── SessionNotReady              session_not_ready  wait for `ready` (status attached)
     ├── SessionOffline               session_offline  no worker serves the line (status attached)
     ├── LeaseLost                    lease_lost       the worker must stop at once
@@ -41,6 +44,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
+
+from wamesh.constants import MAX_TEXT_LENGTH
 
 ECHO_MAX_CHARS: Final = 40
 
@@ -68,7 +73,9 @@ CODES: Final[dict[str, ErrorCode]] = {
     # bad input (400 / INVALID_ARGUMENT): fix the field named in `field`
     "invalid_value": ErrorCode(400, "INVALID_ARGUMENT", "a field's value is not allowed"),
     "invalid_recipient": ErrorCode(400, "INVALID_ARGUMENT", "not a phone number or WhatsApp id"),
-    "text_too_long": ErrorCode(400, "INVALID_ARGUMENT", "text over 65,536 characters"),
+    "text_too_long": ErrorCode(
+        400, "INVALID_ARGUMENT", f"a text or caption over {MAX_TEXT_LENGTH} characters"
+    ),
     "malformed_json": ErrorCode(400, _REST_ONLY, "the body is not a JSON object"),
     "malformed_body": ErrorCode(400, _REST_ONLY, "a body aiohttp cannot parse (multipart)"),
     "unknown_field": ErrorCode(400, _REST_ONLY, "a field the document does not have"),
@@ -100,7 +107,10 @@ CODES: Final[dict[str, ErrorCode]] = {
     "lease_held": ErrorCode(409, "ALREADY_EXISTS", "another worker serves the line"),
     "wrong_session": ErrorCode(409, "PERMISSION_DENIED", "this worker serves another line"),
     "already_paired": ErrorCode(
-        409, "FAILED_PRECONDITION", "the line is linked (or has no QR now); log out to pair again"
+        409, "FAILED_PRECONDITION", "the line is linked; log out to pair again"
+    ),
+    "qr_unavailable": ErrorCode(
+        409, "FAILED_PRECONDITION", "the line shows no QR now (status in `session_status`)"
     ),
     "session_not_ready": ErrorCode(409, "FAILED_PRECONDITION", "wait for `ready` (status given)"),
     "session_offline": ErrorCode(503, "UNAVAILABLE", "no worker serves the line; retry"),
@@ -252,6 +262,12 @@ class WrongSession(Conflict):
         super().__init__(f"this worker serves session {served}, not {requested}")
 
 
+class IdempotencyConflict(Conflict):
+    """A client message id already named a send with different content."""
+
+    code = "idempotency_conflict"
+
+
 class AlreadyPaired(Conflict):
     """The line is already linked to a phone, so there is nothing to pair (status attached)."""
 
@@ -261,6 +277,17 @@ class AlreadyPaired(Conflict):
         super().__init__(
             f"session {session_id} is already paired (status: {status}); log it out to pair again"
         )
+        self.session_id = session_id
+        self.status = status
+
+
+class QrUnavailable(Conflict):
+    """The line shows no QR code now (starting, ready, replaced by a pairing code...)."""
+
+    code = "qr_unavailable"
+
+    def __init__(self, session_id: str, status: str) -> None:
+        super().__init__(f"session {session_id} shows no QR code now (status: {status})")
         self.session_id = session_id
         self.status = status
 
@@ -337,3 +364,7 @@ class DependencyUnavailable(Unavailable):
         reason = f": {detail}" if detail else ""
         super().__init__(f"{dependency} is unreachable{reason}; retry later")
         self.dependency = dependency
+
+
+if __name__ == "__main__":  # `python -m wamesh.errors`: the README's table
+    print(markdown_table(), end="")

@@ -78,7 +78,7 @@ class TestNumberCheck:
     ) -> None:
         line = await paired_line(api, spawn)
         status, problem = await _check(api, line, "120363012345678901@g.us")
-        assert (status, problem["code"]) == (400, "invalid_input")
+        assert (status, problem["code"]) == (400, "invalid_value")
         assert "a group is not a contact" in str(problem["detail"])
         status, problem = await _check(api, line, "not-a-number")
         assert (status, problem["code"]) == (400, "invalid_recipient")

@@ -213,6 +213,9 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
     missing = [e for e in error.context or () if e.validator == "required"]
     if error.validator in ("oneOf", "anyOf") and missing and len(missing) == len(error.context):
         return _to_invalid(missing[0])  # none of the alternatives given: name the first
+    nested = _deepest(error)
+    if nested is not None:
+        return _to_invalid(nested)  # an alternative given but wrong: say what is wrong in it
     field_name = ".".join(str(p) for p in error.absolute_path) or None
     code = _VALIDATOR_CODES.get(str(error.validator), "invalid_value")
     if error.validator == "pattern" and isinstance(error.schema, dict):
@@ -237,6 +240,15 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
     if error.validator == "type" and field_name is None:
         message = "the request body must be a JSON object"
     return InvalidInput(f"{field_name}: {message}" if field_name else message, field_name, code)
+
+
+def _deepest(error: ValidationError) -> ValidationError | None:
+    """Of a oneOf/anyOf's failed alternatives, the error on the deepest field, if one is on a
+    field (`text: must not be empty` rather than "the body matches none of the shapes")."""
+    if error.validator not in ("oneOf", "anyOf"):
+        return None
+    found = sorted(error.context or (), key=lambda e: -len(e.absolute_path))
+    return found[0] if found and len(found[0].absolute_path) > len(error.absolute_path) else None
 
 
 def _said(error: ValidationError) -> str:

@@ -594,7 +594,7 @@ PRESENCE_EVENT = named(
 # ---------------------------------------------------------------------------------------------
 
 QR = obj(
-    {"status": STATUS, "qr": NULLABLE_STRING, "expires_at": NULLABLE_TIMESTAMP},
+    {"status": STATUS, "qr": {"type": "string", "minLength": 1}, "expires_at": NULLABLE_TIMESTAMP},
     ("status", "qr"),
 )
 
