@@ -8,13 +8,15 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import grpc.aio
 import pytest
 
-from tests.gateway.conftest import GRPC_AUTH, Api, scan
+from tests.gateway.conftest import API_KEY, GRPC_AUTH, Api, gateway_settings, scan
 from tests.support.workers import WorkerProcess
 from wamesh import errors
 from wamesh.gateway import problems
+from wamesh.gateway.app import running_gateway
 from wamesh.rpc import errors as rpc_errors
 from wamesh.v1 import session_pb2, session_pb2_grpc
 
@@ -163,6 +165,23 @@ class TestJsonAnswers:
         assert isinstance(started, str)
         assert started.endswith("Z")
         assert datetime.fromisoformat(started).tzinfo is not None
+
+
+async def test_the_dev_inbox_says_received_at_in_iso_8601(
+    database_url: str, redis_url: str
+) -> None:
+    settings = gateway_settings(database_url, redis_url, WAMESH_DEV="true")
+    async with running_gateway(settings) as running, aiohttp.ClientSession() as http:
+        api = Api(http, f"http://127.0.0.1:{running.http_port}")
+        _, created = await api.call("POST", LINE, {"name": "inbox"})
+        line = created["session"]["id"]
+        async with http.post(f"{api.base}/dev/inbox/{line}", json={"type": "x"}) as resp:
+            assert resp.status < 300, await resp.text()
+        status, listed = await api.call("GET", "/dev/inbox", headers={"X-Api-Key": API_KEY})
+        assert status == 200, listed
+        received = listed["entries"][0]["received_at"]
+        assert isinstance(received, str)
+        assert datetime.fromisoformat(received).tzinfo is not None
 
 
 class TestQrAnswers:

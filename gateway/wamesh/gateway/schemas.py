@@ -118,6 +118,7 @@ PROBLEM = obj(
         "session_status": {"type": "string"},
         "engine": {"type": "string"},
         "dependency": {"type": "string", "enum": ["postgresql", "redis"]},
+        "limit": {"type": "integer", "description": "The limit broken (body_too_large: bytes)"},
         "errors": {"type": "array", "items": {"type": "object"}},
     },
     ("type", "title", "status", "detail", "code"),
