@@ -91,6 +91,26 @@ class TestSameCodeOnBothFronts:
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert trailers["wamesh-error-code"] == code
 
+    @pytest.mark.parametrize("to", ["", "4" * 101, "nobody"])
+    async def test_bad_recipient(
+        self,
+        api: Api,
+        spawn: Callable[..., WorkerProcess],
+        grpc_channel: grpc.aio.Channel,
+        to: str,
+    ) -> None:
+        line = await _ready_line(api, spawn)
+        status, problem = await api.call("POST", f"{LINE}/{line}/messages", {"to": to, "text": "x"})
+        assert (status, problem["code"], problem["field"]) == (400, "invalid_recipient", "to")
+        stub = session_pb2_grpc.SessionServiceStub(grpc_channel)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.SendMessage(
+                session_pb2.SendMessageRequest(session_id=line, to=to, text="x"),
+                metadata=GRPC_AUTH,
+            )
+        trailers = dict(caught.value.trailing_metadata() or ())
+        assert trailers["wamesh-error-code"] == "invalid_recipient"
+
 
 class TestLimitsAndEchoes:
     """A problem names the limit broken and never carries a long value or a regex back."""

@@ -54,6 +54,9 @@ _VALIDATOR_CODES = {
 # A schema's own problem code for a value its pattern refuses (an OpenAPI `x-` extension, which
 # JSON Schema validators ignore), so the schema and the code behind it answer alike.
 CODE_KEYWORD = "x-wamesh-code"
+# The keywords a schema's own code covers: a recipient too long, empty or malformed is
+# `invalid_recipient` over REST as over gRPC, where one parser says all three.
+_SHAPE_KEYWORDS = frozenset({"pattern", "minLength", "maxLength"})
 # What a pattern accepts, said in words: the error says this instead of echoing the regex.
 EXPECTED_KEYWORD = "x-wamesh-expected"
 
@@ -218,7 +221,7 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
         return _to_invalid(nested)  # an alternative given but wrong: say what is wrong in it
     field_name = ".".join(str(p) for p in error.absolute_path) or None
     code = _VALIDATOR_CODES.get(str(error.validator), "invalid_value")
-    if error.validator == "pattern" and isinstance(error.schema, dict):
+    if error.validator in _SHAPE_KEYWORDS and isinstance(error.schema, dict):
         code = error.schema.get(CODE_KEYWORD, code)  # the code the handler's own check gives
     message = _said(error)
     if error.validator == "additionalProperties":
@@ -235,8 +238,6 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
         message = f"needs {how} of: {' | '.join(_alternatives(error))}"
     elif error.validator == "maxLength" and field_name == "text":
         code = "text_too_long"
-    elif error.validator == "maxLength":
-        code = "invalid_value"
     if error.validator == "type" and field_name is None:
         message = "the request body must be a JSON object"
     return InvalidInput(f"{field_name}: {message}" if field_name else message, field_name, code)
