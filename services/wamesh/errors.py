@@ -82,9 +82,10 @@ CODES: Final[dict[str, ErrorCode]] = {
     "invalid_type": ErrorCode(400, _REST_ONLY, "a field of the wrong JSON type"),
     "missing_field": ErrorCode(400, _REST_ONLY, "a required field is absent"),
     "unprocessable": ErrorCode(
-        422, "FAILED_PRECONDITION", "well formed but cannot be done (a time past, not on WhatsApp)"
+        422, "FAILED_PRECONDITION", "well formed but cannot be done (e.g. a time past)"
     ),
     "invalid_media_url": ErrorCode(422, "FAILED_PRECONDITION", "the media URL cannot be fetched"),
+    "not_on_whatsapp": ErrorCode(422, "FAILED_PRECONDITION", "the recipient has no WhatsApp"),
     "media_too_large": ErrorCode(413, "INVALID_ARGUMENT", "media over WAMESH_MEDIA_MAX_BYTES"),
     "body_too_large": ErrorCode(413, _REST_ONLY, "a request body over the limit in `limit`"),
     "unsupported_media_type": ErrorCode(

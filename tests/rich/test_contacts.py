@@ -70,7 +70,7 @@ class TestNumberCheck:
                 "POST", f"/v1/sessions/{line}/messages", {"to": ABSENT, **body}
             )
             assert status == 422, problem  # well formed, but no WhatsApp account: not doable
-            assert problem["code"] == "invalid_recipient"
+            assert problem["code"] == "not_on_whatsapp"
             assert "not on WhatsApp" in problem["detail"]
 
     async def test_groups_and_malformed_ids_are_400(

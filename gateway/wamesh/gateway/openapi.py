@@ -19,7 +19,7 @@ _ERROR_TEXT = {
     415: "A JSON route called without Content-Type: application/json",
     422: "Well formed, as this document allows, but cannot be carried out (a time already "
     "past, a media URL that cannot be fetched, a number not on WhatsApp...): code "
-    "unprocessable or a narrower one, e.g. invalid_media_url, invalid_recipient",
+    "unprocessable or a narrower one, e.g. invalid_media_url, not_on_whatsapp",
     501: "The line's engine cannot do this (not_supported, naming the engine)",
     503: "No worker serves the line (session_offline, with its last status), or PostgreSQL or "
     "Redis cannot be reached (dependency_unavailable, naming which); with Retry-After",
