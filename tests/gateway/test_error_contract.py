@@ -218,3 +218,20 @@ class TestQrAnswers:
             "qr_unavailable",
             "ready",
         )
+
+
+class TestEveryLimitIsNamed:
+    """Each length or count limit in a problem's detail, never the value."""
+
+    @pytest.mark.parametrize(
+        ("body", "said"),
+        [
+            ({"name": "x", "metadata": {f"k{i}": 1 for i in range(51)}}, "at most 50 key(s)"),
+            ({"name": "x", "metadata": {"k" * 101: 1}}, "at most 100 characters"),
+            ({"name": ""}, "must not be empty"),
+        ],
+    )
+    async def test_limits(self, api: Api, body: dict[str, object], said: str) -> None:
+        status, problem = await api.call("POST", LINE, body)
+        assert (status, problem["code"]) == (400, "invalid_value"), problem
+        assert said in problem["detail"]

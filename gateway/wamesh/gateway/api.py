@@ -265,6 +265,13 @@ def _said(error: ValidationError) -> str:
         case "maxItems" | "minItems":
             bound = "at most" if error.validator == "maxItems" else "at least"
             return f"{bound} {limit} item(s) (got {len(instance)})"
+        case "maxProperties" | "minProperties":
+            bound = "at most" if error.validator == "maxProperties" else "at least"
+            return f"{bound} {limit} key(s) (got {len(instance)})"
+        case "format":
+            return f"expected a {limit} (ISO 8601 for date-time), got {shorten(instance)}"
+        case "uniqueItems":
+            return "items must be distinct"
         case "maximum" | "minimum":
             bound = "at most" if error.validator == "maximum" else "at least"
             return f"{bound} {limit} (got {shorten(instance)})"
