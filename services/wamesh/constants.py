@@ -18,6 +18,20 @@ LEASE_RETRY_S: Final = 0.5  # refresh retries while Redis cannot be reached (lea
 LEASE_CALL_TIMEOUT_S: Final = 1.0  # one refresh, or a command's confirmation, at most
 LEASE_PROBE_TIMEOUT_S: Final = 1.0  # a takeover's TCP probe of the holder's address
 
+# Pool mode (wamesh.session.pool): a line's desired state, and how idle pool workers are woken.
+DESIRED_STARTED: Final = "started"
+DESIRED_STOPPED: Final = "stopped"
+DESIRED_STATES: Final = (DESIRED_STARTED, DESIRED_STOPPED)
+# A list idle pool workers block on (BLPOP); the gateway pushes one token per line that starts
+# wanting a worker, a pool worker one per line it lets go while the line still wants one.
+POOL_WAKE_KEY: Final = "wamesh:pool:wake"
+POOL_WAKE_KEEP: Final = 64  # tokens kept at most (LTRIM): nobody listening must not grow it
+POOL_POLL_MS_DEFAULT: Final = 5_000  # the safety net: idle scan, and a served line's row check
+POOL_BLOCK_MAX_S: Final = 8.0  # one BLPOP at most (under the Redis client's 10 s socket timeout)
+ADVERTISE_AUTO: Final = "auto"  # WAMESH_ADVERTISE_HOST: the address that reaches Redis
+DEFAULT_REDIS_PORT: Final = 6379
+POOL_CANDIDATES: Final = 50  # lines read per scan, longest waiting first
+
 # PostgreSQL.
 DB_SCHEMA_DEFAULT: Final = "wamesh"  # WAMESH_DB_SCHEMA; statements are written naming this one
 LEGACY_SCHEMA: Final = "public"  # where migrations 0001-0008 put an install made before 0009

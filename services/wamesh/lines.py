@@ -17,7 +17,14 @@ from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
-from wamesh.constants import ENGINES, EVENT_TYPES, MAX_NAME_LENGTH, WEBHOOK_SECRET_PREFIX
+from wamesh.constants import (
+    DESIRED_STARTED,
+    DESIRED_STATES,
+    ENGINES,
+    EVENT_TYPES,
+    MAX_NAME_LENGTH,
+    WEBHOOK_SECRET_PREFIX,
+)
 from wamesh.db.pool import Pool
 from wamesh.errors import InvalidInput, SessionNotFound
 from wamesh.ids import as_uuid
@@ -25,7 +32,7 @@ from wamesh.webhooks.signing import generate_secret
 
 _COLUMNS = (
     "id::text AS id, name, engine, status, qr, qr_expires_at, me, webhook_url, webhook_events, "
-    "webhook_enabled, metadata, last_error, created_at, updated_at"
+    "webhook_enabled, metadata, last_error, created_at, updated_at, desired_state"
 )
 
 
@@ -47,6 +54,7 @@ class LineRecord:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    desired_state: str = DESIRED_STARTED
 
 
 @dataclass(frozen=True)
@@ -214,6 +222,25 @@ def _patch_columns(patch: LinePatch) -> tuple[list[str], list[object]]:
         columns.append("webhook_enabled")
         values.append(patch.webhook_enabled)
     return columns, values
+
+
+async def set_desired_state(pool: Pool, line_id: str, desired: str) -> LineRecord:
+    """Start (`started`: a pool worker should serve it) or stop (`stopped`) a line; return it.
+    `desired_at` moves only when the state changes, so a line keeps its place in the queue."""
+    line_id = parse_line_id(line_id)
+    if desired not in DESIRED_STATES:
+        raise InvalidInput(f"desired_state must be one of {', '.join(DESIRED_STATES)}")
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "UPDATE wamesh.sessions SET desired_at = CASE WHEN desired_state = %s "
+            "THEN desired_at ELSE now() END, desired_state = %s, updated_at = now() "
+            f"WHERE id = %s RETURNING {_COLUMNS}",
+            (desired, desired, line_id),
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        raise SessionNotFound(line_id)
+    return LineRecord(**row)
 
 
 async def delete_line(pool: Pool, line_id: str) -> None:

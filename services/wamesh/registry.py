@@ -189,6 +189,18 @@ class Registry:
         """The lease duration."""
         return self._ttl_ms
 
+    @property
+    def redis(self) -> Redis:
+        """The connection the leases use (pool mode's wake-ups share it)."""
+        return self._redis
+
+    async def holders(self, session_ids: list[str]) -> list[bytes | str | None]:
+        """The raw records of several lines in one round trip (None: free)."""
+        if not session_ids:
+            return []
+        keys = [WORKER_KEY.format(session_id=sid) for sid in session_ids]
+        return list(await self._redis.mget(keys))
+
     async def claim(self, record: WorkerRecord) -> WorkerRecord | None:
         """Take the line's lease (rules 1 and 2 of the module docstring); return the dead holder
         it replaced, if any, or raise LeaseHeld naming the live one."""

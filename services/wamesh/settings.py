@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from wamesh.constants import DB_SCHEMA_DEFAULT, ENGINES
+from wamesh.constants import DB_SCHEMA_DEFAULT, ENGINES, POOL_POLL_MS_DEFAULT
 from wamesh.db.schema import schema_name
 from wamesh.errors import ConfigError
 
@@ -257,7 +257,9 @@ class Settings:
         "WAMESH_ADVERTISE_HOST",
         "127.0.0.1",
         parse_text,
-        "Host a session worker registers for the gateway to call (Railway: its private domain).",
+        "Host a session worker registers for the gateway to call (Railway: its private domain "
+        "when pinned); `auto`: its own address on the network that reaches Redis (pool "
+        "replicas).",
     )
     worker_grpc_port: int = setting(
         "WAMESH_WORKER_GRPC_PORT",
@@ -292,6 +294,14 @@ class Settings:
         parse_bool,
         "Take a line at once when its registered worker's address refuses connections (it "
         "crashed); turn off when WAMESH_ADVERTISE_HOST is a proxy, not the worker itself.",
+    )
+    pool_poll_ms: int = setting(
+        "WAMESH_POOL_POLL_MS",
+        POOL_POLL_MS_DEFAULT,
+        parse_int(500),
+        "Pool mode's safety net: an idle pool worker looks for a line wanting a worker at least "
+        "this often (woken at once through Redis otherwise), and a serving one re-reads its "
+        "line's row this often (deleted, or its desired state stopped).",
     )
     webhook_queue_name: str = setting(
         "WEBHOOK_QUEUE_NAME", "webhooks", parse_text, "Redis stream of webhook deliveries."

@@ -5,7 +5,7 @@ The gateway and the line's session worker (sandbox engine, scanned so the line i
 real processes (schemathesis calls them synchronously). A path parameter is either a real id of
 that line (the line, a sent message, its chat, a group, a stored medium, a reminder, a delivery)
 or one schemathesis makes up, so both the handlers' real work and their unknown-id answers are
-met. Operations that end the line (restart, phone disconnect, logout, delete) run last. The
+met. Operations that end the line (restart, phone disconnect, logout, stop, delete) run last. The
 events route is an endless stream, so it is left to test_routing.py.
 
 Every run draws new seeds (hypothesis prints the one to reproduce a failure with). `make test`
@@ -33,7 +33,14 @@ from tests.support.ready_line import API_KEY, CONTACT, ReadyLine, ready_line
 
 STREAMING = "/v1/sessions/{id}/events"
 # Last, in this order: each leaves the line less usable for what follows.
-ENDING = ("restart_session", "sandbox_disconnect", "logout_session", "delete_session")
+ENDING = (
+    "restart_session",
+    "sandbox_disconnect",
+    "logout_session",
+    "stop_session",
+    "start_session",
+    "delete_session",
+)
 # What valid input may be refused with: schemathesis' defaults, and 422, which the document
 # gives where input it allows cannot be carried out (a time already past, a media URL that
 # cannot be fetched, a number not on WhatsApp): no schema can say those. Never 400.

@@ -15,7 +15,12 @@ from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
 
 from wamesh import delivery_log, lines
-from wamesh.constants import API_KEY_METADATA, AUTHORIZATION_METADATA
+from wamesh.constants import (
+    API_KEY_METADATA,
+    AUTHORIZATION_METADATA,
+    DESIRED_STARTED,
+    DESIRED_STOPPED,
+)
 from wamesh.dependencies import DEPENDENCY_ERRORS
 from wamesh.errors import WameshError
 from wamesh.gateway import calls
@@ -100,6 +105,7 @@ class SessionAdmin(admin_pb2_grpc.SessionAdminServiceServicer):
             metadata=_struct_dict(request.metadata),
         )
         line, secret = await lines.create_line(self._gw.pool, new)
+        await self._gw.router.wake_pool()
         return admin_pb2.CreateSessionResponse(session=line_to_proto(line), webhook_secret=secret)
 
     @translate_errors
@@ -140,8 +146,28 @@ class SessionAdmin(admin_pb2_grpc.SessionAdminServiceServicer):
         self, request: admin_pb2.DeleteSessionRequest, context: Context
     ) -> admin_pb2.DeleteSessionResponse:
         """Delete a line."""
-        await lines.delete_line(self._gw.pool, request.session_id)
+        line_id = lines.parse_line_id(request.session_id)
+        await lines.delete_line(self._gw.pool, line_id)
+        await self._gw.router.release(line_id, deleted=True)
         return admin_pb2.DeleteSessionResponse()
+
+    @translate_errors
+    async def StartSession(
+        self, request: admin_pb2.StartSessionRequest, context: Context
+    ) -> admin_pb2.Session:
+        """The line wants a worker (pool mode takes it)."""
+        line = await lines.set_desired_state(self._gw.pool, request.session_id, DESIRED_STARTED)
+        await self._gw.router.wake_pool()
+        return line_to_proto(line)
+
+    @translate_errors
+    async def StopSession(
+        self, request: admin_pb2.StopSessionRequest, context: Context
+    ) -> admin_pb2.Session:
+        """The line wants no worker: its worker lets it go."""
+        line = await lines.set_desired_state(self._gw.pool, request.session_id, DESIRED_STOPPED)
+        await self._gw.router.release(line.id)
+        return line_to_proto(line)
 
     @translate_errors
     async def RotateWebhookSecret(

@@ -36,6 +36,7 @@ def line_to_proto(line: LineRecord, worker_address: str = "") -> admin_pb2.Sessi
         updated_at=timestamp(line.updated_at),
         worker_address=worker_address,
         webhook_enabled=line.webhook_enabled,
+        desired_state=line.desired_state,
     )
 
 

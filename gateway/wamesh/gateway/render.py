@@ -50,6 +50,7 @@ def line_json(
         "last_error": line.last_error,
         "created_at": iso(line.created_at),
         "updated_at": iso(line.updated_at),
+        "desired_state": line.desired_state,
         "worker": worker_json(worker),
         "live_status": live,
     }

@@ -10,7 +10,9 @@ lookup waits at most DEPENDENCY_WAIT_S (Redis down raises DependencyUnavailable)
 answers `dependency_unavailable` is not gone, and its answer is passed on.
 
 `wake_reminders` is the gateway's side of the reminder wake-up (MeshService, not relayed to
-clients): best effort, as the worker's poll is the safety net.
+clients): best effort, as the worker's poll is the safety net. `release` and `wake_pool` are pool
+mode's (wamesh.placement): let a deleted or stopped line go, wake a pool worker for a line that
+wants one.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from wamesh.dependencies import REDIS, bounded
 from wamesh.errors import DependencyUnavailable, SessionOffline
 from wamesh.lines import last_status
 from wamesh.logs import request_id
+from wamesh.placement import wake_pool
 from wamesh.registry import Registry, WorkerRecord
 from wamesh.rpc.errors import CODE_METADATA, from_rpc_error
 from wamesh.v1 import mesh_pb2, mesh_pb2_grpc
@@ -187,6 +190,32 @@ class WorkerRouter:
         except (grpc.aio.AioRpcError, RedisError, OSError) as exc:
             self.forget(session_id)
             _LOGGER.info("could not wake the reminders of %s: %s", session_id, type(exc).__name__)
+
+    async def release(self, session_id: str, *, deleted: bool = False) -> None:
+        """Tell the line's worker, if one serves it, to let the line go (deleted or stopped);
+        best effort: a worker re-reads its row every WAMESH_POOL_POLL_MS."""
+        try:
+            record = await self.resolve(session_id)
+            if record is None:
+                return
+            stub = mesh_pb2_grpc.MeshServiceStub(self.channel(record.address))
+            await stub.Release(
+                mesh_pb2.ReleaseRequest(session_id=session_id, deleted=deleted),
+                metadata=self.metadata(),
+                timeout=WAKE_DEADLINE_S,
+            )
+        except (grpc.aio.AioRpcError, RedisError, OSError, DependencyUnavailable) as exc:
+            _LOGGER.info("could not release %s: %s", session_id, type(exc).__name__)
+        finally:
+            self.forget(session_id)
+
+    async def wake_pool(self) -> None:
+        """Wake an idle pool worker: a line now wants one (best effort, their poll backs it)."""
+        try:
+            async with bounded(REDIS):
+                await wake_pool(self._registry.redis)
+        except (RedisError, OSError, DependencyUnavailable) as exc:
+            _LOGGER.info("could not wake the pool: %s", type(exc).__name__)
 
     async def close(self) -> None:
         """Close every channel."""

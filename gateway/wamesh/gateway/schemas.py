@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from wamesh.constants import ENGINES, EVENT_TYPES, MAX_NAME_LENGTH, MAX_TEXT_LENGTH, STATUSES
+from wamesh.constants import (
+    DESIRED_STATES,
+    ENGINES,
+    EVENT_TYPES,
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    STATUSES,
+)
 from wamesh.jid import GROUP_JID_PATTERN, PHONE_NUMBER_PATTERN, RECIPIENT_PATTERN
 from wamesh.media.ingest import BASE64_DATA_PATTERN, BASE64_PATTERN, MEDIA_URL_PATTERN
 
@@ -156,6 +163,12 @@ SESSION = obj(
         "last_error": NULLABLE_STRING,
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
+        "desired_state": {
+            "type": "string",
+            "enum": list(DESIRED_STATES),
+            "description": "started: the line wants a worker (pool mode serves it); stopped: "
+            "it wants none (POST .../start, .../stop; a logged-out line becomes stopped)",
+        },
         "worker": WORKER,
         "live_status": {"type": ["string", "null"]},
     },

@@ -40,6 +40,7 @@ class Session(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     WORKER_ADDRESS_FIELD_NUMBER: _builtins.int
     WEBHOOK_ENABLED_FIELD_NUMBER: _builtins.int
+    DESIRED_STATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     engine: _builtins.str
@@ -51,6 +52,8 @@ class Session(_message.Message):
     worker_address: _builtins.str
     """The worker serving the line now, empty when none does."""
     webhook_enabled: _builtins.bool
+    desired_state: _builtins.str
+    """`started` (the line wants a worker) or `stopped` (StartSession / StopSession)."""
     @_builtins.property
     def qr_expires_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -79,14 +82,53 @@ class Session(_message.Message):
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         worker_address: _builtins.str = ...,
         webhook_enabled: _builtins.bool = ...,
+        desired_state: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "metadata", b"metadata", "qr_expires_at", b"qr_expires_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "engine", b"engine", "id", b"id", "last_error", b"last_error", "me", b"me", "metadata", b"metadata", "name", b"name", "qr", b"qr", "qr_expires_at", b"qr_expires_at", "status", b"status", "updated_at", b"updated_at", "webhook_enabled", b"webhook_enabled", "webhook_events", b"webhook_events", "webhook_url", b"webhook_url", "worker_address", b"worker_address"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "desired_state", b"desired_state", "engine", b"engine", "id", b"id", "last_error", b"last_error", "me", b"me", "metadata", b"metadata", "name", b"name", "qr", b"qr", "qr_expires_at", b"qr_expires_at", "status", b"status", "updated_at", b"updated_at", "webhook_enabled", b"webhook_enabled", "webhook_events", b"webhook_events", "webhook_url", b"webhook_url", "worker_address", b"worker_address"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Session: _TypeAlias = Session  # noqa: Y015
+
+@_typing.final
+class StartSessionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StartSessionRequest: _TypeAlias = StartSessionRequest  # noqa: Y015
+
+@_typing.final
+class StopSessionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StopSessionRequest: _TypeAlias = StopSessionRequest  # noqa: Y015
 
 @_typing.final
 class CreateSessionRequest(_message.Message):

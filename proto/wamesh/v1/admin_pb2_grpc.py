@@ -64,6 +64,16 @@ class SessionAdminServiceStub:
                 request_serializer=wamesh_dot_v1_dot_admin__pb2.RotateWebhookSecretRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_admin__pb2.RotateWebhookSecretResponse.FromString,
                 _registered_method=True)
+        self.StartSession = channel.unary_unary(
+                '/wamesh.v1.SessionAdminService/StartSession',
+                request_serializer=wamesh_dot_v1_dot_admin__pb2.StartSessionRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_admin__pb2.Session.FromString,
+                _registered_method=True)
+        self.StopSession = channel.unary_unary(
+                '/wamesh.v1.SessionAdminService/StopSession',
+                request_serializer=wamesh_dot_v1_dot_admin__pb2.StopSessionRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_admin__pb2.Session.FromString,
+                _registered_method=True)
 
 
 class SessionAdminServiceServicer:
@@ -105,6 +115,20 @@ class SessionAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartSession(self, request, context):
+        """Pool mode: the line wants a worker (a pool worker takes it) or wants none (its worker lets
+        it go, saving its auth state; the status becomes `stopped`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopSession(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +161,16 @@ def add_SessionAdminServiceServicer_to_server(servicer, server):
                     servicer.RotateWebhookSecret,
                     request_deserializer=wamesh_dot_v1_dot_admin__pb2.RotateWebhookSecretRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_admin__pb2.RotateWebhookSecretResponse.SerializeToString,
+            ),
+            'StartSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartSession,
+                    request_deserializer=wamesh_dot_v1_dot_admin__pb2.StartSessionRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_admin__pb2.Session.SerializeToString,
+            ),
+            'StopSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopSession,
+                    request_deserializer=wamesh_dot_v1_dot_admin__pb2.StopSessionRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_admin__pb2.Session.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +335,60 @@ class SessionAdminService:
             '/wamesh.v1.SessionAdminService/RotateWebhookSecret',
             wamesh_dot_v1_dot_admin__pb2.RotateWebhookSecretRequest.SerializeToString,
             wamesh_dot_v1_dot_admin__pb2.RotateWebhookSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionAdminService/StartSession',
+            wamesh_dot_v1_dot_admin__pb2.StartSessionRequest.SerializeToString,
+            wamesh_dot_v1_dot_admin__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.SessionAdminService/StopSession',
+            wamesh_dot_v1_dot_admin__pb2.StopSessionRequest.SerializeToString,
+            wamesh_dot_v1_dot_admin__pb2.Session.FromString,
             options,
             channel_credentials,
             insecure,

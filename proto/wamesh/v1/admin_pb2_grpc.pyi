@@ -37,6 +37,11 @@ class SessionAdminServiceStub:
     UpdateSession: _grpc.UnaryUnaryMultiCallable[_admin_pb2.UpdateSessionRequest, _admin_pb2.Session]
     DeleteSession: _grpc.UnaryUnaryMultiCallable[_admin_pb2.DeleteSessionRequest, _admin_pb2.DeleteSessionResponse]
     RotateWebhookSecret: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RotateWebhookSecretRequest, _admin_pb2.RotateWebhookSecretResponse]
+    StartSession: _grpc.UnaryUnaryMultiCallable[_admin_pb2.StartSessionRequest, _admin_pb2.Session]
+    """Pool mode: the line wants a worker (a pool worker takes it) or wants none (its worker lets
+    it go, saving its auth state; the status becomes `stopped`).
+    """
+    StopSession: _grpc.UnaryUnaryMultiCallable[_admin_pb2.StopSessionRequest, _admin_pb2.Session]
 
 @_typing.type_check_only
 class SessionAdminServiceAsyncStub(SessionAdminServiceStub):
@@ -47,6 +52,11 @@ class SessionAdminServiceAsyncStub(SessionAdminServiceStub):
     UpdateSession: _aio.UnaryUnaryMultiCallable[_admin_pb2.UpdateSessionRequest, _admin_pb2.Session]  # type: ignore[assignment]
     DeleteSession: _aio.UnaryUnaryMultiCallable[_admin_pb2.DeleteSessionRequest, _admin_pb2.DeleteSessionResponse]  # type: ignore[assignment]
     RotateWebhookSecret: _aio.UnaryUnaryMultiCallable[_admin_pb2.RotateWebhookSecretRequest, _admin_pb2.RotateWebhookSecretResponse]  # type: ignore[assignment]
+    StartSession: _aio.UnaryUnaryMultiCallable[_admin_pb2.StartSessionRequest, _admin_pb2.Session]  # type: ignore[assignment]
+    """Pool mode: the line wants a worker (a pool worker takes it) or wants none (its worker lets
+    it go, saving its auth state; the status becomes `stopped`).
+    """
+    StopSession: _aio.UnaryUnaryMultiCallable[_admin_pb2.StopSessionRequest, _admin_pb2.Session]  # type: ignore[assignment]
 
 class SessionAdminServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -90,6 +100,23 @@ class SessionAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.RotateWebhookSecretRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.RotateWebhookSecretResponse, _abc.Awaitable[_admin_pb2.RotateWebhookSecretResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def StartSession(
+        self,
+        request: _admin_pb2.StartSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.Session, _abc.Awaitable[_admin_pb2.Session]]:
+        """Pool mode: the line wants a worker (a pool worker takes it) or wants none (its worker lets
+        it go, saving its auth state; the status becomes `stopped`).
+        """
+
+    @_abc_1.abstractmethod
+    def StopSession(
+        self,
+        request: _admin_pb2.StopSessionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.Session, _abc.Awaitable[_admin_pb2.Session]]: ...
 
 def add_SessionAdminServiceServicer_to_server(servicer: SessionAdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

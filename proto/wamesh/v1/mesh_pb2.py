@@ -24,17 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14wamesh/v1/mesh.proto\x12\twamesh.v1\"*\n\x14WakeRemindersRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x17\n\x15WakeRemindersResponse2a\n\x0bMeshService\x12R\n\rWakeReminders\x12\x1f.wamesh.v1.WakeRemindersRequest\x1a .wamesh.v1.WakeRemindersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14wamesh/v1/mesh.proto\x12\twamesh.v1\"5\n\x0eReleaseRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"\x11\n\x0fReleaseResponse\"*\n\x14WakeRemindersRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"\x17\n\x15WakeRemindersResponse2\xa3\x01\n\x0bMeshService\x12R\n\rWakeReminders\x12\x1f.wamesh.v1.WakeRemindersRequest\x1a .wamesh.v1.WakeRemindersResponse\x12@\n\x07Release\x12\x19.wamesh.v1.ReleaseRequest\x1a\x1a.wamesh.v1.ReleaseResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wamesh.v1.mesh_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WAKEREMINDERSREQUEST']._serialized_start=35
-  _globals['_WAKEREMINDERSREQUEST']._serialized_end=77
-  _globals['_WAKEREMINDERSRESPONSE']._serialized_start=79
-  _globals['_WAKEREMINDERSRESPONSE']._serialized_end=102
-  _globals['_MESHSERVICE']._serialized_start=104
-  _globals['_MESHSERVICE']._serialized_end=201
+  _globals['_RELEASEREQUEST']._serialized_start=35
+  _globals['_RELEASEREQUEST']._serialized_end=88
+  _globals['_RELEASERESPONSE']._serialized_start=90
+  _globals['_RELEASERESPONSE']._serialized_end=107
+  _globals['_WAKEREMINDERSREQUEST']._serialized_start=109
+  _globals['_WAKEREMINDERSREQUEST']._serialized_end=151
+  _globals['_WAKEREMINDERSRESPONSE']._serialized_start=153
+  _globals['_WAKEREMINDERSRESPONSE']._serialized_end=176
+  _globals['_MESHSERVICE']._serialized_start=179
+  _globals['_MESHSERVICE']._serialized_end=342
 # @@protoc_insertion_point(module_scope)

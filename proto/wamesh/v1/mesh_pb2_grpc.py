@@ -40,6 +40,11 @@ class MeshServiceStub:
                 request_serializer=wamesh_dot_v1_dot_mesh__pb2.WakeRemindersRequest.SerializeToString,
                 response_deserializer=wamesh_dot_v1_dot_mesh__pb2.WakeRemindersResponse.FromString,
                 _registered_method=True)
+        self.Release = channel.unary_unary(
+                '/wamesh.v1.MeshService/Release',
+                request_serializer=wamesh_dot_v1_dot_mesh__pb2.ReleaseRequest.SerializeToString,
+                response_deserializer=wamesh_dot_v1_dot_mesh__pb2.ReleaseResponse.FromString,
+                _registered_method=True)
 
 
 class MeshServiceServicer:
@@ -54,6 +59,15 @@ class MeshServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Release(self, request, context):
+        """Let the line go: it was deleted or stopped (desired state). The worker stops the line
+        (saving auth state) and releases its lease; a pool worker then takes another line, a pinned
+        one (--id) exits. Its periodic row check is the safety net.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeshServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +75,11 @@ def add_MeshServiceServicer_to_server(servicer, server):
                     servicer.WakeReminders,
                     request_deserializer=wamesh_dot_v1_dot_mesh__pb2.WakeRemindersRequest.FromString,
                     response_serializer=wamesh_dot_v1_dot_mesh__pb2.WakeRemindersResponse.SerializeToString,
+            ),
+            'Release': grpc.unary_unary_rpc_method_handler(
+                    servicer.Release,
+                    request_deserializer=wamesh_dot_v1_dot_mesh__pb2.ReleaseRequest.FromString,
+                    response_serializer=wamesh_dot_v1_dot_mesh__pb2.ReleaseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +110,33 @@ class MeshService:
             '/wamesh.v1.MeshService/WakeReminders',
             wamesh_dot_v1_dot_mesh__pb2.WakeRemindersRequest.SerializeToString,
             wamesh_dot_v1_dot_mesh__pb2.WakeRemindersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Release(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wamesh.v1.MeshService/Release',
+            wamesh_dot_v1_dot_mesh__pb2.ReleaseRequest.SerializeToString,
+            wamesh_dot_v1_dot_mesh__pb2.ReleaseResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,6 +37,11 @@ class MeshServiceStub:
     """Look for due reminders now: the gateway calls it after creating or moving one of the line's
     reminders, so no worker needs a LISTEN connection (its poll is the safety net).
     """
+    Release: _grpc.UnaryUnaryMultiCallable[_mesh_pb2.ReleaseRequest, _mesh_pb2.ReleaseResponse]
+    """Let the line go: it was deleted or stopped (desired state). The worker stops the line
+    (saving auth state) and releases its lease; a pool worker then takes another line, a pinned
+    one (--id) exits. Its periodic row check is the safety net.
+    """
 
 @_typing.type_check_only
 class MeshServiceAsyncStub(MeshServiceStub):
@@ -46,6 +51,11 @@ class MeshServiceAsyncStub(MeshServiceStub):
     WakeReminders: _aio.UnaryUnaryMultiCallable[_mesh_pb2.WakeRemindersRequest, _mesh_pb2.WakeRemindersResponse]  # type: ignore[assignment]
     """Look for due reminders now: the gateway calls it after creating or moving one of the line's
     reminders, so no worker needs a LISTEN connection (its poll is the safety net).
+    """
+    Release: _aio.UnaryUnaryMultiCallable[_mesh_pb2.ReleaseRequest, _mesh_pb2.ReleaseResponse]  # type: ignore[assignment]
+    """Let the line go: it was deleted or stopped (desired state). The worker stops the line
+    (saving auth state) and releases its lease; a pool worker then takes another line, a pinned
+    one (--id) exits. Its periodic row check is the safety net.
     """
 
 class MeshServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -59,6 +69,17 @@ class MeshServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_mesh_pb2.WakeRemindersResponse, _abc.Awaitable[_mesh_pb2.WakeRemindersResponse]]:
         """Look for due reminders now: the gateway calls it after creating or moving one of the line's
         reminders, so no worker needs a LISTEN connection (its poll is the safety net).
+        """
+
+    @_abc_1.abstractmethod
+    def Release(
+        self,
+        request: _mesh_pb2.ReleaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_mesh_pb2.ReleaseResponse, _abc.Awaitable[_mesh_pb2.ReleaseResponse]]:
+        """Let the line go: it was deleted or stopped (desired state). The worker stops the line
+        (saving auth state) and releases its lease; a pool worker then takes another line, a pinned
+        one (--id) exits. Its periodic row check is the safety net.
         """
 
 def add_MeshServiceServicer_to_server(servicer: MeshServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -3,7 +3,9 @@
 At start it runs a worker for every line; it LISTENs on `wamesh_sessions` (a trigger NOTIFYs on
 insert, status change and delete), so a new line gets its worker at once and a deleted line's
 worker is stopped. A crashed worker restarts with back-off (see children.Child); a worker that
-exits because its line was deleted is not restarted.
+exits because its line was deleted is not restarted. Only lines that want a worker
+(`desired_state` started, migration 0010) get one: stopping a line stops its worker, starting it
+starts one (the trigger notifies desired-state changes too).
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from pathlib import Path
 
 import psycopg
 
-from wamesh.constants import DB_SCHEMA_DEFAULT, NOTIFY_SESSIONS_CHANNEL
+from wamesh.constants import (
+    DB_SCHEMA_DEFAULT,
+    DESIRED_STARTED,
+    DESIRED_STOPPED,
+    NOTIFY_SESSIONS_CHANNEL,
+)
 from wamesh.db.pool import cursor_class
 from wamesh.dev.children import Child, wamesh_command
 
@@ -76,7 +83,9 @@ class LineSupervisor:
                 await self._sync(conn)
 
     async def _sync(self, conn: psycopg.AsyncConnection[tuple[str]]) -> None:
-        cursor = await conn.execute("SELECT id::text FROM wamesh.sessions")
+        cursor = await conn.execute(
+            "SELECT id::text FROM wamesh.sessions WHERE desired_state = %s", (DESIRED_STARTED,)
+        )
         lines = {row[0] for row in await cursor.fetchall()}
         for line in lines - set(self.workers):
             self._start_worker(line)
@@ -86,9 +95,15 @@ class LineSupervisor:
     def _apply(self, note: dict[str, str]) -> None:
         line = note["id"]
         if note["op"] == "INSERT" and line not in self.workers:
+            if note.get("desired_state", DESIRED_STARTED) != DESIRED_STARTED:
+                return
             self._start_worker(line)
-        elif note["op"] == "DELETE" and line in self.workers:
+        elif (note["op"] == "DELETE" and line in self.workers) or (
+            note.get("desired_state") == DESIRED_STOPPED and line in self.workers
+        ):
             asyncio.create_task(self._stop_worker(line))  # noqa: RUF006 - stop awaits itself
+        elif note.get("desired_state") == DESIRED_STARTED and line not in self.workers:
+            self._start_worker(line)
 
     def _start_worker(self, line: str) -> None:
         _LOGGER.info("starting the worker of line %s", line)

@@ -10,12 +10,18 @@ import sys
 from wamesh.errors import ConfigError, LeaseHeld, SessionNotFound
 from wamesh.settings import Settings, parse_uuid
 
-HELP = "run the session worker of one line (--id or SESSION_ID)"
+HELP = "run the session worker of one line (--id or SESSION_ID), or of any line (--pool)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--id`."""
-    parser.add_argument("--id", dest="session_id", help="the line's id (default: $SESSION_ID)")
+    """`--id` or `--pool`."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--id", dest="session_id", help="the line's id (default: $SESSION_ID)")
+    group.add_argument(
+        "--pool",
+        action="store_true",
+        help="serve whichever line wants a worker and has none, one at a time (pool mode)",
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -43,6 +49,8 @@ def require_mesh_token(settings: Settings) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run until stopped; the exit code says why it stopped."""
     require_mesh_token(settings)
+    if args.pool:
+        return asyncio.run(_pool_main(settings))
     raw = args.session_id or settings.session_id
     if not raw:
         raise ConfigError("no line given: pass --id <uuid> or set SESSION_ID")
@@ -86,5 +94,29 @@ async def _main(settings: Settings, session_id: str) -> int:
             running_worker(settings, session_id, pool, redis, kicker) as worker,
         ):
             return await wait_for_exit(worker, stop)
+    finally:
+        await redis.aclose()
+
+
+async def _pool_main(settings: Settings) -> int:
+    from wamesh.process import install_stop_signals, no_collection_while_starting
+
+    with no_collection_while_starting():
+        from wamesh.db.pool import open_role_pool
+        from wamesh.outbox import open_kicker
+        from wamesh.redis_client import SESSION_REDIS_CONNECTIONS, redis_client
+        from wamesh.session.pool import run_pool
+
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    # The same budget as a pinned worker: one Redis connection (lease, kicks, and the pool's
+    # wake-up BLPOP while idle, when nothing else needs it).
+    redis = redis_client(settings, SESSION_REDIS_CONNECTIONS, "wamesh-session-pool")
+    try:
+        async with (
+            open_role_pool(settings, "session", name="session-pool", patient=True) as pool,
+            open_kicker(settings, redis) as kicker,
+        ):
+            return await run_pool(settings, pool, redis, kicker, stop)
     finally:
         await redis.aclose()

@@ -130,6 +130,8 @@ class Line:
         self.qr: Qr | None = None
         self.last_error: str | None = None
         self.deleted = asyncio.Event()
+        # Set by MeshService.Release: the gateway says the line was deleted or stopped.
+        self.released = asyncio.Event()
         self._changed = asyncio.Event()
         self._pump_task: asyncio.Task[None] | None = None
         self._saver_task: asyncio.Task[None] | None = None

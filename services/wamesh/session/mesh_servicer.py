@@ -24,3 +24,12 @@ class MeshServicer(mesh_pb2_grpc.MeshServiceServicer):
         check_line(self._line, request.session_id)
         self._reminders.wake()
         return mesh_pb2.WakeRemindersResponse()
+
+    @translate_errors
+    async def Release(
+        self, request: mesh_pb2.ReleaseRequest, context: Context
+    ) -> mesh_pb2.ReleaseResponse:
+        """Let the line go (deleted or stopped): the worker stops it and releases its lease."""
+        check_line(self._line, request.session_id)
+        (self._line.deleted if request.deleted else self._line.released).set()
+        return mesh_pb2.ReleaseResponse()

@@ -21,6 +21,7 @@ come back as soon as the lease is confirmed again. Only another worker's record 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -36,12 +37,14 @@ from wamesh.constants import MESH_TOKEN_METADATA
 from wamesh.db.pool import Pool
 from wamesh.engines.factory import create_engine
 from wamesh.engines.sandbox import SentLog
+from wamesh.errors import SessionNotFound
 from wamesh.media.postgres import PostgresMediaStore
 from wamesh.outbox import Kicker
 from wamesh.registry import Lease, Registry, new_record
 from wamesh.reminders.runner import ReminderRunner
 from wamesh.rpc.auth import Metadata, TokenInterceptor, metadata_value, tokens_match
 from wamesh.rpc.server import RunningServer, serve
+from wamesh.session.advertise import advertised_host
 from wamesh.session.fence import LeaseFence
 from wamesh.session.hub import Hub
 from wamesh.session.line import Line
@@ -58,6 +61,7 @@ GRPC_GRACE_S = 5.0
 EXIT_OK = 0
 EXIT_LEASE_LOST = 3
 EXIT_DELETED = 4
+EXIT_RELEASED = 0  # the gateway let the line go (MeshService.Release): deleted or stopped
 
 
 @dataclass
@@ -69,6 +73,7 @@ class RunningWorker:
     server: RunningServer
     address: str
     reminders: ReminderRunner
+    keep_status: bool = False  # stop without writing `stopped` (pool mode: a logged-out line)
 
 
 def _mesh_interceptors(settings: Settings) -> Sequence[grpc.aio.ServerInterceptor]:
@@ -119,7 +124,7 @@ async def running_worker(
     )
 
     def register(server: grpc.aio.Server, port: int) -> list[str]:
-        address = f"{settings.advertise_host}:{port}"
+        address = f"{host}:{port}"
         session_pb2_grpc.add_SessionServiceServicer_to_server(
             SessionServicer(line, address, row.engine, started_at), server
         )
@@ -134,6 +139,7 @@ async def running_worker(
         ]
 
     fence = LeaseFence()
+    host = advertised_host(settings)
     async with AsyncExitStack() as stack:
         server = await stack.enter_async_context(
             serve(
@@ -145,7 +151,7 @@ async def running_worker(
             )
         )
         # Claimed only now that the port listens (the takeover rule in wamesh.registry).
-        address = f"{settings.advertise_host}:{server.port}"
+        address = f"{host}:{server.port}"
         registry = Registry(redis, settings.lease_ttl_ms, take_over_refused=settings.lease_takeover)
         lease = Lease(registry, new_record(session_id, address))
         await lease.start()
@@ -180,8 +186,11 @@ async def _shutdown(worker: RunningWorker) -> None:
     await worker.reminders.stop()
     if worker.lease.lost.is_set():
         await worker.line.abort()
-    elif worker.line.deleted.is_set():
+    elif worker.line.deleted.is_set() or worker.keep_status:
         await worker.line.stop(write_status=False)
+    elif worker.line.released.is_set():
+        with contextlib.suppress(SessionNotFound):  # released because it was deleted
+            await worker.line.stop()
     else:
         await worker.line.stop()
     await worker.lease.stop(release=True)
@@ -194,6 +203,7 @@ async def wait_for_exit(worker: RunningWorker, stop: asyncio.Event) -> int:
         asyncio.create_task(stop.wait()): EXIT_OK,
         asyncio.create_task(worker.lease.lost.wait()): EXIT_LEASE_LOST,
         asyncio.create_task(worker.line.deleted.wait()): EXIT_DELETED,
+        asyncio.create_task(worker.line.released.wait()): EXIT_RELEASED,
     }
     done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:

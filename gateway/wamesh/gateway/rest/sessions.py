@@ -1,4 +1,5 @@
-"""`/v1/sessions`: create, list, get (with its live worker), patch, delete, rotate the secret.
+"""`/v1/sessions`: create, list, get (with its live worker), patch, delete, start, stop, rotate
+the secret. Start and stop set the line's desired state (pool mode, wamesh.placement).
 
 A line is read from PostgreSQL, its worker from Redis: while Redis is unreachable, lines are
 still listed and shown, with `worker` and `live_status` null. `me_lid` (the own LID) is live only:
@@ -12,6 +13,7 @@ import contextlib
 from aiohttp import web
 
 from wamesh import lines
+from wamesh.constants import DESIRED_STARTED, DESIRED_STOPPED
 from wamesh.errors import WameshError
 from wamesh.gateway import schemas as s
 from wamesh.gateway.api import BODY, Operation, Response
@@ -33,6 +35,7 @@ async def create_session(request: web.Request) -> web.StreamResponse:
         metadata=body.get("metadata", {}),
     )
     line, secret = await lines.create_line(gateway_of(request).pool, new)
+    await gateway_of(request).router.wake_pool()
     return json_response({"session": line_json(line), "webhook_secret": secret}, 201)
 
 
@@ -83,9 +86,29 @@ async def update_session(request: web.Request) -> web.StreamResponse:
 
 
 async def delete_session(request: web.Request) -> web.StreamResponse:
-    """Delete a line with its auth state, reminders and deliveries."""
-    await lines.delete_line(gateway_of(request).pool, request.match_info["id"])
+    """Delete a line with its auth state, reminders and deliveries; its worker lets it go."""
+    gw = gateway_of(request)
+    line_id = lines.parse_line_id(request.match_info["id"])
+    await lines.delete_line(gw.pool, line_id)
+    await gw.router.release(line_id, deleted=True)
     return web.Response(status=204)
+
+
+async def start_session(request: web.Request) -> web.StreamResponse:
+    """The line wants a worker: a pool worker takes it (pool mode)."""
+    gw = gateway_of(request)
+    line = await lines.set_desired_state(gw.pool, request.match_info["id"], DESIRED_STARTED)
+    await gw.router.wake_pool()
+    return json_response(line_json(line))
+
+
+async def stop_session(request: web.Request) -> web.StreamResponse:
+    """The line wants no worker: its worker saves its auth state, writes `stopped` and lets it
+    go."""
+    gw = gateway_of(request)
+    line = await lines.set_desired_state(gw.pool, request.match_info["id"], DESIRED_STOPPED)
+    await gw.router.release(line.id)
+    return json_response(line_json(line))
 
 
 async def rotate_webhook_secret(request: web.Request) -> web.StreamResponse:
@@ -143,6 +166,24 @@ OPERATIONS = [
         _TAG,
         ok=204,
         response=Response("Deleted", None),
+        errors=(404,),
+    ),
+    Operation(
+        "POST",
+        _LINE + "/start",
+        start_session,
+        "Start a line: it wants a worker (pool mode takes it)",
+        _TAG,
+        response=Response("The line, desired_state started", s.SESSION),
+        errors=(404,),
+    ),
+    Operation(
+        "POST",
+        _LINE + "/stop",
+        stop_session,
+        "Stop a line: its worker lets it go and no pool worker takes it",
+        _TAG,
+        response=Response("The line, desired_state stopped", s.SESSION),
         errors=(404,),
     ),
     Operation(

@@ -36,7 +36,8 @@ function lineCard(line) {
 function facts(line) {
   const list = node("dl", "facts");
   const worker = line.worker ? line.worker.address + " (pid " + line.worker.pid + ")" : "none running";
-  for (const [term, value] of [["Engine", line.engine], ["Number", line.me ? shortJid(line.me) : "not linked"], ["Worker", worker]]) {
+  const wanted = line.desired_state === "stopped" ? "no (stopped)" : "yes";
+  for (const [term, value] of [["Engine", line.engine], ["Number", line.me ? shortJid(line.me) : "not linked"], ["Worker", worker], ["Wants a worker", wanted]]) {
     list.append(node("dt", null, term), node("dd", null, value));
   }
   return list;
@@ -45,7 +46,14 @@ function facts(line) {
 function lineActions(line) {
   const controls = [];
   if (line.status === "qr") controls.push(action("Link (QR or code)", "link", () => linkLine(line.id), "primary"));
+  if (line.desired_state === "stopped") {
+    // Stopped: no worker should serve it (pool mode takes it once started again).
+    controls.push(action("Start", "start", () => setDesired(line, "start"), "primary"));
+    controls.push(action("Delete", "delete", () => removeLine(line), "danger"));
+    return bar(...controls);
+  }
   controls.push(action("Restart", "restart", () => restartLine(line), STUCK.includes(line.status) ? "primary" : ""));
+  controls.push(action("Stop", "stop", () => setDesired(line, "stop")));
   if (PAIRED.includes(line.status)) controls.push(action("Log out", "logout", () => logoutLine(line)));
   controls.push(action("Delete", "delete", () => removeLine(line), "danger"));
   return bar(...controls);
@@ -73,6 +81,13 @@ async function restartLine(line) {
   const reply = await call("POST", linePath(line.id) + "/restart");
   notice("Restarted " + line.name + ": " + reply.status);
   if (state.selected !== line.id) select(line.id); else await refreshLines();
+}
+
+// Start or stop a line (its desired state): a stopped line's worker saves it and lets it go.
+async function setDesired(line, verb) {
+  const reply = await call("POST", linePath(line.id) + "/" + verb);
+  notice((verb === "start" ? "Started " : "Stopped ") + line.name + ": " + reply.desired_state);
+  await refreshLines();
 }
 
 async function logoutLine(line) {
