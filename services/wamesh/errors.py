@@ -264,9 +264,13 @@ class WrongSession(Conflict):
 
 
 class IdempotencyConflict(Conflict):
-    """A client message id already named a send with different content."""
+    """A client message id already named a send with different content (`message_id`)."""
 
     code = "idempotency_conflict"
+
+    def __init__(self, message: str, message_id: str = "") -> None:
+        super().__init__(message)
+        self.message_id = message_id
 
 
 class AlreadyPaired(Conflict):

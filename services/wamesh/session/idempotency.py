@@ -24,5 +24,6 @@ def check_same(known: SentRecord, client_message_id: str, content_sha256: str) -
     if known.content_sha256 is not None and known.content_sha256 != content_sha256:
         raise IdempotencyConflict(
             f"client_message_id {shorten(client_message_id)} already sent message "
-            f"{known.message_id} with different content; use a new id for a new message"
+            f"{known.message_id} with different content; use a new id for a new message",
+            known.message_id,
         )
