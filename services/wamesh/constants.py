@@ -105,3 +105,8 @@ MEDIA_PURGE_INTERVAL_S: Final = 600.0
 MAX_TEXT_LENGTH: Final = 4096
 MAX_NAME_LENGTH: Final = 200
 PHONE_DIGITS: Final = (7, 15)  # E.164: at most 15 digits with the country code
+
+# Metrics: the gateway reads its PostgreSQL gauges at most once per METRICS_DB_CACHE_S; a pending
+# reminder due more than REMINDER_LATE_S ago counts as late.
+METRICS_DB_CACHE_S: Final = 5.0
+REMINDER_LATE_S: Final = 60

@@ -2,8 +2,10 @@
 
 Replay contract with the delivery task: a replayed row goes back to `pending` with its claim
 cleared and `attempts` reset to 0, so it gets a full new budget of WEBHOOK_ATTEMPTS; its earlier
-attempts stay in `webhook_attempts` (ordered by time). The row keeps its id, so the receiver sees
-the same `webhook-id`. It is then kicked; if the kick is lost, the reconciler re-kicks it.
+attempts stay in `webhook_attempts` (ordered by time) and are added to `attempts_before`, so the
+numbers of its new attempts go on from the last one (migration 0012's trigger adds it). The row
+keeps its id, so the receiver sees the same `webhook-id`. It is then kicked; if the kick is lost,
+the reconciler re-kicks it.
 """
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ async def get_delivery(pool: Pool, session_id: str, delivery_id: str) -> Deliver
 
 
 _REQUEUE = (
-    "UPDATE wamesh.webhook_deliveries SET status = 'pending', attempts = 0, claimed_until = NULL, "
+    "UPDATE wamesh.webhook_deliveries SET status = 'pending', "
+    "attempts_before = attempts_before + attempts, attempts = 0, claimed_until = NULL, "
     "last_error = NULL, updated_at = now(), kicked_at = now() WHERE session_id = %s "
 )
 

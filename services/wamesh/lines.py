@@ -255,15 +255,19 @@ async def delete_line(pool: Pool, line_id: str) -> None:
             raise SessionNotFound(line_id)
 
 
-async def rotate_secret(pool: Pool, line_id: str) -> str:
-    """Replace the line's webhook secret with a new one and return it."""
+async def rotate_secret(pool: Pool, line_id: str, grace_s: float = 0) -> str:
+    """Replace the line's webhook secret with a new one and return it; the old one stays valid
+    for `grace_s` (deliveries carry both signatures; a second rotation within it drops the
+    oldest)."""
     line_id = parse_line_id(line_id)
     secret = generate_secret()
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            "UPDATE wamesh.sessions SET webhook_secret = %s, updated_at = now() "
-            "WHERE id = %s RETURNING id",
-            (secret, line_id),
+            "UPDATE wamesh.sessions SET webhook_secret = %s, "
+            "webhook_secret_previous = webhook_secret, "
+            "webhook_secret_previous_until = now() + make_interval(secs => %s), "
+            "updated_at = now() WHERE id = %s RETURNING id",
+            (secret, grace_s, line_id),
         )
         if await cursor.fetchone() is None:
             raise SessionNotFound(line_id)

@@ -1,4 +1,6 @@
-"""Logging setup: one line per record, JSON by default, with the request id when there is one.
+"""Logging setup: one line per record, JSON by default, with the request id and the line id
+when there are ones (`request_id` is set per REST request and per gRPC call, from the gateway's
+`x-request-id` metadata in a worker; `line_id` once per session worker).
 
 Secrets never reach a log line: callers never pass them, and `redact` masks the values of keys
 that look secret in any mapping logged as `extra`.
@@ -14,6 +16,7 @@ import time
 from typing import Any
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+line_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("line_id", default=None)
 
 _SECRET_WORDS = ("secret", "key", "token", "password", "authorization", "auth_state")
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -41,6 +44,9 @@ class JsonFormatter(logging.Formatter):
         rid = request_id.get()
         if rid:
             line["request_id"] = rid
+        lid = line_id.get()
+        if lid:
+            line["line_id"] = lid
         extra = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         line.update(redact(extra))
         if record.exc_info:

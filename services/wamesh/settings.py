@@ -208,8 +208,8 @@ class Settings:
         "WAMESH_REDIS_POOL",
         10,
         parse_int(2, 1000),
-        "Most Redis connections the gateway, and a webhook worker's stream consumer, hold "
-        "(a session worker always holds one).",
+        "Most Redis connections the gateway holds (a session worker always holds one, a "
+        "webhook worker process two).",
     )
     redis_url: str = setting(
         "REDIS_URL",
@@ -252,6 +252,19 @@ class Settings:
     )
     grpc_bind_host: str = setting(
         "WAMESH_GRPC_BIND_HOST", "127.0.0.1", parse_text, "Address gRPC servers listen on."
+    )
+    metrics_port: int = setting(
+        "WAMESH_METRICS_PORT",
+        -1,
+        parse_int(-1, 65535),
+        "Prometheus `/metrics` port of a session worker or webhook worker; -1 (default) serves "
+        "none, 0 picks a free one (logged). Listens on WAMESH_GRPC_BIND_HOST.",
+    )
+    webhook_secret_rotation_grace_s: int = setting(
+        "WEBHOOK_SECRET_ROTATION_GRACE_S",
+        86_400,
+        parse_int(0),
+        "How long a rotated-out webhook secret stays valid: deliveries carry both signatures.",
     )
     advertise_host: str = setting(
         "WAMESH_ADVERTISE_HOST",
@@ -341,6 +354,13 @@ class Settings:
     )
     webhook_concurrency: int = setting(
         "WEBHOOK_CONCURRENCY", 100, parse_int(1, 10_000), "Deliveries in flight per worker process."
+    )
+    webhook_processes: int = setting(
+        "WEBHOOK_PROCESSES",
+        0,
+        parse_int(0, 64),
+        "Webhook worker processes sharing the stream (`wamesh worker --processes`); 0: one per "
+        "CPU less one, at least 1, at most 4.",
     )
     webhook_per_session_inflight: int = setting(
         "WEBHOOK_PER_SESSION_INFLIGHT",

@@ -5,9 +5,12 @@ figures (lost, duplicates by `webhook-id`, recovery seconds, the healthy line's 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from pathlib import Path
 
+import pytest
 import redis.asyncio
 
 from tests.bench.common import percentile
@@ -21,22 +24,26 @@ BACKLOG = 1_000
 
 
 class TestWorkerKilled:
-    """kill -9 of the webhook worker under load: nothing lost, and no delivery waits longer than
-    WEBHOOK_TIMEOUT_MS + 5 s."""
+    """kill -9 of the webhook worker under load (one process, or the parent of two): nothing
+    lost, and no delivery waits longer than WEBHOOK_TIMEOUT_MS + 5 s."""
 
+    @pytest.mark.parametrize("processes", ["1", "2"])
     async def test_sigkill_under_load_loses_nothing_and_delays_stay_bounded(
-        self, database_url: str, redis_url: str, tmp_path: Path
+        self, database_url: str, redis_url: str, tmp_path: Path, processes: str
     ) -> None:
-        env = {"WEBHOOK_TIMEOUT_MS": str(TIMEOUT_MS)}
+        env = {"WEBHOOK_TIMEOUT_MS": str(TIMEOUT_MS), "WEBHOOK_PROCESSES": processes}
         async with running_endpoints() as ends, open_pool(database_url) as pool:
             line = scenarios.line(database_url, ends.url("ok"))
             first = scenarios.spawn_worker(database_url, redis_url, tmp_path / "w.log", **env)
             warm = await scenarios.steady_events(pool, redis_url, line, 10, 0.1)  # it is up
             await scenarios.wait_delivered(database_url, line, len(warm.committed), 30)
+            members = children(first.proc.pid)
+            assert len(members) == (int(processes) if processes != "1" else 0)
             load = asyncio.create_task(scenarios.steady_events(pool, redis_url, line, 50, 6))
             await asyncio.sleep(2.5)
             first.kill()
             killed_at = time.time()
+            await _gone(members)  # the children die with their parent
             second = scenarios.spawn_worker(database_url, redis_url, tmp_path / "w.log", **env)
             steady = await load
             try:
@@ -44,17 +51,72 @@ class TestWorkerKilled:
                 await scenarios.wait_delivered(database_url, line, total, 30)
             finally:
                 second.stop()
-        lost = steady.missing(ends)
-        duplicates = sum(n - 1 for n in ends.seen.values())
-        delays = steady.latencies(ends)
-        recovery = max(ends.arrivals.values()) - killed_at
-        print(
-            f"\nkill -9 under load: {len(steady.committed)} events, lost {lost}, duplicates "
-            f"{duplicates}, p99 delay {percentile(delays, 99):.2f} s, max {max(delays):.2f} s, "
-            f"last arrival {recovery:.1f} s after the kill"
-        )
-        assert lost == 0
-        assert percentile(delays, 99) <= TIMEOUT_MS / 1000 + 5
+        _report_and_check(f"kill -9 under load, {processes} process(es)", steady, ends, killed_at)
+
+    async def test_sigkill_of_one_of_two_processes_loses_nothing(
+        self, database_url: str, redis_url: str, tmp_path: Path
+    ) -> None:
+        env = {"WEBHOOK_TIMEOUT_MS": str(TIMEOUT_MS), "WEBHOOK_PROCESSES": "2"}
+        async with running_endpoints() as ends, open_pool(database_url) as pool:
+            line = scenarios.line(database_url, ends.url("ok"))
+            worker = scenarios.spawn_worker(database_url, redis_url, tmp_path / "w.log", **env)
+            try:
+                warm = await scenarios.steady_events(pool, redis_url, line, 10, 0.1)
+                await scenarios.wait_delivered(database_url, line, len(warm.committed), 30)
+                victim, survivor = children(worker.proc.pid)
+                load = asyncio.create_task(scenarios.steady_events(pool, redis_url, line, 50, 6))
+                await asyncio.sleep(2.5)
+                os.kill(victim, signal.SIGKILL)
+                killed_at = time.time()
+                steady = await load
+                total = len(steady.committed) + len(warm.committed)
+                await scenarios.wait_delivered(database_url, line, total, 30)
+                now = children(worker.proc.pid)
+            finally:
+                worker.stop()
+        assert survivor in now  # the other process went on
+        assert len(now) == 2  # and the parent started the killed one again
+        assert worker.proc.returncode == 0  # SIGTERM stopped the parent and both children
+        await _gone(now)
+        _report_and_check("kill -9 of one of 2 processes", steady, ends, killed_at)
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid`."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(p) for p in task.read_text().split()]
+    return found
+
+
+async def _gone(pids: list[int]) -> None:
+    async with asyncio.timeout(10):
+        while not all(_zombie(p) for p in pids):
+            await asyncio.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    """Dead (exited, or a zombie not yet reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _report_and_check(
+    what: str, steady: scenarios.Steady, ends: scenarios.Endpoints, killed_at: float
+) -> None:
+    lost = steady.missing(ends)
+    duplicates = sum(n - 1 for n in ends.seen.values())
+    delays = steady.latencies(ends)
+    recovery = max(ends.arrivals.values()) - killed_at
+    print(
+        f"\n{what}: {len(steady.committed)} events, lost {lost}, duplicates "
+        f"{duplicates}, p99 delay {percentile(delays, 99):.2f} s, max {max(delays):.2f} s, "
+        f"last arrival {recovery:.1f} s after the kill"
+    )
+    assert lost == 0
+    assert percentile(delays, 99) <= TIMEOUT_MS / 1000 + 5
 
 
 class TestFlushall:

@@ -126,6 +126,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Gateway]:
         # A request waits at most this for a PostgreSQL connection: an outage is answered at
         # once as 503 dependency_unavailable (wamesh.dependencies), not after the pool's timeout.
         pool.timeout = DEPENDENCY_WAIT_S
+        metrics.watch_database(pool)
         redis = redis_client(settings, settings.redis_pool, "wamesh-gateway")
         stack.push_async_callback(redis.aclose)
         kicker = await stack.enter_async_context(open_kicker(settings, redis))

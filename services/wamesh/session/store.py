@@ -72,10 +72,12 @@ class LineStore:
         self.session_id = session_id
 
     async def load(self) -> LineRow:
-        """The line's row, or SessionNotFound."""
+        """The line's row, or SessionNotFound; counts this start in `worker_starts` (the same
+        statement: the gateway's worker restart counter costs the worker nothing more)."""
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT id::text AS id, name, engine, status FROM wamesh.sessions WHERE id = %s",
+                "UPDATE wamesh.sessions SET worker_starts = worker_starts + 1 WHERE id = %s "
+                "RETURNING id::text AS id, name, engine, status",
                 (self.session_id,),
             )
             row = await cursor.fetchone()

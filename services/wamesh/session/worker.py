@@ -38,6 +38,7 @@ from wamesh.db.pool import Pool
 from wamesh.engines.factory import create_engine
 from wamesh.engines.sandbox import SentLog
 from wamesh.errors import SessionNotFound
+from wamesh.logs import line_id
 from wamesh.media.postgres import PostgresMediaStore
 from wamesh.outbox import Kicker
 from wamesh.registry import Lease, Registry, new_record
@@ -74,6 +75,7 @@ class RunningWorker:
     address: str
     reminders: ReminderRunner
     keep_status: bool = False  # stop without writing `stopped` (pool mode: a logged-out line)
+    metrics_port: int | None = None  # WAMESH_METRICS_PORT's bound port, when it is on
 
 
 def _mesh_interceptors(settings: Settings) -> Sequence[grpc.aio.ServerInterceptor]:
@@ -104,6 +106,27 @@ async def running_worker(
     settings: Settings, session_id: str, pool: Pool, redis: Redis, kicker: Kicker | None = None
 ) -> AsyncIterator[RunningWorker]:
     """Start the worker of `session_id`; on exit stop it in the documented order."""
+    logged_as = line_id.set(session_id)
+    try:
+        async with _running_worker(settings, session_id, pool, redis, kicker) as running:
+            yield running
+    finally:
+        line_id.reset(logged_as)
+
+
+async def _metrics_port(stack: AsyncExitStack, settings: Settings, line: Line) -> int | None:
+    """Serve the worker's metrics when WAMESH_METRICS_PORT asks (imported only then)."""
+    if settings.metrics_port < 0:
+        return None
+    from wamesh.session.metrics import serving_line_metrics
+
+    return await stack.enter_async_context(serving_line_metrics(settings, line))
+
+
+@asynccontextmanager
+async def _running_worker(
+    settings: Settings, session_id: str, pool: Pool, redis: Redis, kicker: Kicker | None
+) -> AsyncIterator[RunningWorker]:
     store = LineStore(pool, session_id)
     row = await store.load()
     auth = AuthStore(pool, key_from_settings(settings), session_id)
@@ -150,13 +173,14 @@ async def running_worker(
                 grace_s=GRPC_GRACE_S,
             )
         )
+        metrics_port = await _metrics_port(stack, settings, line)
         # Claimed only now that the port listens (the takeover rule in wamesh.registry).
         address = f"{host}:{server.port}"
         registry = Registry(redis, settings.lease_ttl_ms, take_over_refused=settings.lease_takeover)
         lease = Lease(registry, new_record(session_id, address))
         await lease.start()
         fence.lease = lease
-        running = RunningWorker(line, lease, server, address, reminders)
+        running = RunningWorker(line, lease, server, address, reminders, metrics_port=metrics_port)
         follower: asyncio.Task[None] | None = None
         try:
             await line.start()

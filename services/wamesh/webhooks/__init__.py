@@ -1,11 +1,12 @@
 """Webhook delivery: outbox rows -> taskiq on a Redis stream -> signed POST, nothing lost.
 
     session worker --commit outbox row--> producer.kick(id) --XADD--> stream WEBHOOK_QUEUE_NAME
-    webhook worker (wamesh worker): taskiq Receiver -> deliver(id) -> claim row -> POST -> record
+    webhook worker (wamesh worker): consumer (XREADGROUP) -> deliver(ids) -> claim -> POST -> record
 
-Modules: `signing` (Standard Webhooks), `stream` (task name, consumer group, limits), `broker`
-(the worker's taskiq RedisStreamBroker), `producer` (kick committed rows with a plain XADD; used
-by session workers and replay; keeps what Redis refuses until it answers), `intake` and `slots`
+Modules: `signing` (Standard Webhooks), `stream` (task name, consumer group, limits), `consumer`
+(the worker's reads of the stream, a batch at a time), `processes` (`--processes N`),
+`producer` (kick committed rows with a plain XADD; used by session workers and replay; keeps
+what Redis refuses until it answers), `intake` and `slots`
 (batched claims within the concurrency), `lanes` (each line's places, and its kicked rows waiting
 for one), `circuit` (a circuit per endpoint: one attempt at a time until it answers, paused with
 back-off after failures in a row), `holds` (lines whose rows wait in a live worker's memory),

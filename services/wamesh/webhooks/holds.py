@@ -4,10 +4,11 @@ A worker refreshes its held lines every HOLD_REFRESH_S in one sorted set beside 
 when the hold ends, Unix seconds); the reconciler reads the live ones and leaves those lines'
 pending rows alone, so rows that wait for a place (a busy line, a paused endpoint) are not kicked
 and written again and again. A worker that dies stops refreshing: HOLD_TTL_S later its lines'
-rows are the reconciler's again. Each worker also refreshes its own token in a second set: when
-one lapses (a worker died, or stopped with rows waiting), the next reconciler round ignores every
-hold once, since the dead worker's rows may belong to lines another worker holds now. One round
-trip per refresh, however many lines.
+rows are the reconciler's again. Each worker holding rows also refreshes its own token in a
+second set (and withdraws it when it holds none): when one lapses (a worker died, or stopped
+with rows waiting), the next reconciler round ignores every hold once, since the dead worker's
+rows may belong to lines another worker holds now. One round trip per refresh, however many
+lines; none while a worker holds nothing.
 """
 
 from __future__ import annotations
@@ -30,16 +31,24 @@ class Holds:
         self._token = uuid.uuid4().hex
         self._sweep_s = sweep_s  # how long holds are ignored after a worker lapsed
         self._sweep_until = 0.0
+        self._holding = False
 
     async def hold(self, lines: list[str]) -> None:
-        """Hold `lines` for HOLD_TTL_S more, and say this worker lives; drop lapsed holds."""
+        """Hold `lines` for HOLD_TTL_S more, and say this worker lives; drop lapsed holds. A worker
+        holding nothing says nothing (no round trip) and withdraws its token once, so only the
+        death of a worker that held rows makes the reconciler sweep."""
+        if not lines and not self._holding:
+            return
         now = time.time()
         async with self._redis.pipeline(transaction=False) as pipe:
             if lines:
                 pipe.zadd(self._key, dict.fromkeys(lines, now + HOLD_TTL_S))
-            pipe.zadd(self._holders, {self._token: now + HOLD_TTL_S})
+                pipe.zadd(self._holders, {self._token: now + HOLD_TTL_S})
+            else:
+                pipe.zrem(self._holders, self._token)
             pipe.zremrangebyscore(self._key, "-inf", now)
             await pipe.execute()
+        self._holding = bool(lines)
 
     async def held(self) -> list[str]:
         """Lines held now; none for `sweep_s` after a worker's token lapsed (its rows, as they

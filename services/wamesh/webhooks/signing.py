@@ -3,7 +3,11 @@
 A secret is `whsec_` + base64 of 32 random bytes. The signature of a delivery is
 `v1,` + base64(HMAC-SHA256(secret bytes, f"{webhook_id}.{timestamp}.{body}")), sent in the
 `webhook-signature` header beside `webhook-id` and `webhook-timestamp`; several signatures may be
-sent separated by spaces (e.g. during a secret rotation). Secrets are never logged.
+sent separated by spaces. During a secret rotation a delivery is signed with the new and the old
+secret (`SIGNING_SECRETS`: both, space-separated, until `webhook_secret_previous_until`), as the
+spec's "Webhook headers" section describes for zero-downtime rotation
+(standard-webhooks/standard-webhooks spec/standard-webhooks.md at 03f5f8c6): a receiver holding
+either secret verifies it. Secrets are never logged.
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ from wamesh.constants import (
 )
 
 TOLERANCE_S = 300
+# The claim's expression for a line's signing secrets (alias `s` = wamesh.sessions): the current
+# secret, then the rotated-out one while its grace period lasts, separated by a space.
+SIGNING_SECRETS = (
+    "CASE WHEN s.webhook_secret_previous_until > now() "
+    "THEN s.webhook_secret || ' ' || s.webhook_secret_previous ELSE s.webhook_secret END"
+)
 
 
 def generate_secret() -> str:
@@ -44,15 +54,21 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+def signatures(secrets: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: one signature per secret in `secrets` (space-separated)."""
+    return " ".join(sign(secret, webhook_id, timestamp, body) for secret in secrets.split())
+
+
 def headers(
     secret: str, webhook_id: str, body: bytes, timestamp: int | None = None
 ) -> dict[str, str]:
-    """The three Standard Webhooks headers for `body`."""
+    """The three Standard Webhooks headers for `body`, signed with each of the space-separated
+    secrets in `secret` (one, or two during a rotation)."""
     stamp = int(time.time()) if timestamp is None else timestamp
     return {
         WEBHOOK_ID_HEADER: webhook_id,
         WEBHOOK_TIMESTAMP_HEADER: str(stamp),
-        WEBHOOK_SIGNATURE_HEADER: sign(secret, webhook_id, stamp, body),
+        WEBHOOK_SIGNATURE_HEADER: signatures(secret, webhook_id, stamp, body),
     }
 
 

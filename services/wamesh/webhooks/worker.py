@@ -1,12 +1,11 @@
 """The webhook worker process (`wamesh worker`).
 
-It runs taskiq's Receiver in-process on the stream broker, with WEBHOOK_CONCURRENCY attempts in
-flight, plus the reconciler, the retry timers and the refresh of the lines it holds rows of
-(`holds`). On SIGTERM it stops taking messages, waits up to
-SHUTDOWN_WAIT_S for attempts in flight, then exits; an attempt cut short keeps its claim, which
-expires and is re-kicked by a reconciler, so nothing is lost. (taskiq 0.13.0's CLI worker did not
-exit on SIGTERM, measured: see ../shared/notes/webhooks-taskiq.md; we pin 0.12.4 and run the
-Receiver ourselves, and tests/webhooks/test_worker_process.py checks the exit.)
+It reads the stream (`consumer`: the consumer group taskiq-redis's RedisStreamBroker declares,
+taskiq's message format) with WEBHOOK_CONCURRENCY attempts in flight, plus the reconciler, the
+retry timers and the refresh of the lines it holds rows of (`holds`). On SIGTERM it stops
+taking messages, waits up to SHUTDOWN_WAIT_S for attempts in flight, then exits; an attempt cut
+short keeps its claim, which expires and is re-kicked by a reconciler, so nothing is lost.
+`wamesh worker --processes N` runs N such processes (`processes`).
 """
 
 from __future__ import annotations
@@ -15,23 +14,25 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 
 from redis.exceptions import RedisError
-from taskiq.receiver import Receiver
 
 from wamesh.db.pool import open_role_pool
+from wamesh.metrics_http import serving_metrics
 from wamesh.process import install_stop_signals
+from wamesh.redis_client import redis_client
 from wamesh.settings import Settings
-from wamesh.webhooks.broker import make_broker
+from wamesh.webhooks.consumer import StreamConsumer
 from wamesh.webhooks.delivery import Deliverer, http_session
 from wamesh.webhooks.holds import Holds
 from wamesh.webhooks.producer import Producer, running_producer
 from wamesh.webhooks.reconciler import reconcile_forever
-from wamesh.webhooks.stream import DELIVER_TASK, HOLD_REFRESH_S
+from wamesh.webhooks.stream import HOLD_REFRESH_S
 
 _LOGGER = logging.getLogger(__name__)
 SHUTDOWN_WAIT_S = 20.0
-RECONNECT_S = 1.0
+STREAM_CONNECTIONS = 1  # the consumer's blocking read; kicks and holds share the producer's
 
 
 class RetryTimers:
@@ -59,15 +60,21 @@ class RetryTimers:
             handle.cancel()
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
-    """Deliver until `stop` is set."""
+async def run_worker(
+    settings: Settings, stop: asyncio.Event, on_metrics: Callable[[int], None] | None = None
+) -> int:
+    """Deliver until `stop` is set; `on_metrics` gets the metrics port once it listens."""
     async with (
         open_role_pool(settings, "webhooks") as pool,
         running_producer(settings) as producer,
         http_session(settings) as http,
+        AsyncExitStack() as stack,
     ):
         timers = RetryTimers(producer.kick)
         deliverer = Deliverer(settings, pool, http, timers.schedule)
+        metrics = await _serve_metrics(stack, settings, deliverer)
+        if metrics is not None and on_metrics is not None:
+            on_metrics(metrics)
         grace_s = settings.webhook_reconcile_grace_ms / 1000
         holds = Holds(producer.redis, settings.webhook_queue_name, sweep_s=grace_s + 1)
         reconciler = asyncio.create_task(
@@ -94,6 +101,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> int:
     return 0
 
 
+async def _serve_metrics(
+    stack: AsyncExitStack, settings: Settings, deliverer: Deliverer
+) -> int | None:
+    """Serve the worker's metrics on WAMESH_METRICS_PORT (when set); the bound port."""
+    return await stack.enter_async_context(
+        serving_metrics(deliverer.metrics.registry, settings.grpc_bind_host, settings.metrics_port)
+    )
+
+
 async def hold_forever(holds: Holds, lines: Callable[[], list[str]]) -> None:
     """Refresh the holds of the lines whose rows wait here, every HOLD_REFRESH_S."""
     while True:
@@ -106,32 +122,19 @@ async def hold_forever(holds: Holds, lines: Callable[[], list[str]]) -> None:
 async def _receive_until(
     stop: asyncio.Event, settings: Settings, deliverer: Deliverer, producer: Producer
 ) -> None:
-    """Take messages from the stream until `stop`; when Redis goes away, keep trying to come
-    back (attempts in flight go on; the reconciler re-kicks what Redis lost)."""
-
-    async def deliver(delivery_ids: list[str]) -> None:
-        await deliverer.deliver(delivery_ids)
-
-    while not stop.is_set():
-        broker = make_broker(settings)
-        broker.register_task(deliver, task_name=DELIVER_TASK)
-        receiver = Receiver(
-            broker,
-            max_async_tasks=settings.webhook_concurrency,
-            wait_tasks_timeout=SHUTDOWN_WAIT_S,
-            propagate_exceptions=False,
-        )
-        try:
-            await receiver.listen(stop)
-        except (OSError, RedisError, ExceptionGroup) as exc:
-            _LOGGER.warning("webhook stream unavailable (%s); reconnecting", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), RECONNECT_S)
-            with contextlib.suppress(OSError, RedisError):  # the group may be gone with the stream
-                await producer.recreate_group()
-        finally:
-            with contextlib.suppress(Exception):
-                await broker.shutdown()
+    """Read the stream until `stop` (the read under way is cancelled: what it held stays pending
+    in the group and its rows in PostgreSQL)."""
+    redis = redis_client(settings, STREAM_CONNECTIONS, "wamesh-webhooks")
+    consumer = StreamConsumer(settings, redis, deliverer.deliver)
+    reading = asyncio.create_task(consumer.run(stop, producer.recreate_group))
+    try:
+        await stop.wait()
+    finally:
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+        await consumer.leave()
+        await redis.aclose()
 
 
 async def main(settings: Settings) -> int:

@@ -50,7 +50,9 @@ async def _check(probe: object) -> str:
 
 async def metrics(request: web.Request) -> web.StreamResponse:
     """Prometheus exposition."""
-    body = gateway_of(request).metrics.render()
+    metrics = gateway_of(request).metrics
+    await metrics.refresh()
+    body = metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 

@@ -113,7 +113,12 @@ async def stop_session(request: web.Request) -> web.StreamResponse:
 
 async def rotate_webhook_secret(request: web.Request) -> web.StreamResponse:
     """Replace the webhook secret; the new one is in this answer only."""
-    secret = await lines.rotate_secret(gateway_of(request).pool, request.match_info["id"])
+    gateway = gateway_of(request)
+    secret = await lines.rotate_secret(
+        gateway.pool,
+        request.match_info["id"],
+        gateway.settings.webhook_secret_rotation_grace_s,
+    )
     return json_response({"webhook_secret": secret})
 
 
