@@ -2,7 +2,7 @@
 
     WameshError                      code             (what the caller should do)
     ├── ConfigError                  config_invalid   fix the named environment variable
-    ├── InvalidInput                 invalid_input    fix the named field (or a narrower
+    ├── InvalidInput                 invalid_value    fix the named field (or a narrower
     │   │                                             code: invalid_recipient, text_too_long, ...)
     │   ├── Unprocessable            unprocessable    the field is well formed but cannot be
     │   │                                             carried out (or a narrower code, e.g.
@@ -18,7 +18,10 @@
     ├── Conflict                     conflict
     │   ├── LeaseHeld                lease_held       another worker serves the line
     │   ├── WrongSession             wrong_session    this worker serves another line
-    │   └── AlreadyPaired            already_paired   the line is linked; log out to pair again
+    │   ├── IdempotencyConflict      idempotency_conflict  client_message_id reused with
+    │   │                                             different content
+    │   ├── AlreadyPaired            already_paired   the line is linked; log out to pair again
+    │   └── QrUnavailable            qr_unavailable   the line shows no QR now (status attached)
     ├── SessionNotReady              session_not_ready  wait for `ready` (status attached)
     ├── SessionOffline               session_offline  no worker serves the line (status attached)
     ├── LeaseLost                    lease_lost       the worker must stop at once
@@ -30,11 +33,115 @@
         └── DependencyUnavailable    dependency_unavailable  PostgreSQL or Redis (named in
                                                       `dependency`) cannot be reached; retry
 
-Translation happens once per front: to gRPC status in `wamesh.rpc.errors`, to HTTP in the
-gateway's problem table. Messages never carry secrets.
+Every `code` (these and the narrower ones) is a row of `CODES`: its HTTP status, its gRPC status
+and what it means. Both fronts translate through that one table (`wamesh.rpc.errors`, the
+gateway's `problems`), so a fault has one code over REST and gRPC; the README's error table is
+generated from it (`wamesh.errors.markdown_table`). Messages never carry secrets, and a value
+echoed back is cut to ECHO_MAX_CHARS (`shorten`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from wamesh.constants import MAX_TEXT_LENGTH
+
+ECHO_MAX_CHARS: Final = 40
+
+
+def shorten(value: object) -> str:
+    """`value` as repr, cut to ECHO_MAX_CHARS with the full length said, for echoing in errors."""
+    text = repr(value)
+    if len(text) <= ECHO_MAX_CHARS:
+        return text
+    length = f" ({len(value)} characters)" if isinstance(value, str) else ""
+    return f"{text[:ECHO_MAX_CHARS]}…{length}"
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """One row of the error contract: HTTP status, gRPC status name (None: REST only), meaning."""
+
+    http: int
+    grpc: str | None
+    meaning: str
+
+
+_REST_ONLY = None
+CODES: Final[dict[str, ErrorCode]] = {
+    # bad input (400 / INVALID_ARGUMENT): fix the field named in `field`
+    "invalid_value": ErrorCode(400, "INVALID_ARGUMENT", "a field's value is not allowed"),
+    "invalid_recipient": ErrorCode(400, "INVALID_ARGUMENT", "not a phone number or WhatsApp id"),
+    "text_too_long": ErrorCode(
+        400, "INVALID_ARGUMENT", f"a text or caption over {MAX_TEXT_LENGTH} characters"
+    ),
+    "malformed_json": ErrorCode(400, _REST_ONLY, "the body is not a JSON object"),
+    "malformed_body": ErrorCode(400, _REST_ONLY, "a body aiohttp cannot parse (multipart)"),
+    "unknown_field": ErrorCode(400, _REST_ONLY, "a field the document does not have"),
+    "invalid_type": ErrorCode(400, _REST_ONLY, "a field of the wrong JSON type"),
+    "missing_field": ErrorCode(400, _REST_ONLY, "a required field is absent"),
+    "unprocessable": ErrorCode(
+        422, "FAILED_PRECONDITION", "well formed but cannot be done (e.g. a time past)"
+    ),
+    "invalid_media_url": ErrorCode(422, "FAILED_PRECONDITION", "the media URL cannot be fetched"),
+    "not_on_whatsapp": ErrorCode(422, "FAILED_PRECONDITION", "the recipient has no WhatsApp"),
+    "media_too_large": ErrorCode(413, "INVALID_ARGUMENT", "media over WAMESH_MEDIA_MAX_BYTES"),
+    "body_too_large": ErrorCode(413, _REST_ONLY, "a request body over the limit in `limit`"),
+    "unsupported_media_type": ErrorCode(
+        415, _REST_ONLY, "a JSON route called without Content-Type: application/json"
+    ),
+    "range_not_satisfiable": ErrorCode(416, _REST_ONLY, "a Range outside the media"),
+    "unauthenticated": ErrorCode(401, "UNAUTHENTICATED", "send the API key / mesh token"),
+    "route_not_found": ErrorCode(404, _REST_ONLY, "no such route"),
+    "method_not_allowed": ErrorCode(405, _REST_ONLY, "the route exists; the method does not"),
+    "not_found": ErrorCode(404, "NOT_FOUND", "the thing named does not exist"),
+    "session_not_found": ErrorCode(404, "NOT_FOUND", "no line with this id"),
+    "reminder_not_found": ErrorCode(404, "NOT_FOUND", "no reminder with this id on the line"),
+    "media_not_found": ErrorCode(404, "NOT_FOUND", "no such media (or expired, or another line's)"),
+    "message_not_found": ErrorCode(404, "NOT_FOUND", "no such message in the chat named"),
+    "delivery_not_found": ErrorCode(404, "NOT_FOUND", "no such webhook delivery on the line"),
+    "conflict": ErrorCode(409, "ALREADY_EXISTS", "conflicts with the current state"),
+    "idempotency_conflict": ErrorCode(
+        409, "ALREADY_EXISTS", "client_message_id reused with different content"
+    ),
+    "lease_held": ErrorCode(409, "ALREADY_EXISTS", "another worker serves the line"),
+    "wrong_session": ErrorCode(409, "PERMISSION_DENIED", "this worker serves another line"),
+    "already_paired": ErrorCode(
+        409, "FAILED_PRECONDITION", "the line is linked; log out to pair again"
+    ),
+    "qr_unavailable": ErrorCode(
+        409, "FAILED_PRECONDITION", "the line shows no QR now (status in `session_status`)"
+    ),
+    "session_not_ready": ErrorCode(409, "FAILED_PRECONDITION", "wait for `ready` (status given)"),
+    "session_offline": ErrorCode(503, "UNAVAILABLE", "no worker serves the line; retry"),
+    "lease_lost": ErrorCode(503, "UNAVAILABLE", "the worker lost its line; retry"),
+    "unavailable": ErrorCode(503, "UNAVAILABLE", "a dependency is down; retry"),
+    "dependency_unavailable": ErrorCode(
+        503, "UNAVAILABLE", "PostgreSQL or Redis (in `dependency`) unreachable; retry"
+    ),
+    "not_supported": ErrorCode(501, "UNIMPLEMENTED", "the line's engine cannot do that"),
+    "engine_error": ErrorCode(502, "INTERNAL", "the engine failed to do it"),
+    "engine_incompatible": ErrorCode(502, "INTERNAL", "WhatsApp Web changed; modules named"),
+    "config_invalid": ErrorCode(500, "FAILED_PRECONDITION", "a setting is wrong (named)"),
+    "auth_state_invalid": ErrorCode(500, "INTERNAL", "stored auth state cannot be decrypted"),
+    "internal": ErrorCode(500, "INTERNAL", "a defect"),
+    "internal_error": ErrorCode(500, _REST_ONLY, "a defect of the gateway; see its log"),
+}
+
+
+def code_row(code: str) -> ErrorCode:
+    """The contract row of `code` (an unknown code is a defect: answered as `internal`)."""
+    return CODES.get(code, CODES["internal"])
+
+
+def markdown_table() -> str:
+    """The README's error table, generated from CODES."""
+    lines = ["| code | HTTP | gRPC | meaning |", "|---|---|---|---|"]
+    for code, row in CODES.items():
+        grpc = f"`{row.grpc}`" if row.grpc else "— (REST only)"
+        lines.append(f"| `{code}` | {row.http} | {grpc} | {row.meaning} |")
+    return "\n".join(lines) + "\n"
 
 
 class WameshError(Exception):
@@ -56,7 +163,7 @@ class ConfigError(WameshError):
 class InvalidInput(WameshError):
     """A request field is malformed; `code` may be narrowed (e.g. `invalid_recipient`)."""
 
-    code = "invalid_input"
+    code = "invalid_value"
 
     def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -156,6 +263,16 @@ class WrongSession(Conflict):
         super().__init__(f"this worker serves session {served}, not {requested}")
 
 
+class IdempotencyConflict(Conflict):
+    """A client message id already named a send with different content (`message_id`)."""
+
+    code = "idempotency_conflict"
+
+    def __init__(self, message: str, message_id: str = "") -> None:
+        super().__init__(message)
+        self.message_id = message_id
+
+
 class AlreadyPaired(Conflict):
     """The line is already linked to a phone, so there is nothing to pair (status attached)."""
 
@@ -165,6 +282,17 @@ class AlreadyPaired(Conflict):
         super().__init__(
             f"session {session_id} is already paired (status: {status}); log it out to pair again"
         )
+        self.session_id = session_id
+        self.status = status
+
+
+class QrUnavailable(Conflict):
+    """The line shows no QR code now (starting, ready, replaced by a pairing code...)."""
+
+    code = "qr_unavailable"
+
+    def __init__(self, session_id: str, status: str) -> None:
+        super().__init__(f"session {session_id} shows no QR code now (status: {status})")
         self.session_id = session_id
         self.status = status
 
@@ -241,3 +369,7 @@ class DependencyUnavailable(Unavailable):
         reason = f": {detail}" if detail else ""
         super().__init__(f"{dependency} is unreachable{reason}; retry later")
         self.dependency = dependency
+
+
+if __name__ == "__main__":  # `python -m wamesh.errors`: the README's table
+    print(markdown_table(), end="")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from wamesh.constants import PHONE_DIGITS
-from wamesh.errors import InvalidInput
+from wamesh.errors import InvalidInput, shorten
 
 USER_SERVER = "s.whatsapp.net"
 LEGACY_USER_SERVER = "c.us"
@@ -53,12 +53,13 @@ def parse_recipient(value: str, field: str = "to") -> str:
     text = value.strip()
     if "@" in text:
         if not _JID.fullmatch(text):
-            raise InvalidInput(f"{field}: {value!r} is not a valid WhatsApp id", field, _CODE)
+            said = f"{field}: {shorten(value)} is not a valid WhatsApp id"
+            raise InvalidInput(said, field, _CODE)
         return normalize_jid(text)
     if not _PHONE.fullmatch(text):
         raise InvalidInput(
             f"{field}: expected a phone number in international form (7 to 15 digits, an "
-            f"optional +, at most two of ` ().-` between digits) or a JID, got {value!r}",
+            f"optional +, at most two of ` ().-` between digits) or a JID, got {shorten(value)}",
             field,
             _CODE,
         )
@@ -69,7 +70,7 @@ def parse_group(value: str, field: str = "group_id") -> str:
     """A group JID (`<id>@g.us`, or the id alone)."""
     jid = parse_recipient(value if "@" in value else f"{value}@{GROUP_SERVER}", field)
     if not jid.endswith("@" + GROUP_SERVER):
-        raise InvalidInput(f"{field}: {value!r} is not a group", field)
+        raise InvalidInput(f"{field}: {shorten(value)} is not a group", field)
     return jid
 
 
@@ -81,7 +82,7 @@ def parse_phone(value: str, field: str = "phone") -> str:
     if not (digits.isascii() and digits.isdigit()):
         raise InvalidInput(
             f"{field}: expected a phone number with its country code (digits, an optional +, "
-            f"spaces and dashes), got {value!r}",
+            f"spaces and dashes), got {shorten(value)}",
             field,
         )
     low, high = PHONE_DIGITS

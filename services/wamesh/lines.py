@@ -26,7 +26,7 @@ from wamesh.constants import (
     WEBHOOK_SECRET_PREFIX,
 )
 from wamesh.db.pool import Pool
-from wamesh.errors import InvalidInput, SessionNotFound
+from wamesh.errors import InvalidInput, SessionNotFound, shorten
 from wamesh.ids import as_uuid
 from wamesh.webhooks.signing import generate_secret
 
@@ -122,7 +122,8 @@ def check_events(events: Sequence[str]) -> list[str]:
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown:
         raise InvalidInput(
-            f"unknown event types {unknown}; known: {', '.join(EVENT_TYPES)}", "webhook_events"
+            f"unknown event types {shorten(unknown)}; known: {', '.join(EVENT_TYPES)}",
+            "webhook_events",
         )
     return list(dict.fromkeys(events))
 

@@ -276,14 +276,14 @@ class TestSending:
         assert second["from"].endswith("@lid")
         assert second["participant"].endswith("@lid")
 
-    async def test_unknown_number_is_an_invalid_recipient(
+    async def test_unknown_number_is_not_on_whatsapp(
         self, start_engine: Callable[..., Any]
     ) -> None:
         run = await _ready(start_engine)
         await run.page("() => window.__standin.notOnWhatsApp('15550003333')")
         with pytest.raises(InvalidInput) as refused:
             await run.engine.send_text("15550003333@s.whatsapp.net", "x", message_id_for("s", "u"))
-        assert refused.value.code == "invalid_recipient"
+        assert refused.value.code == "not_on_whatsapp"
         assert "not on WhatsApp" in refused.value.message
         assert await run.page("() => window.__standin.sent()") == []
 

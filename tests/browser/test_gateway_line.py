@@ -79,7 +79,7 @@ class TestBrowserLineThroughTheGateway:
         status, refused = await api.call(
             "POST", f"/v1/sessions/{line}/messages", {"to": "+15550003333", "text": "anyone?"}
         )
-        assert (status, refused["code"]) == (422, "invalid_recipient")  # well formed, not doable
+        assert (status, refused["code"]) == (422, "not_on_whatsapp")  # well formed, not doable
         assert "not on WhatsApp" in refused["detail"]
 
     async def test_placeholder_group_and_phone_logout(

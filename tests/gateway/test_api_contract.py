@@ -80,7 +80,8 @@ class TestErrors:
         assert problem["type"] == f"urn:wamesh:problem:{code}"
 
     async def test_malformed_json(self, api: Api) -> None:
-        async with api.http.post(api.base + LINE, data=b"{name", headers=api.headers) as resp:
+        headers = {**api.headers, "Content-Type": "application/json"}
+        async with api.http.post(api.base + LINE, data=b"{name", headers=headers) as resp:
             assert resp.status == 400
             assert (await resp.json(content_type=None))["code"] == "malformed_json"
 
@@ -92,10 +93,13 @@ class TestErrors:
         status, problem = await api.call("POST", url, {"to": "4915112345678", "text": "x" * 4097})
         assert (status, problem["code"]) == (400, "text_too_long")
 
-    async def test_body_over_the_limit_is_413(self, api: Api) -> None:
-        async with api.http.post(api.base + LINE, data=b"x" * 70_000, headers=api.headers) as resp:
+    async def test_body_over_the_limit_is_413_naming_the_limit(self, api: Api) -> None:
+        headers = {**api.headers, "Content-Type": "application/json"}
+        async with api.http.post(api.base + LINE, data=b"x" * 70_000, headers=headers) as resp:
             assert resp.status == 413
-            assert (await resp.json(content_type=None))["code"] == "body_too_large"
+            problem = await resp.json(content_type=None)
+        assert (problem["code"], problem["limit"]) == ("body_too_large", 65536)
+        assert "65536 bytes" in problem["detail"]
 
     async def test_unknown_route_and_wrong_method(self, api: Api) -> None:
         status, problem = await api.call("GET", "/v1/nothing")

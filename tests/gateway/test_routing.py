@@ -59,6 +59,29 @@ class TestRoutedCalls:
         assert second[1]["duplicate"] is True
         assert second[1]["message_id"] == first[1]["message_id"]
 
+    async def test_reused_client_message_id_with_other_content_is_409_on_both_fronts(
+        self, api: Api, spawn: Callable[..., WorkerProcess], grpc_channel: grpc.aio.Channel
+    ) -> None:
+        line, _ = await _paired_line(api, spawn)
+        body = {"to": "4915112345678", "text": "first", "client_message_id": "k-2"}
+        assert (await api.call("POST", f"/v1/sessions/{line}/messages", body))[0] == 201
+        other = {**body, "text": "second"}
+        status, problem = await api.call("POST", f"/v1/sessions/{line}/messages", other)
+        assert (status, problem["code"]) == (409, "idempotency_conflict"), problem
+        stub = session_pb2_grpc.SessionServiceStub(grpc_channel)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.SendMessage(
+                session_pb2.SendMessageRequest(
+                    session_id=line, to="4915112345678", text="third", client_message_id="k-2"
+                ),
+                metadata=GRPC_AUTH,
+            )
+        assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+        trailers = dict(caught.value.trailing_metadata() or ())
+        assert trailers["wamesh-error-code"] == "idempotency_conflict"
+        status, recorded = await api.call("GET", f"/v1/sessions/{line}/sandbox/sent")
+        assert [m["text"] for m in recorded["messages"]] == ["first"]  # nothing else was sent
+
     async def test_get_shows_the_live_worker(
         self, api: Api, spawn: Callable[..., WorkerProcess]
     ) -> None:

@@ -169,12 +169,12 @@ class TestBase64:
         assert (info.mimetype, info.size) == ("image/gif", 6)
 
     @pytest.mark.parametrize("data", ["not base64!", "QUJD=QUJD", "QUJDR"])
-    async def test_bad_base64_is_invalid_input(
+    async def test_bad_base64_is_invalid_value(
         self, store: PostgresMediaStore, line: str, pool: Pool, data: str
     ) -> None:
         with pytest.raises(InvalidInput) as caught:
             await ingest_base64(store, line, data, "x/y", None, max_bytes=100)
-        assert (caught.value.code, caught.value.field) == ("invalid_input", "media.data")
+        assert (caught.value.code, caught.value.field) == ("invalid_value", "media.data")
         assert await _count(pool, "media") == 0
 
     async def test_too_large_is_refused_before_storing(

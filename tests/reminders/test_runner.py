@@ -224,3 +224,40 @@ class TestIsolation:
                 (other,),
             ).fetchone()
         assert touched == (0,)
+
+
+class TestEditedAfterASend:
+    """A worker that sent an occurrence died before recording it, and the text was edited since:
+    the next worker finds the id used for other content and settles the occurrence as sent."""
+
+    async def test_the_first_send_stands_and_nothing_is_sent_again(
+        self,
+        database_url: str,
+        make_line: Callable[..., str],
+        spawn: SpawnWorker,
+        connect: Callable[[str], Stubs],
+        tmp_path: Path,
+    ) -> None:
+        line = make_line(webhook_url=None)
+        stubs = connect(spawn(line, REMINDER_POLL_MS="60000").wait_registered())
+        await _ready(stubs, line)
+        _insert_due(database_url, line, 1)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT series_id FROM wamesh.reminders WHERE session_id = %s", (line,)
+            ).fetchone()
+            assert row is not None
+            conn.execute(  # what the dead worker stored for the text before the edit
+                "INSERT INTO wamesh.sent_messages (session_id, client_message_id, message_id, "
+                "chat_id, sent_at, content_sha256) VALUES (%s, %s, 'EARLIER', "
+                "'15550001111@s.whatsapp.net', now(), 'sha-of-the-old-text')",
+                (line, f"reminder:{row[0]}:1"),
+            )
+        await _wake(stubs, line)
+        await _wait_sent(database_url, line, 1, timeout=10)
+        with psycopg.connect(database_url) as conn:
+            settled = conn.execute(
+                "SELECT sent_message_id FROM wamesh.reminders WHERE session_id = %s", (line,)
+            ).fetchone()
+        assert settled == ("EARLIER",)
+        assert _sent_texts(tmp_path, line) == []

@@ -70,7 +70,7 @@ class TestNumberCheck:
                 "POST", f"/v1/sessions/{line}/messages", {"to": ABSENT, **body}
             )
             assert status == 422, problem  # well formed, but no WhatsApp account: not doable
-            assert problem["code"] == "invalid_recipient"
+            assert problem["code"] == "not_on_whatsapp"
             assert "not on WhatsApp" in problem["detail"]
 
     async def test_groups_and_malformed_ids_are_400(
@@ -78,7 +78,7 @@ class TestNumberCheck:
     ) -> None:
         line = await paired_line(api, spawn)
         status, problem = await _check(api, line, "120363012345678901@g.us")
-        assert (status, problem["code"]) == (400, "invalid_input")
+        assert (status, problem["code"]) == (400, "invalid_value")
         assert "a group is not a contact" in str(problem["detail"])
         status, problem = await _check(api, line, "not-a-number")
         assert (status, problem["code"]) == (400, "invalid_recipient")

@@ -59,7 +59,7 @@ class TestGroups:
         status, problem = await api.call("GET", f"/v1/sessions/{line}/groups/120363999999@g.us")
         assert status == 404, problem
         status, problem = await api.call("GET", f"/v1/sessions/{line}/groups/{CONTACT}")
-        assert (status, problem["code"]) == (400, "invalid_input")
+        assert (status, problem["code"]) == (400, "invalid_value")
 
     async def test_participants_change_is_an_event_and_changes_the_group(
         self, api: Api, spawn: Callable[..., WorkerProcess], database_url: str

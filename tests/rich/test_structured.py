@@ -283,7 +283,7 @@ class TestSandboxServerSurvivesRestart:
 
         assert await api.call("GET", f"/v1/sessions/{line}/groups/{group}") == (200, groups_before)
         status, problem = await _send(api, line, {"text": "hi", "to": absent})
-        assert (status, problem["code"]) == (422, "invalid_recipient")
+        assert (status, problem["code"]) == (422, "not_on_whatsapp")
         _, lid = await api.call("GET", f"/v1/sessions/{line}/contacts/{before['lid']}")
         assert lid == before
         vote = {"from": CONTACT, "message_id": poll["id"], "selected": ["Salad"]}

@@ -115,14 +115,14 @@ class TestLineRules:
         assert re.fullmatch(r"[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}", pairing.code)
 
     @pytest.mark.parametrize("phone", ["", "12345", "+1 (555) 0001111", "0049 151 12345678"])
-    async def test_bad_phone_is_invalid_input_on_phone(
+    async def test_bad_phone_is_invalid_value_on_phone(
         self, pool: Pool, make_line: Callable[..., str], tmp_path: Path, phone: str
     ) -> None:
         line_id = make_line()
         async with running_line(pool, line_id, _sandbox(tmp_path, line_id)) as line:
             with pytest.raises(InvalidInput) as caught:
                 await line.request_pairing_code(phone)
-        assert (caught.value.code, caught.value.field) == ("invalid_input", "phone")
+        assert (caught.value.code, caught.value.field) == ("invalid_value", "phone")
 
     async def test_a_paired_line_answers_already_paired(
         self, pool: Pool, make_line: Callable[..., str], tmp_path: Path

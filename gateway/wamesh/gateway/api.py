@@ -19,7 +19,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from wamesh.errors import InvalidInput
+from wamesh.errors import InvalidInput, shorten
 from wamesh.gateway.schemas import SPACE, Schema
 from wamesh.jid import CONTACT_PATTERN, GROUP_ID_PATTERN, RECIPIENT_PATTERN
 from wamesh.lines import parse_line_id
@@ -54,6 +54,11 @@ _VALIDATOR_CODES = {
 # A schema's own problem code for a value its pattern refuses (an OpenAPI `x-` extension, which
 # JSON Schema validators ignore), so the schema and the code behind it answer alike.
 CODE_KEYWORD = "x-wamesh-code"
+# The keywords a schema's own code covers: a recipient too long, empty or malformed is
+# `invalid_recipient` over REST as over gRPC, where one parser says all three.
+_SHAPE_KEYWORDS = frozenset({"pattern", "minLength", "maxLength"})
+# What a pattern accepts, said in words: the error says this instead of echoing the regex.
+EXPECTED_KEYWORD = "x-wamesh-expected"
 
 
 @dataclass(frozen=True)
@@ -127,11 +132,27 @@ def _with_validation(op: Operation) -> Handler:
     validator = Draft202012Validator(op.body, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
     async def handler(request: web.Request) -> web.StreamResponse:
+        _require_json_type(request)
         request[BODY] = _validated(validator, await _read_json(request, op.max_json_bytes))
         return await op.handler(request)
 
     handler.__name__ = op.handler.__name__
     return handler
+
+
+def _require_json_type(request: web.Request) -> None:
+    """415 `unsupported_media_type` unless the body says it is JSON (`application/json` or a
+    `+json` type), so a form or a text body is never taken for JSON by accident."""
+    kind = request.content_type
+    if kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json")):
+        return
+    sent = request.headers.get("Content-Type")
+    said = f"not {shorten(sent)}" if sent else "and none was sent"
+    raise InvalidInput(
+        f"this route takes Content-Type: application/json, {said}",
+        "Content-Type",
+        "unsupported_media_type",
+    )
 
 
 async def _read_json(request: web.Request, max_bytes: int | None = None) -> Any:
@@ -195,11 +216,14 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
     missing = [e for e in error.context or () if e.validator == "required"]
     if error.validator in ("oneOf", "anyOf") and missing and len(missing) == len(error.context):
         return _to_invalid(missing[0])  # none of the alternatives given: name the first
+    nested = _deepest(error)
+    if nested is not None:
+        return _to_invalid(nested)  # an alternative given but wrong: say what is wrong in it
     field_name = ".".join(str(p) for p in error.absolute_path) or None
     code = _VALIDATOR_CODES.get(str(error.validator), "invalid_value")
-    if error.validator == "pattern" and isinstance(error.schema, dict):
+    if error.validator in _SHAPE_KEYWORDS and isinstance(error.schema, dict):
         code = error.schema.get(CODE_KEYWORD, code)  # the code the handler's own check gives
-    message = error.message
+    message = _said(error)
     if error.validator == "additionalProperties":
         schema = error.schema if isinstance(error.schema, dict) else {}
         instance = error.instance if isinstance(error.instance, dict) else {}
@@ -214,11 +238,52 @@ def _to_invalid(error: ValidationError) -> InvalidInput:
         message = f"needs {how} of: {' | '.join(_alternatives(error))}"
     elif error.validator == "maxLength" and field_name == "text":
         code = "text_too_long"
-    elif error.validator == "maxLength":
-        code = "invalid_value"
     if error.validator == "type" and field_name is None:
         message = "the request body must be a JSON object"
     return InvalidInput(f"{field_name}: {message}" if field_name else message, field_name, code)
+
+
+def _deepest(error: ValidationError) -> ValidationError | None:
+    """Of a oneOf/anyOf's failed alternatives, the error on the deepest field, if one is on a
+    field (`text: must not be empty` rather than "the body matches none of the shapes")."""
+    if error.validator not in ("oneOf", "anyOf"):
+        return None
+    found = sorted(error.context or (), key=lambda e: -len(e.absolute_path))
+    return found[0] if found and len(found[0].absolute_path) > len(error.absolute_path) else None
+
+
+def _said(error: ValidationError) -> str:
+    """What is wrong, with the limit named and the value never echoed whole (nor a regex)."""
+    limit: Any = error.validator_value
+    instance: Any = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    match str(error.validator):
+        case "maxLength":
+            return f"at most {limit} characters (got {len(instance)})"
+        case "minLength":
+            return f"at least {limit} character(s)" if limit > 1 else "must not be empty"
+        case "maxItems" | "minItems":
+            bound = "at most" if error.validator == "maxItems" else "at least"
+            return f"{bound} {limit} item(s) (got {len(instance)})"
+        case "maxProperties" | "minProperties":
+            bound = "at most" if error.validator == "maxProperties" else "at least"
+            return f"{bound} {limit} key(s) (got {len(instance)})"
+        case "format":
+            return f"expected a {limit} (ISO 8601 for date-time), got {shorten(instance)}"
+        case "uniqueItems":
+            return "items must be distinct"
+        case "maximum" | "minimum":
+            bound = "at most" if error.validator == "maximum" else "at least"
+            return f"{bound} {limit} (got {shorten(instance)})"
+        case "pattern":
+            expected = str(schema.get(EXPECTED_KEYWORD) or schema.get("description") or "")
+            said = f"expected {expected[:1].lower()}{expected[1:]}" if expected else "malformed"
+            return f"{said}, got {shorten(instance)}"
+        case "enum":
+            return f"expected one of {', '.join(map(str, limit))}, got {shorten(instance)}"
+        case "type":
+            return f"expected {limit}, got {shorten(instance)}"
+    return f"{shorten(instance)} is not allowed here ({error.validator})"
 
 
 def query_param(request: web.Request, name: str) -> str | None:
@@ -241,7 +306,9 @@ def parse_time(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{name}: expected an ISO 8601 time, got {value!r}", name) from None
+        raise InvalidInput(
+            f"{name}: expected an ISO 8601 time, got {shorten(value)}", name
+        ) from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{name}: the time needs a zone (e.g. Z or +02:00)", name)
     return moment

@@ -24,6 +24,7 @@ from wamesh.errors import ConfigError
 from wamesh.gateway import api, grpc_front
 from wamesh.gateway.context import GATEWAY, Gateway
 from wamesh.gateway.inbox import DevInbox
+from wamesh.gateway.json_answers import end_with_newline
 from wamesh.gateway.media import media_ctx
 from wamesh.gateway.metrics import Metrics
 from wamesh.gateway.problems import CLIENT_ERRORS_AS_WARNINGS, problem_middleware
@@ -94,6 +95,7 @@ def build_app(gateway: Gateway) -> web.Application:
         client_max_size=MAX_BODY_BYTES, middlewares=[observe, problem_middleware, checker]
     )
     app[GATEWAY] = gateway
+    app.on_response_prepare.append(end_with_newline)
     logging.getLogger("aiohttp.server").addFilter(CLIENT_ERRORS_AS_WARNINGS)
     app.cleanup_ctx.append(media_ctx)
     api.register(app, table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from wamesh.errors import CODES
 from wamesh.gateway import schemas as s
 from wamesh.gateway.api import PATH_DOC_PATTERNS, PATH_PATTERNS, Operation, Response
 
@@ -12,11 +13,13 @@ _ERROR_TEXT = {
     400: "Bad input (a code such as malformed_json, unknown_field, invalid_recipient)",
     401: "Missing or wrong API key",
     404: "Unknown line or resource",
-    409: "The line is not in a state that allows this (e.g. session_not_ready)",
-    413: "Body too large",
+    409: "The line is not in a state that allows this (e.g. session_not_ready), or a "
+    "client_message_id reused with other content (idempotency_conflict)",
+    413: "Body too large; the problem names the limit (`limit`, in bytes)",
+    415: "A JSON route called without Content-Type: application/json",
     422: "Well formed, as this document allows, but cannot be carried out (a time already "
     "past, a media URL that cannot be fetched, a number not on WhatsApp...): code "
-    "unprocessable or a narrower one, e.g. invalid_media_url, invalid_recipient",
+    "unprocessable or a narrower one, e.g. invalid_media_url, not_on_whatsapp",
     501: "The line's engine cannot do this (not_supported, naming the engine)",
     503: "No worker serves the line (session_offline, with its last status), or PostgreSQL or "
     "Redis cannot be reached (dependency_unavailable, naming which); with Retry-After",
@@ -112,13 +115,19 @@ def _responses(op: Operation) -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     codes = (
         set(op.errors)
-        | ({400, 413} if op.body is not None else set())
+        | ({400, 413, 415} if op.body is not None else set())
         # Every authenticated route reads PostgreSQL or Redis, so each may meet an outage.
         | (set() if op.public else {401, 503})
     )
     for status in sorted(codes):
-        responses[str(status)] = {"description": _ERROR_TEXT[status], "content": problem}
+        responses[str(status)] = {"description": _error_text(status), "content": problem}
     return responses
+
+
+def _error_text(status: int) -> str:
+    """The status's summary and the codes it may carry, from the one table (wamesh.errors)."""
+    codes = ", ".join(code for code, row in CODES.items() if row.http == status)
+    return f"{_ERROR_TEXT[status]}. Codes: {codes}" if codes else _ERROR_TEXT[status]
 
 
 def _response(response: Response) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Errors as `application/problem+json` (RFC 9457) with a stable `code`: one table, one middleware.
 
-Domain errors map to HTTP status here and nowhere else. aiohttp's own 404/405/413 become problems
-with the codes `route_not_found`, `method_not_allowed` and `body_too_large`. A PostgreSQL or Redis
-outage (`wamesh.dependencies`) becomes 503 `dependency_unavailable` naming the dependency; every
+Domain errors map to HTTP status through the one table of codes, `wamesh.errors.CODES`.
+aiohttp's own 404/405/413 become problems with the codes `route_not_found`,
+`method_not_allowed` and `body_too_large` (naming the limit). A PostgreSQL or Redis outage
+(`wamesh.dependencies`) becomes 503 `dependency_unavailable` naming the dependency; every
 503 carries `Retry-After`. A request aiohttp cannot parse (a NUL byte in a header) is the
 client's error: `ClientErrorsAsWarnings` logs it as one WARNING line instead of a traceback; one
 found while a handler reads the body (a broken multipart part header) is 400 `malformed_body`.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,32 +29,13 @@ _LOGGER = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
 OFFLINE_RETRY_AFTER_S = 5
 
-HTTP_STATUS: dict[type[errors.WameshError], int] = {
-    errors.InvalidInput: 400,
-    errors.Unprocessable: 422,
-    errors.MediaTooLarge: 413,
-    errors.Unauthenticated: 401,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.SessionNotReady: 409,
-    errors.ConfigError: 500,
-    errors.SessionOffline: 503,
-    errors.Unavailable: 503,
-    errors.LeaseLost: 503,
-    errors.EngineError: 502,
-    errors.AuthStateError: 500,
-    errors.NotSupported: 501,
-}
-
+_BODY_LIMIT = re.compile(r"Maximum request body size ([0-9.]+)")
 _AIOHTTP_CODES = {404: "route_not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
 def status_for(exc: errors.WameshError) -> int:
-    """The HTTP status of the nearest class in the table."""
-    for cls in type(exc).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]
-    return 500
+    """The HTTP status of the error's code in the one table (`wamesh.errors.CODES`)."""
+    return errors.code_row(exc.code).http
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> web.Response:
@@ -107,7 +90,7 @@ async def problem_middleware(
         if exc.status < 400:
             raise
         code = _AIOHTTP_CODES.get(exc.status, f"http_{exc.status}")
-        response = problem(exc.status, code, exc.reason)
+        response = _from_http_exception(exc, code)
         if exc.status == 405:
             response.headers["Allow"] = exc.headers.get("Allow", "")
         return response
@@ -119,6 +102,16 @@ async def problem_middleware(
         if request.writer.output_size > 0:
             raise  # a streamed answer already started: nothing else can be sent now
         return problem(500, "internal_error", "the gateway failed; the error is in its log")
+
+
+def _from_http_exception(exc: web.HTTPException, code: str) -> web.Response:
+    """aiohttp's refusal as a problem; a 413 names the limit (in words and in `limit`)."""
+    found = _BODY_LIMIT.search(exc.text or "") if exc.status == 413 else None
+    if found is None:
+        return problem(exc.status, code, exc.reason)
+    limit = int(float(found[1]))
+    detail = f"the request body is larger than this route's limit of {limit} bytes"
+    return problem(exc.status, code, detail, limit=limit)
 
 
 def _route(request: web.Request) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +18,12 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def epoch_iso(seconds: float) -> str:
+    """An epoch time (time.time()) as ISO 8601 with a Z, to the millisecond."""
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def line_json(
@@ -58,7 +64,7 @@ def worker_json(worker: WorkerRecord | None) -> dict[str, Any] | None:
         "address": worker.address,
         "host": worker.host,
         "pid": worker.pid,
-        "started_at": worker.started_at,
+        "started_at": epoch_iso(worker.started_at),
     }
 
 

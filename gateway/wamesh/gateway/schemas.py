@@ -36,14 +36,22 @@ def message_text() -> Schema:
     as `check_text` requires; two patterns, each matched in linear time."""
     return {
         **text(1, MAX_TEXT_LENGTH),
-        "allOf": [{"pattern": f"[^\\u0000{SPACE}]"}],
+        "allOf": [
+            {"pattern": f"[^\\u0000{SPACE}]", "x-wamesh-expected": "a text not only whitespace"}
+        ],
         "description": "Not blank",
     }
 
 
 def text(min_length: int, max_length: int) -> Schema:
     """A string without NUL characters (PostgreSQL text cannot store them)."""
-    return {"type": "string", "minLength": min_length, "maxLength": max_length, "pattern": NO_NUL}
+    return {
+        "type": "string",
+        "minLength": min_length,
+        "maxLength": max_length,
+        "pattern": NO_NUL,
+        "x-wamesh-expected": "text without NUL characters",
+    }
 
 
 def stripped(pattern: str) -> str:
@@ -65,7 +73,7 @@ PHONE: Schema = {
     "minLength": 1,
     "maxLength": 40,
     "pattern": stripped(PHONE_NUMBER_PATTERN),
-    "x-wamesh-code": "invalid_input",
+    "x-wamesh-code": "invalid_value",
     "description": "A phone number with its country code: 7 to 15 digits, the first not 0, "
     "an optional leading +, spaces and dashes",
 }
@@ -75,6 +83,7 @@ NAME: Schema = {
     "minLength": 1,
     "maxLength": MAX_NAME_LENGTH,
     "pattern": r"^[^\u0000]*[^\u0000" + SPACE + r"][^\u0000]*$",
+    "x-wamesh-expected": "a name that is not only whitespace",
 }
 METADATA: Schema = {
     "type": "object",
@@ -116,6 +125,7 @@ PROBLEM = obj(
         "session_status": {"type": "string"},
         "engine": {"type": "string"},
         "dependency": {"type": "string", "enum": ["postgresql", "redis"]},
+        "limit": {"type": "integer", "description": "The limit broken (body_too_large: bytes)"},
         "errors": {"type": "array", "items": {"type": "object"}},
     },
     ("type", "title", "status", "detail", "code"),
@@ -128,7 +138,7 @@ WORKER = {
         "address": {"type": "string"},
         "host": {"type": "string"},
         "pid": {"type": "integer"},
-        "started_at": {"type": "number"},
+        "started_at": {"type": "string", "format": "date-time"},
     },
 }
 
@@ -171,11 +181,14 @@ WEBHOOK_URL: Schema = {
     "type": ["string", "null"],
     "maxLength": 2048,
     "pattern": r"^https?://[A-Za-z0-9.-]+(:" + _PORT + r")?" + _URL_PATH + "$",
+    "x-wamesh-expected": "an http:// or https:// URL: a host of letters, digits, dots and "
+    "dashes, an optional port up to 65535, and a path without spaces or control characters",
 }
 # Base64 of 24 to 50 bytes after the prefix (wamesh.lines.check_secret agrees).
 WEBHOOK_SECRET: Schema = {
     "type": "string",
     "pattern": r"^whsec_(?:[A-Za-z0-9+/]{4}){8,16}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+    "x-wamesh-expected": "whsec_ and the base64 of 24 to 50 bytes",
 }
 
 SESSION_CREATE = obj(
@@ -595,7 +608,7 @@ PRESENCE_EVENT = named(
 # ---------------------------------------------------------------------------------------------
 
 QR = obj(
-    {"status": STATUS, "qr": NULLABLE_STRING, "expires_at": NULLABLE_TIMESTAMP},
+    {"status": STATUS, "qr": {"type": "string", "minLength": 1}, "expires_at": NULLABLE_TIMESTAMP},
     ("status", "qr"),
 )
 

@@ -37,7 +37,7 @@ from psycopg_pool import PoolTimeout
 
 from wamesh.constants import EVENT_REMINDER_FAILED, EVENT_REMINDER_SENT, TROUBLE_LOG_INTERVAL_S
 from wamesh.db.pool import Pool
-from wamesh.errors import InvalidInput, SessionNotReady, WameshError
+from wamesh.errors import IdempotencyConflict, InvalidInput, SessionNotReady, WameshError
 from wamesh.logs import OncePer
 from wamesh.outbox import record_event
 from wamesh.reminders.model import COLUMNS, Reminder
@@ -150,6 +150,8 @@ class ReminderRunner:
                 )
             except SessionNotReady:
                 raise
+            except IdempotencyConflict as exc:  # sent before an edit, by a worker that then died
+                events, ids = await self._sent(conn, reminder, exc.message_id)
             except InvalidInput as exc:
                 events, ids = await self._fail(conn, reminder, exc.message, final=True)
             except WameshError as exc:

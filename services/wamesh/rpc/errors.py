@@ -1,4 +1,4 @@
-"""Domain errors <-> gRPC status, in one table each way.
+"""Domain errors <-> gRPC status, through the one table of codes (`wamesh.errors.CODES`).
 
 A server aborts with the status of the error's class and puts the stable `code` (and, for line
 state errors, the line's status; for bad input, the field; for `not_supported`, the engine and
@@ -39,24 +39,6 @@ _ATTRIBUTE_METADATA = {
     "dependency": DEPENDENCY_METADATA,
 }
 
-GRPC_STATUS: dict[type[errors.WameshError], grpc.StatusCode] = {
-    errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
-    errors.Unprocessable: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    errors.NotFound: grpc.StatusCode.NOT_FOUND,
-    errors.WrongSession: grpc.StatusCode.PERMISSION_DENIED,
-    errors.AlreadyPaired: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.Conflict: grpc.StatusCode.ALREADY_EXISTS,
-    errors.SessionNotReady: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.SessionOffline: grpc.StatusCode.UNAVAILABLE,
-    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
-    errors.LeaseLost: grpc.StatusCode.UNAVAILABLE,
-    errors.EngineError: grpc.StatusCode.INTERNAL,
-    errors.AuthStateError: grpc.StatusCode.INTERNAL,
-    errors.NotSupported: grpc.StatusCode.UNIMPLEMENTED,
-}
-
 _BY_CODE: dict[str, type[errors.WameshError]] = {
     cls.code: cls
     for cls in errors.__dict__.values()
@@ -65,11 +47,12 @@ _BY_CODE: dict[str, type[errors.WameshError]] = {
 
 
 def status_for(exc: errors.WameshError) -> grpc.StatusCode:
-    """The status of the nearest class in the table."""
-    for cls in type(exc).__mro__:
-        if cls in GRPC_STATUS:
-            return GRPC_STATUS[cls]
-    return grpc.StatusCode.INTERNAL
+    """The gRPC status of the error's code in the one table (`wamesh.errors.CODES`); a REST-only
+    code met here is INVALID_ARGUMENT when it is the caller's fault, INTERNAL otherwise."""
+    row = errors.code_row(exc.code)
+    if row.grpc is not None:
+        return grpc.StatusCode[row.grpc]
+    return grpc.StatusCode.INVALID_ARGUMENT if row.http < 500 else grpc.StatusCode.INTERNAL
 
 
 def trailers_for(exc: errors.WameshError) -> tuple[tuple[str, str], ...]:

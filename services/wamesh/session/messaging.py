@@ -46,9 +46,17 @@ from wamesh.engines.rich import (
     capability,
     structured_type,
 )
-from wamesh.errors import InvalidInput, MessageNotFound, NotSupported, WameshError
+from wamesh.errors import (
+    InvalidInput,
+    MediaNotFound,
+    MessageNotFound,
+    NotSupported,
+    WameshError,
+    shorten,
+)
 from wamesh.jid import GROUP_SERVER, LID_SERVER, USER_SERVER, parse_recipient
 from wamesh.media.store import MediaStore
+from wamesh.session.idempotency import check_same, fingerprint
 from wamesh.session.store import LineStore
 from wamesh.structured import (
     check_contacts,
@@ -133,8 +141,10 @@ class Messaging:
         req = check_message(req)
         mentions = tuple(parse_recipient(m, "mentions") for m in req.mentions)
         cmid = req.client_message_id or str(uuid.uuid4())
+        content = await self._content_sha256(replace(req, to=chat_id, mentions=mentions))
         known = await self._store.find_sent(cmid)
         if known is not None:
+            check_same(known, cmid, content)
             return SendResult(known.message_id, known.chat_id, cmid, True, known.sent_at)
         engine = self._ready_engine()
         message_id = message_id_for(self.session_id, cmid)
@@ -157,8 +167,21 @@ class Messaging:
                 req.poll,
             )
             message = await sender.send_message(out)
-        stored = await self._store.remember_sent(cmid, message)
+        stored = await self._store.remember_sent(cmid, message, content)
+        check_same(stored, cmid, content)  # a concurrent send of the same id stored first
         return SendResult(stored.message_id, stored.chat_id, cmid, False, stored.sent_at)
+
+    async def _content_sha256(self, req: SendRequest) -> str:
+        """The fingerprint of what `req` sends; media by its bytes' SHA-256 (inline media is
+        stored again on every call, under a new media id), or by id when it is gone."""
+        media: object = req.media_id
+        if req.media_id and self.media is not None:
+            try:
+                info = await self.media.store.info(self.session_id, req.media_id)
+                media = (info.sha256, info.mimetype, info.filename)
+            except MediaNotFound:
+                pass  # the send itself answers media_not_found; a retry's fingerprint is by id
+        return fingerprint(replace(req, client_message_id="", media_id=""), media)
 
     async def _outgoing_media(
         self, engine: Engine, sender: SendsRich, req: SendRequest
@@ -208,13 +231,16 @@ class Messaging:
         target = parse_recipient(to)
         check_message_id(message_id)
         cmid = client_message_id or str(uuid.uuid4())
+        content = fingerprint("forward", chat, message_id, target)
         known = await self._store.find_sent(cmid)
         if known is not None:
+            check_same(known, cmid, content)
             return SendResult(known.message_id, known.chat_id, cmid, True, known.sent_at)
         forwarder = capability(self._ready_engine(), Forwards, "forwarding messages")
         new_id = message_id_for(self.session_id, cmid)
         message = await forwarder.forward(chat, message_id, target, new_id)
-        stored = await self._store.remember_sent(cmid, message)
+        stored = await self._store.remember_sent(cmid, message, content)
+        check_same(stored, cmid, content)
         return SendResult(stored.message_id, stored.chat_id, cmid, False, stored.sent_at)
 
     async def check_contact(self, contact: str) -> ContactInfo:
@@ -284,7 +310,7 @@ def parse_contact(value: str, field: str = "id") -> str:
     if server == GROUP_SERVER:
         raise InvalidInput(f"{field}: a group is not a contact", field)
     if server not in (USER_SERVER, LID_SERVER):
-        raise InvalidInput(f"{field}: {value!r} is not a contact", field)
+        raise InvalidInput(f"{field}: {shorten(value)} is not a contact", field)
     return jid
 
 

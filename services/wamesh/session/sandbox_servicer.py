@@ -1,7 +1,7 @@
 """The sandbox phone's gRPC controls (`SandboxService`): scan, pairing code, inbound messages of
 every kind, reactions, edits, revokes, poll votes, acks, groups, presence, disconnects, and the
 simulated server's record of what the line sent. Only lines whose engine is `sandbox` answer;
-others answer FAILED_PRECONDITION (`invalid_input` naming the engine).
+others answer INVALID_ARGUMENT (`invalid_value` naming the engine).
 """
 
 from __future__ import annotations

@@ -17,14 +17,16 @@ from wamesh.session.events import LineEvent
 # The row this send stored, or the one stored before it under the same client message id.
 _REMEMBER_SENT = """
 WITH stored AS (
-    INSERT INTO wamesh.sent_messages (session_id, client_message_id, message_id, chat_id, sent_at)
-    VALUES (%(session_id)s, %(client_message_id)s, %(message_id)s, %(chat_id)s, %(sent_at)s)
+    INSERT INTO wamesh.sent_messages
+        (session_id, client_message_id, message_id, chat_id, sent_at, content_sha256)
+    VALUES (%(session_id)s, %(client_message_id)s, %(message_id)s, %(chat_id)s, %(sent_at)s,
+            %(content_sha256)s)
     ON CONFLICT DO NOTHING
-    RETURNING message_id, chat_id, sent_at
+    RETURNING message_id, chat_id, sent_at, content_sha256
 )
-SELECT message_id, chat_id, sent_at FROM stored
+SELECT message_id, chat_id, sent_at, content_sha256 FROM stored
 UNION ALL
-SELECT message_id, chat_id, sent_at FROM wamesh.sent_messages
+SELECT message_id, chat_id, sent_at, content_sha256 FROM wamesh.sent_messages
 WHERE session_id = %(session_id)s AND client_message_id = %(client_message_id)s
 LIMIT 1
 """
@@ -59,6 +61,7 @@ class SentRecord:
     message_id: str
     chat_id: str
     sent_at: datetime
+    content_sha256: str | None = None  # None on rows stored before migration 0011
 
 
 class LineStore:
@@ -121,7 +124,7 @@ class LineStore:
         """The stored result of a client message id."""
         async with self._pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT message_id, chat_id, sent_at FROM wamesh.sent_messages "
+                "SELECT message_id, chat_id, sent_at, content_sha256 FROM wamesh.sent_messages "
                 "WHERE session_id = %s AND client_message_id = %s",
                 (self.session_id, client_message_id),
             )
@@ -139,7 +142,9 @@ class LineStore:
             row = await cursor.fetchone()
         return str(row["chat_id"]) if row else None
 
-    async def remember_sent(self, client_message_id: str, message: Message) -> SentRecord:
+    async def remember_sent(
+        self, client_message_id: str, message: Message, content_sha256: str | None = None
+    ) -> SentRecord:
         """Store the result of a send; when another call stored one first, return that. One
         statement; a second read only when a concurrent send of the same id committed while
         this one ran (the statement's snapshot cannot see that row)."""
@@ -152,6 +157,7 @@ class LineStore:
                     "message_id": message.id,
                     "chat_id": message.chat_id,
                     "sent_at": message.timestamp,
+                    "content_sha256": content_sha256,
                 },
             )
             row = await cursor.fetchone()

@@ -17,7 +17,7 @@ from wamesh.gateway import schemas as s
 from wamesh.gateway.api import Operation, Response, query_param
 from wamesh.gateway.context import gateway_of
 from wamesh.gateway.inbox import InboxEntry
-from wamesh.gateway.render import json_response
+from wamesh.gateway.render import epoch_iso, json_response
 from wamesh.webhooks.signing import verify
 
 
@@ -57,7 +57,11 @@ async def inbox_list(request: web.Request) -> web.StreamResponse:
     inbox = gateway_of(request).inbox
     assert inbox is not None
     wanted = query_param(request, "session_id")
-    entries = [asdict(e) for e in inbox.entries if wanted is None or e.session_id == wanted]
+    entries = [
+        {**asdict(e), "received_at": epoch_iso(e.received_at)}
+        for e in inbox.entries
+        if wanted is None or e.session_id == wanted
+    ]
     return json_response({"entries": entries})
 
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.json_format import MessageToDict
 
-from wamesh.errors import Conflict, InvalidInput
+from wamesh.errors import InvalidInput, QrUnavailable
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
 from wamesh.gateway.api import (
@@ -183,24 +183,19 @@ def _qr_format(request: web.Request) -> str:
 
 
 async def get_qr(request: web.Request) -> web.StreamResponse:
-    """The line's current QR code as JSON, or as a PNG/SVG image (`?format=` or `Accept`)."""
+    """The line's current QR code as JSON, or as a PNG/SVG image (`?format=` or `Accept`);
+    409 `qr_unavailable` with the line's status in every format while it shows none."""
     fmt = _qr_format(request)
     reply = await calls.relay(
         gateway_of(request), "GetStatus", session_pb2.GetStatusRequest(session_id=line_id(request))
     )
     status = STATUS_FROM_PROTO.get(reply.status, "starting")
+    if not reply.qr:  # the same answer in every format: an image cannot say "none"
+        raise QrUnavailable(line_id(request), status)
     if fmt == "json":
         return json_response(
-            {
-                "status": status,
-                "qr": reply.qr or None,
-                "expires_at": proto_time(reply.qr_expires_at),
-            }
+            {"status": status, "qr": reply.qr, "expires_at": proto_time(reply.qr_expires_at)}
         )
-    if not reply.qr:
-        error = Conflict(f"the line shows no QR code now (status: {status})")
-        error.code = "qr_unavailable"
-        raise error
     return web.Response(body=_render_qr(reply.qr, fmt), content_type=_QR_FORMATS[fmt])
 
 

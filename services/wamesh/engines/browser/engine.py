@@ -173,7 +173,7 @@ class BrowserEngine(BrowserRich, Engine, PairsByCode):
     async def send_text(self, chat_id: str, text: str, message_id: str) -> Message:
         """Send through WhatsApp Web's own send action (a known message id is returned again).
 
-        A phone number that is not on WhatsApp is refused as `invalid_recipient`."""
+        A phone number that is not on WhatsApp is refused as `not_on_whatsapp`."""
         return await self.send_message(Outgoing(chat_id, message_id, text))
 
     async def request_pairing_code(self, phone: str) -> PairingCode:

@@ -97,7 +97,7 @@ def checked(data: dict[str, Any], chat_id: str) -> dict[str, Any]:
         return data
     if error == "not_on_whatsapp":
         user = chat_id.partition("@")[0]
-        raise Unprocessable(f"to: {user} is not on WhatsApp", "to", "invalid_recipient")
+        raise Unprocessable(f"to: {user} is not on WhatsApp", "to", "not_on_whatsapp")
     if error in ("message_not_found", "reply_not_found"):
         raise MessageNotFound(f"no such message in chat {chat_id}")
     if error == "invalid_vcard":

@@ -45,11 +45,11 @@ class Directory:
         return digits
 
     def require_on_whatsapp(self, jid: str, field: str = "to") -> None:
-        """Unprocessable (`invalid_recipient`) for a number marked not on WhatsApp."""
+        """Unprocessable (`not_on_whatsapp`) for a number marked not on WhatsApp."""
         digits = _digits(jid)
         if digits is not None and digits in self._absent:
             message = f"{field}: {digits} is not on WhatsApp"
-            raise Unprocessable(message, field, "invalid_recipient")
+            raise Unprocessable(message, field, "not_on_whatsapp")
 
     def meet(self, jid: str) -> None:
         """The line sent to or received from `jid`: its LID now maps to it."""

@@ -15,7 +15,7 @@ recorded as actions beside the messages and echoed as the events WhatsApp sends 
 the line's own messages only; a reaction or forward needs a message the line sent or received
 (else `message_not_found`). The phone side injects inbound media, reactions, edits and revokes of
 a contact, and marks numbers as not on WhatsApp: checks (`Directory`) answer exists=False for
-them and sends or forwards to them are refused as `invalid_recipient`.
+them and sends or forwards to them are refused as `not_on_whatsapp`.
 
 Structured messages (locations, contact cards, polls) are sent and injected like any other;
 a contact's vote on a poll of the chat (the line's or a received one) is checked against the
