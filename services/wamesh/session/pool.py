@@ -64,8 +64,10 @@ async def next_lines(settings: Settings, pool: Pool, registry: Registry) -> list
     return [sid for (sid, _), dead in zip(held, refused, strict=True) if dead]
 
 
-async def _until(stop: asyncio.Event, work: asyncio.Future[bool] | None, limit_s: float) -> None:
-    """Wait for `stop`, `work` or `limit_s`, whichever comes first."""
+async def _until(
+    stop: asyncio.Event, work: asyncio.Future[bool] | None, limit_s: float | None
+) -> None:
+    """Wait for `stop`, `work` or `limit_s` (None: no limit), whichever comes first."""
     stopped: asyncio.Future[bool] = asyncio.ensure_future(stop.wait())
     waits: set[asyncio.Future[bool]] = {stopped}
     if work is not None:
@@ -89,7 +91,9 @@ async def find_line(
         if found:
             return found
         wake = asyncio.ensure_future(wait_for_wake(registry.redis, poll_s))
-        await _until(stop, wake, poll_s + 1)
+        # No limit of our own: BLPOP ends by its own timeout (or the client's socket timeout),
+        # and cancelling it mid-command would drop and reopen the worker's one Redis connection.
+        await _until(stop, wake, None)
         if not wake.done():
             wake.cancel()
         with contextlib.suppress(asyncio.CancelledError, *REDIS_TROUBLE):
