@@ -1,4 +1,4 @@
-"""Webhook delivery: outbox rows -> taskiq on a Redis stream -> signed POST, nothing lost.
+"""Webhook delivery: outbox rows -> a Redis stream (taskiq's format) -> signed POST, nothing lost.
 
     session worker --commit outbox row--> producer.kick(id) --XADD--> stream WEBHOOK_QUEUE_NAME
     webhook worker (wamesh worker): consumer (XREADGROUP) -> deliver(ids) -> claim -> POST -> record

@@ -1,5 +1,5 @@
-"""The webhook stream's contract, shared by the producer (plain Redis) and the worker (taskiq):
-its task name, consumer group and limits. Nothing here imports taskiq."""
+"""The webhook stream's contract, shared by the producer and the worker's consumer (both plain
+Redis, in taskiq-redis's stream format): its task name, consumer group and limits."""
 
 from __future__ import annotations
 
