@@ -23,9 +23,7 @@ import random
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,11 +32,10 @@ import psycopg
 import redis
 from psycopg_pool import PoolTimeout
 
-from tests.bench.common import bench_infra, cpu_s, percentile
+from tests.bench.common import bench_infra, cpu_s, percentile, receiver_process
 from tests.support.infra import fresh_database, fresh_redis
 from tests.support.workers import create_line
 from wamesh.db.pool import open_pool
-from wamesh.dev.servers import free_port
 from wamesh.outbox import record_event
 from wamesh.redis_client import redis_client
 from wamesh.settings import Settings
@@ -84,24 +81,9 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
-@contextmanager
-def receiver() -> Iterator[str]:
+def receiver() -> AbstractContextManager[str]:
     """The loopback receiver (one route per line) in its own process; yields its base URL."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", RECEIVER, str(port)])
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(base + "/stats", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return receiver_process(RECEIVER)
 
 
 def family(pid: int) -> list[int]:

@@ -55,10 +55,11 @@ def bench_infra() -> Iterator[tuple[Infra, Path]]:
 
 
 @contextmanager
-def receiver_process() -> Iterator[str]:
-    """A loopback webhook receiver in its own process; yields its base URL."""
+def receiver_process(script: str = RECEIVER) -> Iterator[str]:
+    """A loopback webhook receiver (`script`, given its port, answering `/stats`) in its own
+    process; yields its base URL."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", RECEIVER, str(port)])
+    proc = subprocess.Popen([sys.executable, "-c", script, str(port)])
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
