@@ -10,9 +10,11 @@ Needs root (CAP_NET_ADMIN), `ip` (iproute2) and `socat`; a missing one fails the
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,9 +151,13 @@ def forward(listen: str, port: int, target_port: int) -> Iterator[None]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own group: `fork` leaves a child per connection
     )
     try:
         yield
     finally:
-        proc.terminate()
+        # The children hold their connections (a worker whose namespace is gone never closes
+        # its side), so the whole group goes, or later tests meet them on the shared servers.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)

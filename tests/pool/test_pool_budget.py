@@ -37,7 +37,7 @@ def test_serving_and_idle_pool_workers_stay_in_budget(
     deadline = time.monotonic() + WINDOW_S
     redis_peak = pg_peak = 0
     while time.monotonic() < deadline:
-        redis_peak = max(redis_peak, redis_connections(redis_url, POOL_NAME))
+        redis_peak = max(redis_peak, redis_connections(redis_url, POOL_NAME, this_db=True))
         pg_peak = max(pg_peak, pg_connections(database_url, POOL_NAME))
         time.sleep(0.2)
     idle_cpu = _cpu_s(idle.pid) - start_cpu

@@ -17,10 +17,17 @@ def pg_connections(database_url: str, prefix: str) -> int:
     return int(row[0]) if row else 0
 
 
-def redis_connections(redis_url: str, prefix: str) -> int:
-    """Redis connections whose client name starts with `prefix` (any database)."""
+def redis_connections(redis_url: str, prefix: str, *, this_db: bool = False) -> int:
+    """Redis connections whose client name starts with `prefix`: in any database, or with
+    `this_db` only those that selected `redis_url`'s database (so processes other tests left
+    on the shared server are not counted)."""
     client = redis.Redis.from_url(redis_url)
+    db = str(client.connection_pool.connection_kwargs.get("db", 0))
     try:
-        return sum(1 for c in client.client_list() if str(c.get("name", "")).startswith(prefix))
+        return sum(
+            1
+            for c in client.client_list()
+            if str(c.get("name", "")).startswith(prefix) and (not this_db or str(c["db"]) == db)
+        )
     finally:
         client.close()
