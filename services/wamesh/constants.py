@@ -101,8 +101,12 @@ ENGINES: Final = ("sandbox", "browser", "whatsmeow")
 # Media: how often the gateway deletes expired media.
 MEDIA_PURGE_INTERVAL_S: Final = 600.0
 
-# Limits.
-MAX_TEXT_LENGTH: Final = 4096
+# Limits. A text (or caption) of at most 65,536 characters (Unicode code points): what a linked
+# device sends (the Cloud API's 4,096 is that API's own limit; README "The text limit").
+MAX_TEXT_LENGTH: Final = 65_536
+# A JSON body carrying such a text: each character may be escaped as a surrogate pair
+# ("\ud83d\ude00", 12 bytes), so 65,536 of them take 786,432 bytes before the other fields.
+MAX_TEXT_BODY_BYTES: Final = 1024 * 1024
 MAX_NAME_LENGTH: Final = 200
 PHONE_DIGITS: Final = (7, 15)  # E.164: at most 15 digits with the country code
 

@@ -67,7 +67,7 @@ class TestSameCodeOnBothFronts:
 
     @pytest.mark.parametrize(
         ("text", "code"),
-        [("", "invalid_value"), ("   ", "invalid_value"), ("x" * 4097, "text_too_long")],
+        [("", "invalid_value"), ("   ", "invalid_value"), ("x" * 65_537, "text_too_long")],
     )
     async def test_bad_text(
         self,
@@ -134,9 +134,10 @@ class TestLimitsAndEchoes:
     async def test_a_long_text_names_the_limit(self, api: Api) -> None:
         _, created = await api.call("POST", LINE, {"name": "x"})
         url = f"{LINE}/{created['session']['id']}/messages"
-        status, problem = await api.call("POST", url, {"to": "4915112345678", "text": "x" * 5000})
+        body = {"to": "4915112345678", "text": "x" * 70_000}
+        status, problem = await api.call("POST", url, body)
         assert (status, problem["code"]) == (400, "text_too_long")
-        assert "at most 4096 characters (got 5000)" in problem["detail"]
+        assert "at most 65536 characters (got 70000)" in problem["detail"]
 
     async def test_a_bad_time_is_echoed_short(self, api: Api) -> None:
         _, created = await api.call("POST", LINE, {"name": "x"})
@@ -235,3 +236,56 @@ class TestEveryLimitIsNamed:
         status, problem = await api.call("POST", LINE, body)
         assert (status, problem["code"]) == (400, "invalid_value"), problem
         assert said in problem["detail"]
+
+
+# 65,536 characters outside the Basic Multilingual Plane: aiohttp's `json=` escapes each as a
+# surrogate pair ("\ud83d\ude00", 12 bytes), the largest JSON a text at the limit can take.
+WIDEST_TEXT = "\U0001f600" * 65_536
+
+
+class TestTheTextLimit:
+    """A text (or caption) of WhatsApp's 65,536 characters goes through every route taking one,
+    however the client escapes it; the body limit of those routes (1 MiB) leaves room for it."""
+
+    async def test_a_text_at_the_limit_is_sent_whole(
+        self, api: Api, spawn: Callable[..., WorkerProcess], grpc_channel: grpc.aio.Channel
+    ) -> None:
+        line = await _ready_line(api, spawn)
+        body = {"to": "4915112345678", "text": WIDEST_TEXT}
+        status, sent = await api.call("POST", f"{LINE}/{line}/messages", body)
+        assert status == 201, sent
+        stub = session_pb2_grpc.SessionServiceStub(grpc_channel)
+        await stub.SendMessage(
+            session_pb2.SendMessageRequest(session_id=line, to="4915112345678", text=WIDEST_TEXT),
+            metadata=GRPC_AUTH,
+        )
+        status, recorded = await api.call("GET", f"{LINE}/{line}/sandbox/sent")
+        assert status == 200
+        assert [m["text"] for m in recorded["messages"]] == [WIDEST_TEXT, WIDEST_TEXT]
+
+    async def test_an_edit_and_a_reminder_take_a_text_at_the_limit(
+        self, api: Api, spawn: Callable[..., WorkerProcess]
+    ) -> None:
+        line = await _ready_line(api, spawn)
+        status, sent = await api.call(
+            "POST", f"{LINE}/{line}/messages", {"to": "4915112345678", "text": "draft"}
+        )
+        assert status == 201, sent
+        edit = {"chat_id": "4915112345678", "text": WIDEST_TEXT}
+        status, edited = await api.call(
+            "PATCH", f"{LINE}/{line}/messages/{sent['message_id']}", edit
+        )
+        assert status == 200, edited
+        reminder = {"recipient": "4915112345678", "text": WIDEST_TEXT, "delay_seconds": 3600}
+        status, created = await api.call("POST", f"{LINE}/{line}/reminders", reminder)
+        assert status == 201, created
+        assert created["text"] == WIDEST_TEXT
+
+    async def test_a_body_past_the_text_routes_limit_is_413(self, api: Api) -> None:
+        _, created = await api.call("POST", LINE, {"name": "x"})
+        url = f"{api.base}{LINE}/{created['session']['id']}/reminders"
+        headers = {**api.headers, "Content-Type": "application/json"}
+        async with api.http.post(url, data=b" " * (1024 * 1024 + 1), headers=headers) as resp:
+            assert resp.status == 413
+            problem = await resp.json(content_type=None)
+        assert (problem["code"], problem["limit"]) == ("body_too_large", 1024 * 1024)

@@ -14,6 +14,7 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.json_format import MessageToDict
 
+from wamesh.constants import MAX_TEXT_BODY_BYTES
 from wamesh.errors import InvalidInput, QrUnavailable
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
@@ -342,6 +343,7 @@ OPERATIONS = [
         _TAG,
         response=Response("Edited", s.MESSAGE_ACTION),
         body=s.EDIT_REQUEST,
+        max_json_bytes=MAX_TEXT_BODY_BYTES,
         errors=(400, *_LIVE, 501),
     ),
     Operation(

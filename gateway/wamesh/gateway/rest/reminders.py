@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from wamesh.constants import MAX_TEXT_BODY_BYTES
 from wamesh.gateway import schemas as s
 from wamesh.gateway.api import (
     BODY,
@@ -105,6 +106,7 @@ OPERATIONS = [
         ok=201,
         response=Response("The reminder", s.REMINDER),
         body=s.REMINDER_CREATE,
+        max_json_bytes=MAX_TEXT_BODY_BYTES,
         errors=(400, 404, 422),
         extra_responses={200: Response("Already created with this client_key", s.REMINDER)},
     ),
@@ -144,6 +146,7 @@ OPERATIONS = [
         _TAG,
         response=Response("The reminder", s.REMINDER),
         body=s.REMINDER_PATCH,
+        max_json_bytes=MAX_TEXT_BODY_BYTES,
         errors=(400, 404, 409, 422),
     ),
     Operation(

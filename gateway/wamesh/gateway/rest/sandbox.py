@@ -11,6 +11,7 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from wamesh.constants import MAX_TEXT_BODY_BYTES
 from wamesh.errors import InvalidInput
 from wamesh.gateway import calls
 from wamesh.gateway import schemas as s
@@ -229,6 +230,7 @@ OPERATIONS = [
         _TAG,
         response=Response("Injected", s.OK_REPLY),
         body=s.INJECT_EDIT,
+        max_json_bytes=MAX_TEXT_BODY_BYTES,
         errors=_ERRORS,
     ),
     Operation(
