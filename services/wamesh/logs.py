@@ -54,13 +54,32 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """`time level logger: message [line=... request=...]`, the ids only when there are ones."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render one record, then the ids of the line and request it belongs to."""
+        text = super().format(record)
+        ids = [f"{name}={value}" for name, value in _ids()]
+        return f"{text} [{' '.join(ids)}]" if ids else text
+
+
+def _ids() -> list[tuple[str, str]]:
+    """The line and request ids of the running task, those that are set."""
+    found = (("line", line_id.get()), ("request", request_id.get()))
+    return [(name, value) for name, value in found if value]
+
+
 def configure(level: str = "info", fmt: str = "json") -> None:
     """Install the root handler once per process."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -86,15 +87,19 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 def translate_errors(method: F) -> F:
-    """Decorate a unary servicer method: WameshError becomes its gRPC status, and the caller's
-    request id (`x-request-id` metadata, passed on by the gateway) tags the call's log lines."""
+    """Decorate a unary servicer method: WameshError becomes its gRPC status (said in one INFO
+    line naming the method and code), and the caller's request id (`x-request-id` metadata,
+    passed on by the gateway; a new one when the caller sent none) tags the call's log lines and
+    goes on with every call the method makes to a worker."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        token = request_id.set(metadata_value(context.invocation_metadata(), REQUEST_ID_METADATA))
+        rid = metadata_value(context.invocation_metadata(), REQUEST_ID_METADATA)
+        token = request_id.set(rid or uuid.uuid4().hex)
         try:
             return await method(self, request, context)
         except errors.WameshError as exc:
+            _LOGGER.info("%s refused: %s", method.__name__, exc.code)
             await abort(context, exc)
         except DEPENDENCY_ERRORS as exc:
             await abort_outage(context, exc)
