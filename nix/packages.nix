@@ -37,6 +37,7 @@ let
         venv = py.venv;
         cacert = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt";
         fontconfig = "${fontconfig}";
+        libmagic = "${pkgs.file}/lib";
         databasesPath = lib.makeBinPath [
           pkgs.postgresql
           pkgs.redis

@@ -5,18 +5,21 @@ let
     session = {
       command = "session";
       chromium = true;
+      whatsmeow = true;
       databases = false;
       description = "the worker of one line (--id <uuid> or SESSION_ID)";
     };
     worker = {
       command = "worker";
       chromium = false;
+      whatsmeow = false;
       databases = false;
       description = "a webhook delivery worker";
     };
     gateway = {
       command = "gateway";
       chromium = false;
+      whatsmeow = false;
       databases = false;
       description = "the REST and gRPC gateway";
     };
@@ -24,20 +27,23 @@ let
     dev = {
       command = "dev";
       chromium = true;
+      whatsmeow = true;
       databases = true;
       description = "the whole mesh on one machine";
     };
     migrate = {
       command = "migrate";
       chromium = false;
+      whatsmeow = false;
       databases = false;
       description = "apply the database migrations";
     };
   };
 
   # The body of a role's wrapper: environment for certificates, fonts, (for roles that may run the
-  # browser engine) Nix's Chromium and (for dev) Nix's PostgreSQL and Redis first on PATH, then
-  # exec the wamesh CLI with every argument passed on.
+  # browser engine) Nix's Chromium, (for roles that may run the whatsmeow engine) libmagic where
+  # python-magic's ctypes lookup finds it (neonize imports python-magic), and (for dev) Nix's
+  # PostgreSQL and Redis first on PATH, then exec the wamesh CLI with every argument passed on.
   script =
     {
       role,
@@ -45,6 +51,7 @@ let
       chromium,
       cacert,
       fontconfig,
+      libmagic ? "",
       databasesPath ? "",
     }:
     let
@@ -59,6 +66,17 @@ let
       ++ (
         if r.chromium then
           [ "export WAMESH_CHROMIUM_PATH=\"\${WAMESH_CHROMIUM_PATH:-${chromium}}\"" ]
+        else
+          [ ]
+      )
+      ++ (
+        if r.whatsmeow then
+          (
+            if libmagic == "" then
+              throw "role ${role} needs libmagic (the directory holding libmagic.so.1)"
+            else
+              [ "export LD_LIBRARY_PATH=\"${libmagic}\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\"" ]
+          )
         else
           [ ]
       )

@@ -91,11 +91,14 @@ class TestRoles:
         assert scripts == {"wamesh": "wamesh.cli:main"}
         text = _eval(
             f'(import ./nix/lib/roles.nix).script {{ role = "{role}"; venv = "/v"; chromium = "/c"; '
-            'cacert = "/ca"; fontconfig = "/f"; databasesPath = "/pg/bin:/redis/bin"; }'
+            'cacert = "/ca"; fontconfig = "/f"; libmagic = "/m"; '
+            'databasesPath = "/pg/bin:/redis/bin"; }'
         )
         assert text.splitlines()[-1] == f'exec /v/bin/wamesh {role} "$@"'
         assert ('export PATH="/pg/bin:/redis/bin${PATH:+:$PATH}"' in text) is (role == "dev")
         assert ("WAMESH_CHROMIUM_PATH" in text) is (role in {"session", "dev"})
+        libmagic = 'export LD_LIBRARY_PATH="/m${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"'
+        assert (libmagic in text) is (role in {"session", "dev"})
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
@@ -121,6 +124,8 @@ class TestFlakeEvaluates:
             r'WAMESH_CHROMIUM_PATH="\$\{WAMESH_CHROMIUM_PATH:-/nix/store/\w+-chromium-model/bin/chromium\}"',
             text,
         )
+        # The whatsmeow engine's neonize imports python-magic, which dlopens libmagic.so.1.
+        assert re.search(r'LD_LIBRARY_PATH="/nix/store/\w+-file-model/lib\$\{LD_LIBRARY_PATH', text)
 
     def test_nix_run_dev_has_postgresql_and_redis_on_path(self, system: str) -> None:
         text = _harness(system, "wrappers")["dev"]
