@@ -11,8 +11,10 @@ mode (PgBouncer, Supabase's pooler on port 6543) may hand each transaction to an
 connection. Prepared statements are off when WAMESH_DB_PREPARE says so (`auto`: on port 6543).
 
 When PostgreSQL (or the pooler) has no connection left, the error says so and names the settings
-to change; a `patient` opener (a session worker) waits with jittered back-off instead of exiting,
-logging once per attempt, at most every RETRY_MAX_S.
+to change. A `patient` opener (a session worker) waits with jittered back-off instead of exiting,
+logging once per attempt, at most every RETRY_MAX_S, while the server is full or cannot be
+reached (restarting, not up yet, a network away); it still exits at once when waiting cannot help
+(the URL's role, password or database is wrong), and stops waiting when its `stop` is set.
 
 Outages (`Pool`, psycopg_pool's pool with three changes):
 - The pool knows when the server is away: its last connect attempt failed (`unreachable` says
@@ -36,12 +38,13 @@ rewritten once and cached).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -73,6 +76,15 @@ _FULL_PHRASES = (
     "no more connections allowed",  # PgBouncer max_client_conn
     "max client connections reached",  # Supavisor
     "max_client_conn",
+)
+# Phrases of a refused connect that no wait can mend: the URL names a wrong role, password or
+# database, or a client the server's pg_hba.conf does not let in.
+_CONFIG_PHRASES = (
+    "password authentication failed",
+    "does not exist",  # role "x" / database "x" does not exist
+    "no pg_hba.conf entry",
+    "invalid connection option",
+    "invalid dsn",
 )
 _FULL_HINT = (
     "each session worker holds 1 connection idle and 2 under load, the gateway at most "
@@ -245,6 +257,21 @@ def is_full(exc: BaseException) -> bool:
     return any(phrase in text for phrase in _FULL_PHRASES)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed connect may succeed later by itself: the server is full, away or starting
+    (anything but a wrong role, password or database in the URL)."""
+    if is_full(exc):
+        return True
+    if not isinstance(exc, OperationalError | OSError):
+        return False
+    text = str(exc).lower()
+    return not any(phrase in text for phrase in _CONFIG_PHRASES)
+
+
+class StoppedWaiting(Exception):
+    """A patient opener was told to stop while it waited for PostgreSQL."""
+
+
 def explain(exc: BaseException) -> str:
     """A message naming the cause of a failed connect and what to change."""
     detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
@@ -255,7 +282,12 @@ def explain(exc: BaseException) -> str:
 
 @asynccontextmanager
 async def open_role_pool(
-    settings: Settings, role: str, *, name: str | None = None, patient: bool = False
+    settings: Settings,
+    role: str,
+    *,
+    name: str | None = None,
+    patient: bool = False,
+    stop: asyncio.Event | None = None,
 ) -> AsyncIterator[Pool]:
     """The pool of a process of `role`, sized by its budget and the settings."""
     url = settings.require("database_url")
@@ -268,6 +300,7 @@ async def open_role_pool(
         max_idle_s=settings.database_idle_s,
         prepare=prepares(settings, url),
         patient=patient,
+        stop=stop,
         application_name=f"wamesh-{name or role}",
         schema=settings.database_schema,
     ) as pool:
@@ -285,13 +318,15 @@ async def open_pool(
     max_idle_s: float = 600.0,
     prepare: bool = True,
     patient: bool = False,
+    stop: asyncio.Event | None = None,
     application_name: str | None = None,
     schema: str = DB_SCHEMA_DEFAULT,
 ) -> AsyncIterator[Pool]:
     """Open a pool of dict-row connections, checked to work before it is handed out.
 
     Unavailable names the cause when it cannot connect; a `patient` caller waits (with
-    jittered back-off) while the server has no connection left, instead of failing.
+    jittered back-off) while the server is full or away, instead of failing, until `stop` is set
+    (then StoppedWaiting).
     `application_name` shows in pg_stat_activity (which role holds which connections); statements
     name `schema` (WAMESH_DB_SCHEMA)."""
     logging.getLogger("psycopg.pool").addFilter(_CONNECT_ERRORS)  # once: a filter is not re-added
@@ -304,19 +339,49 @@ async def open_pool(
     delay = RETRY_FIRST_S
     while True:
         try:
-            pool = await _opened(url, min_size, max_size, name, connect_timeout, max_idle_s, kwargs)
+            opening = _opened(url, min_size, max_size, name, connect_timeout, max_idle_s, kwargs)
+            pool = await _unless_stopped(stop, opening)
             break
         except Unavailable as exc:
-            if not (patient and exc.__cause__ is not None and is_full(exc.__cause__)):
+            if not (patient and exc.__cause__ is not None and is_transient(exc.__cause__)):
                 raise
             wait = delay * (0.5 + random.random() / 2)  # jitter: lines retry apart
             _LOGGER.warning("%s; waiting %.0f s", exc.message, wait)
-            await asyncio.sleep(wait)
+            if await _stopped_within(stop, wait):
+                raise StoppedWaiting(exc.message) from None
             delay = min(RETRY_MAX_S, delay * 2)
     try:
         yield pool
     finally:
         await pool.close()
+
+
+async def _unless_stopped(stop: asyncio.Event | None, opening: Awaitable[Pool]) -> Pool:
+    """The opened pool, or StoppedWaiting when `stop` is set first (the opening is cancelled)."""
+    if stop is None:
+        return await opening
+    task = asyncio.ensure_future(opening)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    raise StoppedWaiting("stopped while connecting to PostgreSQL")
+
+
+async def _stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:
+    """Sleep `seconds`, or less when `stop` is set meanwhile (then True)."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return False
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _opened(
@@ -342,6 +407,9 @@ async def _opened(
     )
     try:
         await pool.open(wait=True, timeout=connect_timeout)
+    except asyncio.CancelledError:
+        await pool.close()
+        raise
     except Exception as exc:
         await pool.close()
         cause = await _connect_error(url, connect_timeout) or exc

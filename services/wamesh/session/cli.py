@@ -75,7 +75,7 @@ async def _main(settings: Settings, session_id: str) -> int:
     from wamesh.process import install_stop_signals, no_collection_while_starting
 
     with no_collection_while_starting():
-        from wamesh.db.pool import open_role_pool
+        from wamesh.db.pool import StoppedWaiting, open_role_pool
         from wamesh.outbox import open_kicker
         from wamesh.redis_client import SESSION_REDIS_CONNECTIONS, redis_client
         from wamesh.session.worker import running_worker, wait_for_exit
@@ -88,12 +88,14 @@ async def _main(settings: Settings, session_id: str) -> int:
     try:
         async with (
             open_role_pool(
-                settings, "session", name=f"session-{session_id[:8]}", patient=True
+                settings, "session", name=f"session-{session_id[:8]}", patient=True, stop=stop
             ) as pool,
             open_kicker(settings, redis) as kicker,
             running_worker(settings, session_id, pool, redis, kicker) as worker,
         ):
             return await wait_for_exit(worker, stop)
+    except StoppedWaiting:
+        return 0  # stopped before PostgreSQL could be reached: nothing was started
     finally:
         await redis.aclose()
 
@@ -102,7 +104,7 @@ async def _pool_main(settings: Settings) -> int:
     from wamesh.process import install_stop_signals, no_collection_while_starting
 
     with no_collection_while_starting():
-        from wamesh.db.pool import open_role_pool
+        from wamesh.db.pool import StoppedWaiting, open_role_pool
         from wamesh.outbox import open_kicker
         from wamesh.redis_client import SESSION_REDIS_CONNECTIONS, redis_client
         from wamesh.session.pool import run_pool
@@ -114,9 +116,13 @@ async def _pool_main(settings: Settings) -> int:
     redis = redis_client(settings, SESSION_REDIS_CONNECTIONS, "wamesh-session-pool")
     try:
         async with (
-            open_role_pool(settings, "session", name="session-pool", patient=True) as pool,
+            open_role_pool(
+                settings, "session", name="session-pool", patient=True, stop=stop
+            ) as pool,
             open_kicker(settings, redis) as kicker,
         ):
             return await run_pool(settings, pool, redis, kicker, stop)
+    except StoppedWaiting:
+        return 0
     finally:
         await redis.aclose()
