@@ -1,16 +1,24 @@
-"""Process-level helpers shared by every long-running command."""
+"""Process-level helpers shared by every long-running command.
+
+Cheap to import (no asyncio): `wamesh.cli` imports it first, to turn the collector off before
+anything else loads."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import signal
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
     """SIGTERM and SIGINT set `stop` (the command then shuts down in its documented order)."""
+    import asyncio  # loaded by the caller already; not at the top (see the module docstring)
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
