@@ -4,10 +4,12 @@ gateway made, passed on to the worker with the call."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import grpc.aio
 import pytest
@@ -72,6 +74,45 @@ class TestIdsInTheWorkersLog:
         found = await _logged(worker, rf"EditMessage refused: {code} \[line=(\S+) request=(\S+)\]")
         assert found[1] == line
         assert re.fullmatch(r"[0-9a-f]{32}", found[2]), found[2]
+
+
+@contextlib.contextmanager
+def _lines_of(logger_name: str) -> Iterator[io.StringIO]:
+    """What `logger_name` logs at INFO meanwhile, in the text format."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.TextFormatter())
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+class TestIdsInTheGatewaysLog:
+    async def test_a_rest_access_line_carries_both(self, api: Api) -> None:
+        _, created = await api.call("POST", LINE, {"name": "ids"})
+        line = created["session"]["id"]
+        with _lines_of("wamesh.gateway.app") as said:
+            status, _ = await api.call("GET", f"{LINE}/{line}", headers={"X-Request-Id": "rid-7"})
+        assert status == 200
+        assert f"GET /v1/sessions/{{id}} 200 [line={line} request=rid-7]" in said.getvalue()
+
+    async def test_a_refused_grpc_call_carries_both(
+        self, api: Api, spawn: Callable[..., WorkerProcess], grpc_channel: grpc.aio.Channel
+    ) -> None:
+        line, _ = await _ready_line(api, spawn)
+        stub = session_pb2_grpc.SessionServiceStub(grpc_channel)
+        request = session_pb2.EditMessageRequest(
+            session_id=line, chat_id="4915112345678", message_id=UNKNOWN_MESSAGE, text="new"
+        )
+        with _lines_of("wamesh.rpc.errors") as said, pytest.raises(grpc.aio.AioRpcError):
+            await stub.EditMessage(request, metadata=(*GRPC_AUTH, ("x-request-id", "rid-8")))
+        assert f"[line={line} request=rid-8]" in said.getvalue()
 
 
 class TestTextFormat:

@@ -32,7 +32,8 @@ from wamesh.gateway.rest import operations
 from wamesh.gateway.rest.docs import swagger_static_dir
 from wamesh.gateway.routing import WorkerRouter
 from wamesh.gateway.security import api_key_middleware
-from wamesh.logs import request_id
+from wamesh.ids import as_uuid
+from wamesh.logs import line_id, request_id
 from wamesh.outbox import open_kicker
 from wamesh.redis_client import redis_client
 from wamesh.registry import Registry
@@ -47,9 +48,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request id (taken or made), JSON access log line, metrics by route and status."""
+    """Request id (taken or made) and line id (a route's `{id}`, when a UUID) for the request's
+    log lines, JSON access log line, metrics by route and status."""
     rid = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
     token = request_id.set(rid)
+    line_token = line_id.set(as_uuid(request.match_info.get("id", "")))
     started = time.perf_counter()
     status = 500
     try:
@@ -74,6 +77,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             status,
             extra={"status": status, "ms": round(elapsed * 1000, 1)},
         )
+        line_id.reset(line_token)
         request_id.reset(token)
 
 

@@ -22,7 +22,8 @@ import grpc.aio
 from wamesh import errors
 from wamesh.constants import REQUEST_ID_METADATA
 from wamesh.dependencies import DEPENDENCY_ERRORS, unavailable
-from wamesh.logs import request_id
+from wamesh.ids import as_uuid
+from wamesh.logs import line_id, request_id
 from wamesh.rpc.auth import metadata_value
 
 _LOGGER = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ def translate_errors(method: F) -> F:
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         rid = metadata_value(context.invocation_metadata(), REQUEST_ID_METADATA)
         token = request_id.set(rid or uuid.uuid4().hex)
+        # A session worker set its line id once; the gateway's front takes the request's.
+        line_token = line_id.set(line_id.get() or as_uuid(getattr(request, "session_id", "")))
         try:
             return await method(self, request, context)
         except errors.WameshError as exc:
@@ -104,6 +107,7 @@ def translate_errors(method: F) -> F:
         except DEPENDENCY_ERRORS as exc:
             await abort_outage(context, exc)
         finally:
+            line_id.reset(line_token)
             request_id.reset(token)
 
     return wrapper  # type: ignore[return-value]
