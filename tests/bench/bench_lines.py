@@ -6,8 +6,11 @@ seconds from exec to registered and to `qr`, the seconds until all show a QR; al
 burst of SENDS_PER_LINE sends through every line (PostgreSQL and Redis connections sampled
 during it and right after); then, once the lines have settled (auth saves done, pools back to
 their idle size), the connections again, PSS per worker and the CPU per line over BENCH_IDLE_S
-(from /proc/<pid>/stat utime + stime). Workers run with the production lease (15 s) and log
-level warning.
+(from /proc/<pid>/task/*/schedstat, nanoseconds: an idle line's few tenths of a millisecond a
+second are a handful of 10 ms ticks in /proc/<pid>/stat), with where it goes by thread name
+(Python's own threads, the event loop among them, are `python`; gRPC's are `event_engine`,
+`grpc_global_tim` and `lifeguard`). Workers run with the production lease (15 s) and log level
+warning.
 
 Two more baselines in the same run: a bare gRPC aio server (nothing else) idle beside the lines,
 the floor an idle line cannot go under (gRPC's timer, lifeguard and event engine threads wake by
@@ -100,6 +103,31 @@ class Figures:
     pss_kib: float
     idle_cpu_pct: float
     grpc_idle_cpu_pct: float
+    idle_by_thread: dict[str, float]  # thread name -> CPU ms per second per line
+
+
+def _threads_ns(pid: int) -> dict[str, tuple[str, int]]:
+    """CPU nanoseconds so far of each thread of `pid` (thread id -> name, ns), from
+    /proc/<pid>/task/*/schedstat. A thread that ends between two readings takes its CPU with it:
+    fine for an idle process, whose threads stay."""
+    threads = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            threads[task.name] = (name, int((task / "schedstat").read_text().split()[0]))
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    return threads
+
+
+def _idle_ns(
+    before: dict[str, tuple[str, int]], after: dict[str, tuple[str, int]]
+) -> dict[str, int]:
+    """CPU nanoseconds between two readings of one process, by thread name."""
+    spent: dict[str, int] = {}
+    for tid, (name, ns) in after.items():
+        spent[name] = spent.get(name, 0) + ns - before.get(tid, (name, 0))[1]
+    return spent
 
 
 def _statuses(db: str) -> dict[str, str]:
@@ -201,13 +229,12 @@ def _measure(infra: Infra, workdir: Path, count: int) -> tuple[Figures, float, f
             pg_after, redis_after = pg_connections(db, PREFIX), redis_connections(rds, PREFIX)
             time.sleep(SETTLE_S)
             pg_idle, redis_idle = pg_connections(db, PREFIX), redis_connections(rds, PREFIX)
-            pids = [w.proc.pid for w in workers.values()]
-            before, bare_before, t0 = [cpu_s(p) for p in pids], cpu_s(bare.pid), time.monotonic()
-            grpc_before = cpu_s(bare_grpc.pid)
+            pids = [w.proc.pid for w in workers.values()] + [bare.pid, bare_grpc.pid]
+            before, t0 = [_threads_ns(p) for p in pids], time.monotonic()
             time.sleep(IDLE_S)
-            after, bare_after, elapsed = [cpu_s(p) for p in pids], cpu_s(bare.pid), time.monotonic()
-            grpc_after = cpu_s(bare_grpc.pid)
-            elapsed -= t0
+            after, elapsed = [_threads_ns(p) for p in pids], time.monotonic() - t0
+            *spent, bare_spent, grpc_spent = map(_idle_ns, before, after)
+            pids = pids[:count]
             pss = sum(pss_kib(p) for p in pids) / count
             bare_pss = pss_kib(bare.pid)
         finally:
@@ -215,7 +242,11 @@ def _measure(infra: Infra, workdir: Path, count: int) -> tuple[Figures, float, f
             bare_grpc.kill()
             for worker in workers.values():
                 worker.kill()
-    idle_pct = 100 * (sum(after) - sum(before)) / elapsed / count
+    by_thread: dict[str, float] = {}
+    for one in spent:
+        for name, ns in one.items():
+            by_thread[name] = by_thread.get(name, 0.0) + ns / 1e6 / elapsed / count
+    idle_pct = sum(by_thread.values()) / 10  # ms per second -> % of a core
     figures = Figures(
         lines=count,
         all_qr_s=all_qr_s,
@@ -229,9 +260,10 @@ def _measure(infra: Infra, workdir: Path, count: int) -> tuple[Figures, float, f
         redis_idle=redis_idle,
         pss_kib=pss,
         idle_cpu_pct=idle_pct,
-        grpc_idle_cpu_pct=100 * (grpc_after - grpc_before) / elapsed,
+        grpc_idle_cpu_pct=sum(grpc_spent.values()) / 1e7 / elapsed,
+        idle_by_thread=by_thread,
     )
-    return figures, 100 * (bare_after - bare_before) / elapsed, bare_pss
+    return figures, sum(bare_spent.values()) / 1e7 / elapsed, bare_pss
 
 
 def _start_cpu_s(command: list[str]) -> float:
@@ -283,6 +315,8 @@ def _report(f: Figures, bare_idle_pct: float, bare_pss: float, start: StartBasel
         f"{f.idle_cpu_pct * n:.2f} % for all {n} (bare interpreter {bare_idle_pct:.4f} %, "
         f"a bare idle gRPC aio server {f.grpc_idle_cpu_pct:.4f} %)"
     )
+    threads = sorted(f.idle_by_thread.items(), key=lambda item: -item[1])
+    print("  by thread, CPU ms/s per line: " + ", ".join(f"{n} {ms:.3f}" for n, ms in threads))
 
 
 def main() -> None:
