@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.support.supabase import OWNER, as_role
-from tests.webhooks.conftest import add_events
+from tests.webhooks.conftest import add_events, statuses
 from wamesh.db.pool import Pool
 from wamesh.ids import as_uuid, uuids
 from wamesh.lines import NewLine
@@ -20,6 +20,7 @@ from wamesh.webhooks import delivery, reconciler
 from wamesh.webhooks.circuit import Circuits, State
 from wamesh.webhooks.intake import Intake, Sorted
 from wamesh.webhooks.lanes import Lanes, Rooms
+from wamesh.webhooks.outcomes import OutcomeWriter
 from wamesh.webhooks.slots import Slots
 
 
@@ -224,14 +225,14 @@ async def test_claims_and_outcomes_find_rows_by_key_not_by_scanning(
 ) -> None:
     line = line_for("http://127.0.0.1:9/hook")
     ids = await add_events(pool, line, 3000)
-    params = {"ids": ids[:10], "reserved": ids[:2], "claim_s": 25, "lines": [], "line_rooms": []}
-    params |= {"urls": [], "url_rooms": [], "line_default": 5, "url_default": 1}
+    params = {"ids": "{" + ",".join(ids[:10]) + "}", "reserved": "{" + ",".join(ids[:2]) + "}"}
+    params |= {"claim_s": 25, "lines": "{}", "line_rooms": "{}", "urls": "{}", "url_rooms": "{}"}
+    params |= {"line_default": 5, "url_default": 1, "wide_urls": "{}", "url_wide": 100}
     claim = _plan(database_url, delivery._CLAIM, params)
     assert "webhook_deliveries_pkey" in claim
     count = 20
-    outcome = {name: [None] * count for name in delivery._OUTCOME_FIELDS}
-    outcome |= {"id": ids[:count], "attempt": [1] * count, "latency": [1] * count}
-    outcome |= {"status": ["delivered"] * count, "delay": [0.0] * count}
+    rows = [{"id": i, "attempt": 1, "latency": 1, "status": "delivered"} for i in ids[:count]]
+    outcome = {"rows": json.dumps(rows)}
     assert "webhook_deliveries_pkey" in _plan(database_url, delivery._OUTCOME, outcome)
 
 
@@ -262,3 +263,36 @@ def test_a_claimed_row_or_a_new_line_never_shows_its_secret() -> None:
     )
     assert "whsec_" not in repr(claimed)
     assert "whsec_" not in repr(NewLine(name="shop", webhook_secret="whsec_c2VjcmV0"))
+
+
+async def test_outcomes_written_at_once_or_batched_each_committed_when_its_write_returns(
+    pool: Pool, line_for: Callable[[str], str], database_url: str
+) -> None:
+    line = line_for("http://127.0.0.1:9/hook")
+    ids = await add_events(pool, line, 60)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE wamesh.webhook_deliveries SET status = 'delivering', attempts = 1"
+            " WHERE id = ANY(%s::uuid[])",
+            (ids,),
+        )
+    writer = OutcomeWriter(pool, delivery._OUTCOME)
+    row = {"attempt": 1, "code": 204, "latency": 3, "attempt_error": None, "snippet": 'a"\\'}
+    row |= {"status": "delivered", "error": None, "delay": 0.0}
+    not_yet: list[str] = []
+
+    async def write(delivery_id: str) -> None:
+        await writer.write({**row, "id": delivery_id})
+        if statuses(database_url, [delivery_id]) != {delivery_id: "delivered"}:
+            not_yet.append(delivery_id)
+
+    await write(ids[0])  # alone: written by its caller at once
+    await asyncio.gather(*(write(i) for i in ids[1:]))  # the others queue behind a write
+    assert not_yet == []
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            "SELECT count(*), min(response_snippet), min(status_code) FROM wamesh.webhook_attempts"
+            " WHERE delivery_id = ANY(%s::uuid[])",
+            (ids,),
+        ).fetchone()
+    assert found == (60, 'a"\\', 204)

@@ -62,6 +62,31 @@ class Circuits:
         self._wide = wide
         self._clock = clock
         self._circuits: dict[str, _Circuit] = {}
+        self._closed: dict[str, None] = {}  # proven, no failure since: allowance `wide`
+        self._closed_list: list[str] = []  # the same, a new list object after each change
+
+    @property
+    def wide(self) -> int:
+        """The allowance of a closed circuit."""
+        return self._wide
+
+    def closed(self) -> list[str]:
+        """The endpoints whose circuit is closed (do not modify: the same list object until the
+        set changes, so a caller may cache what it makes of it)."""
+        return self._closed_list
+
+    def unsettled(self) -> list[str]:
+        """The known endpoints whose circuit is not closed (probing or open)."""
+        return [url for url in self._circuits if url not in self._closed]
+
+    def _mark(self, url: str, closed: bool) -> None:
+        if closed == (url in self._closed):
+            return
+        if closed:
+            self._closed[url] = None
+        else:
+            del self._closed[url]
+        self._closed_list = list(self._closed)
 
     def allowance(self, url: str) -> int:
         """How many attempts `url` may have in flight now (before the line's own cap)."""
@@ -89,12 +114,14 @@ class Circuits:
         was_failing = circuit.failures > 0 or circuit.pauses > 0
         circuit.failures, circuit.pauses, circuit.paused_until = 0, 0, 0.0
         circuit.proven = True
+        self._mark(url, True)
         return Change(url, State.CLOSED, 0, 0.0) if was_failing else None
 
     def failed(self, url: str) -> Change | None:
         """The endpoint failed: a Change (with the pause) when that opened its circuit."""
         circuit = self._circuits.setdefault(url, _Circuit())
         circuit.failures += 1
+        self._mark(url, False)
         if circuit.failures < self._threshold:
             return None
         pause = min(self._max_pause_s, self._pause_s * 2.0**circuit.pauses)
@@ -106,3 +133,4 @@ class Circuits:
     def forget(self, url: str) -> None:
         """Drop an endpoint's circuit (tests; a line's URL that changed)."""
         self._circuits.pop(url, None)
+        self._mark(url, False)

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,13 +49,13 @@ _CLAIMABLE = """(
 # returned unwritten, with their line, to wait.
 _CLAIM = f"""
 WITH asked AS (
-    SELECT a.id, a.n FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS a(id, n)
+    SELECT a.id, a.n FROM unnest(%(ids)s::text::uuid[]) WITH ORDINALITY AS a(id, n)
 ), claimable AS (
     SELECT d.id, d.session_id, s.webhook_url, s.webhook_enabled, a.n,
-        a.id = ANY(%(reserved)s::uuid[]) AS reserved
+        a.id = ANY(%(reserved)s::text::uuid[]) AS reserved
     FROM asked a JOIN wamesh.webhook_deliveries d ON d.id = a.id
     JOIN wamesh.sessions s ON s.id = d.session_id
-    WHERE d.id = ANY(%(ids)s::uuid[]) AND {_CLAIMABLE}
+    WHERE d.id = ANY(%(ids)s::text::uuid[]) AND {_CLAIMABLE}
 ), ranked AS (
     SELECT c.*,
         row_number() OVER (PARTITION BY c.reserved, c.session_id ORDER BY c.n) AS in_line,
@@ -63,13 +63,15 @@ WITH asked AS (
     FROM claimable c
 ), chosen AS (
     SELECT r.id FROM ranked r
-    LEFT JOIN unnest(%(lines)s::uuid[], %(line_rooms)s::int[]) AS l(id, room)
+    LEFT JOIN unnest(%(lines)s::text::uuid[], %(line_rooms)s::text::int[]) AS l(id, room)
         ON l.id = r.session_id
     LEFT JOIN unnest(%(urls)s::text::text[], %(url_rooms)s::text::int[]) AS e(url, room)
         ON e.url = r.webhook_url
     WHERE r.reserved OR (r.in_line <= COALESCE(l.room, %(line_default)s)
         AND (r.webhook_url IS NULL OR NOT r.webhook_enabled
-             OR r.at_endpoint <= COALESCE(e.room, %(url_default)s)))
+             OR r.at_endpoint <= COALESCE(e.room, CASE
+                 WHEN r.webhook_url = ANY(%(wide_urls)s::text::text[]) THEN %(url_wide)s
+                 ELSE %(url_default)s END)))
 ), claimed AS (
     UPDATE wamesh.webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,
         claimed_until = now() + make_interval(secs => %(claim_s)s), updated_at = now()
@@ -86,23 +88,11 @@ FROM ranked r WHERE r.id <> ALL(ARRAY(SELECT id FROM chosen))
 """
 
 # One statement per batch of outcomes: record each attempt and move its row on.
-_OUTCOME_FIELDS = (
-    "id",
-    "attempt",
-    "code",
-    "latency",
-    "attempt_error",
-    "snippet",
-    "status",
-    "error",
-    "delay",
-)
 _OUTCOME = """
 WITH o AS (
-    SELECT * FROM unnest(%(id)s::uuid[], %(attempt)s::int[], %(code)s::int[], %(latency)s::int[],
-        %(attempt_error)s::text[], %(snippet)s::text[], %(status)s::text[], %(error)s::text[],
-        %(delay)s::float8[])
-        AS o(id, attempt, code, latency, attempt_error, snippet, status, error, delay)
+    SELECT * FROM json_to_recordset(%(rows)s::text::json)
+        AS o(id uuid, attempt int, code int, latency int, attempt_error text, snippet text,
+            status text, error text, delay float8)
 ), attempt AS (
     INSERT INTO wamesh.webhook_attempts
         (delivery_id, attempt, status_code, latency_ms, error, response_snippet)
@@ -114,7 +104,7 @@ UPDATE wamesh.webhook_deliveries d SET status = o.status, last_status_code = o.c
     next_attempt_at = CASE WHEN o.status = 'pending'
         THEN now() + make_interval(secs => o.delay) ELSE d.next_attempt_at END,
     kicked_at = CASE WHEN o.status = 'pending' THEN NULL ELSE d.kicked_at END
-FROM o WHERE d.id = ANY(%(id)s::uuid[]) AND d.id = o.id  -- ANY: an index scan, not a full one
+FROM o WHERE d.id = ANY(ARRAY(SELECT id FROM o)) AND d.id = o.id  -- by key, not a full scan
 """
 # A circuit that opened or closed: what the delivery log shows of the endpoint.
 _CIRCUIT = """
@@ -189,7 +179,7 @@ class Deliverer:
         self._slots = Slots(settings.webhook_concurrency)
         self._intake: Intake[Claimed] = Intake(self._slots, self.lanes, self._claim, self._start)
         self._running: set[asyncio.Task[None]] = set()
-        self._outcomes = OutcomeWriter(pool, _OUTCOME, _OUTCOME_FIELDS)
+        self._outcomes = OutcomeWriter(pool, _OUTCOME)
         self._literals = ArrayLiterals()
 
     async def deliver(self, delivery_ids: Sequence[str]) -> None:
@@ -213,19 +203,23 @@ class Deliverer:
         await self._intake.stop()
         if self._running:
             await asyncio.wait(set(self._running), timeout=timeout_s)
-        await self._outcomes.stop()
+        self._outcomes.stop()
 
     async def _claim(self, reserved: list[str], fresh: list[str], rooms: Rooms) -> Sorted[Claimed]:
+        # Arrays go as literals: psycopg's array dumper cost more CPU than the rest of a small
+        # claim (measured); ids and lines are canonical UUIDs, which need no quoting.
         params = {
-            "ids": list(dict.fromkeys(reserved + fresh)),  # a kick may name a row twice
-            "reserved": reserved,
+            "ids": _plain_array(dict.fromkeys(reserved + fresh)),  # a kick may name a row twice
+            "reserved": _plain_array(reserved),
             "claim_s": self._claim_s,
-            "lines": rooms.lines,
-            "line_rooms": rooms.line_rooms,
-            "urls": self._literals.text(rooms.urls),
-            "url_rooms": self._literals.ints(rooms.url_rooms),
+            "lines": _plain_array(rooms.lines),
+            "line_rooms": _plain_array(map(str, rooms.line_rooms)),
+            "urls": _text_array(rooms.urls),
+            "url_rooms": _plain_array(map(str, rooms.url_rooms)),
             "line_default": rooms.line_default,
             "url_default": rooms.url_default,
+            "wide_urls": self._literals.text(rooms.wide_urls),
+            "url_wide": rooms.url_wide,
         }
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_CLAIM, params)
@@ -288,7 +282,7 @@ class Deliverer:
         """Give back the attempt's place and its line's share; look for the next row."""
         self.lanes.release(claimed.session_id, claimed.webhook_url)
         self._slots.give()
-        self._intake.wake()
+        self._intake.freed()
 
     def _judge(self, url: str, status: int | None) -> Change | None:
         """Tell the endpoint's circuit how the attempt went; wake the claimer when a pause ends."""
@@ -321,7 +315,7 @@ class Deliverer:
                     resp.status,
                     _ms(started),
                     None,
-                    text.decode(errors="replace")[:SNIPPET_CHARS],
+                    text.decode(errors="replace").replace("\x00", "\ufffd")[:SNIPPET_CHARS],
                     resp.headers.get("Retry-After"),
                 )
         except aiohttp.ConnectionTimeoutError:
@@ -387,10 +381,10 @@ class Deliverer:
 
 
 class ArrayLiterals:
-    """Every endpoint the worker has seen goes with every claim (their rooms); psycopg dumping
-    them element by element cost more CPU than the rest of a one-row claim at 100 lines
-    (measured). They rarely change, so each list is sent as one array literal, made again only
-    when it differs from the last one."""
+    """Every closed endpoint goes with every claim; psycopg dumping them element by element
+    cost more CPU than the rest of a one-row claim at 100 lines (measured). They rarely change,
+    so each list is sent as one array literal, made again only when it differs from the last
+    one."""
 
     def __init__(self) -> None:
         self._last: dict[str, tuple[list[Any], str]] = {}
@@ -399,17 +393,23 @@ class ArrayLiterals:
         """`values` as a PostgreSQL text[] literal."""
         return self._literal("text", values, _quote)
 
-    def ints(self, values: list[int]) -> str:
-        """`values` as a PostgreSQL int[] literal."""
-        return self._literal("ints", values, str)
-
     def _literal(self, kind: str, values: list[Any], form: Callable[[Any], str]) -> str:
         last = self._last.get(kind)
-        if last is not None and last[0] == values:
+        if last is not None and (last[0] is values or last[0] == values):
             return last[1]
         literal = "{" + ",".join(form(v) for v in values) + "}"
-        self._last[kind] = (list(values), literal)
+        self._last[kind] = (values, literal)  # callers hand a new list when it changes
         return literal
+
+
+def _plain_array(values: Iterable[str]) -> str:
+    """An array literal of values that need no quoting (canonical UUIDs, numbers)."""
+    return "{" + ",".join(values) + "}"
+
+
+def _text_array(values: Iterable[str]) -> str:
+    """An array literal of any text values."""
+    return "{" + ",".join(map(_quote, values)) + "}"
 
 
 def _quote(value: str) -> str:

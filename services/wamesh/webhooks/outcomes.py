@@ -1,75 +1,99 @@
 """Write attempt outcomes in batches: one statement, one round trip, for every outcome that
 arrived while the previous batch was being written.
 
-The statement takes each field as an array (`unnest`), so a batch of 200 outcomes costs
-PostgreSQL one plan and one execution, not 200 (measured: the per-row pipelined version kept a
-core of PostgreSQL busy at a fraction of the plain POST loop's rate). Each caller waits until its
-own outcome is committed, so what follows it (a retry timer, a log line) only happens once the
-row says so. Under light load a batch is a single outcome, written at once.
+The statement takes the batch as one JSON array of rows (`json_to_recordset`), so a batch of 200
+outcomes costs PostgreSQL one plan and one execution, not 200 (measured: the per-row pipelined
+version kept a core of PostgreSQL busy at a fraction of the plain POST loop's rate), and the
+worker one `json.dumps` (psycopg's dumper of nine arrays cost more CPU than the rest of a
+one-row write, measured). Each caller waits until its own outcome is committed, so what follows
+it (a retry timer, a log line) only happens once the row says so.
+
+No task of its own: the caller that finds no write under way writes its outcome itself, at once
+(under light load a batch is that one outcome, with no hand-off to another task and back); those
+that come while a write is under way queue, and the first of them writes the queue's batch next.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Sequence
+import json
 from typing import Any
 
 from wamesh.db.pool import Pool
 
 MAX_BATCH = 200
-_Item = tuple[dict[str, Any], "asyncio.Future[None]"]
-
-
-def columns(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
-    """Rows of named values as one list per name (the parameters of an `unnest` statement)."""
-    return {name: [row[name] for row in rows] for name in names}
+# A queued caller's future: True once its row is committed, False when it is to write the next
+# batch (its own row first).
+_Item = tuple[dict[str, Any], "asyncio.Future[bool]"]
+_Batched = tuple[dict[str, Any], "asyncio.Future[bool] | None"]  # None: the writing caller's
 
 
 class OutcomeWriter:
-    """Batches rows for one statement whose parameters are the rows' columns as arrays."""
+    """Batches rows for one statement whose one parameter, `rows`, is the batch as JSON."""
 
-    def __init__(self, pool: Pool, statement: str, names: Sequence[str]) -> None:
+    def __init__(self, pool: Pool, statement: str) -> None:
         self._pool = pool
         self._statement = statement
-        self._names = tuple(names)
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._queue: list[_Item] = []
+        self._writing = False
 
     async def write(self, row: dict[str, Any]) -> None:
-        """Queue `row` and wait until it is committed."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="webhook-outcomes")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((row, done))
-        await done
+        """Write `row` (with what queued meanwhile) and return once it is committed."""
+        if not self._writing:
+            self._writing = True
+            await self._write([(row, None), *self._take()])  # rows left by cancelled callers
+            return
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((row, done))
+        try:
+            committed = await done
+        except asyncio.CancelledError:
+            if done.done() and not done.cancelled() and not done.result():
+                self._hand_over()  # it was to write the next batch: the next in line does
+            raise
+        if not committed:
+            await self._write(self._take())
 
-    async def stop(self) -> None:
-        """Stop the writer (callers still waiting get CancelledError)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def stop(self) -> None:
+        """Callers still queued get CancelledError (on shutdown, after the drain)."""
+        for _, done in self._queue:
+            done.cancel()
+        self._queue.clear()
 
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+    def _take(self) -> list[_Batched]:
+        batch = self._queue[:MAX_BATCH]
+        del self._queue[:MAX_BATCH]
+        return list(batch)
+
+    async def _write(self, batch: list[_Batched]) -> None:
+        """Write `batch` (the caller's row among them), settle the others, then hand over."""
+        try:
+            rows = json.dumps([r for r, _ in batch], separators=(",", ":"))
             try:
                 async with self._pool.connection() as conn:
-                    await conn.execute(self._statement, columns([r for r, _ in batch], self._names))
-            except Exception as exc:  # every waiting caller learns of the failure
+                    await conn.execute(self._statement, {"rows": rows})
+            except Exception as exc:  # every caller of the batch learns of the failure
                 _settle(batch, exc)
-                continue
+                raise
             _settle(batch, None)
+        finally:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The first caller still waiting writes the next batch (with the rows of callers
+        cancelled before it); none: no write is under way, and the next caller writes them."""
+        for _, done in self._queue:
+            if not done.done():
+                done.set_result(False)
+                return
+        self._writing = False
 
 
-def _settle(batch: list[_Item], error: Exception | None) -> None:
+def _settle(batch: list[_Batched], error: Exception | None) -> None:
     for _, done in batch:
-        if done.done():
+        if done is None or done.done():
             continue
         if error is None:
-            done.set_result(None)
+            done.set_result(True)
         else:
             done.set_exception(error)
