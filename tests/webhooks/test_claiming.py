@@ -296,3 +296,12 @@ async def test_outcomes_written_at_once_or_batched_each_committed_when_its_write
             (ids,),
         ).fetchone()
     assert found == (60, 'a"\\', 204)
+
+
+def test_an_idle_reconciler_waits_longer_up_to_half_the_grace() -> None:
+    waits = [1.0]
+    for _ in range(4):
+        waits.append(reconciler.idle_wait(waits[-1], 1.0, 5.0, busy=False))
+    assert waits == [1.0, 2.0, 2.5, 2.5, 2.5]
+    assert reconciler.idle_wait(2.5, 1.0, 5.0, busy=True) == 1.0
+    assert reconciler.idle_wait(0.2, 0.2, 0.1, busy=False) == 0.2  # never below the interval

@@ -35,7 +35,7 @@ from wamesh.webhooks.stream import CONSUMER_GROUP
 
 _LOGGER = logging.getLogger(__name__)
 READ_COUNT = 200  # messages per read (each holds up to KICK_BATCH ids)
-READ_BLOCK_MS = 2_000  # an idle read wakes this often
+READ_BLOCK_MS = 5_000  # an idle read wakes this often (below the client's 10 s socket timeout)
 RECLAIM_EVERY_S = 10.0
 RECONNECT_S = 1.0
 

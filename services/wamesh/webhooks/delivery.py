@@ -181,12 +181,17 @@ class Deliverer:
         self._running: set[asyncio.Task[None]] = set()
         self._outcomes = OutcomeWriter(pool, _OUTCOME)
         self._literals = ArrayLiterals()
+        self._claims = 0
 
     async def deliver(self, delivery_ids: Sequence[str]) -> None:
         """Claim the due rows among `delivery_ids` whose line has a place, start an attempt of
         each in the background (WEBHOOK_CONCURRENCY attempts at most, in all), and keep the
         others waiting for a place of their line."""
         await self._intake.submit(uuids(delivery_ids))
+
+    def activity(self) -> int:
+        """Claims made so far (the reconciler's sign of traffic)."""
+        return self._claims
 
     def _start(self, claimed: list[Claimed]) -> None:
         for row in claimed:
@@ -221,6 +226,7 @@ class Deliverer:
             "wide_urls": self._literals.text(rooms.wide_urls),
             "url_wide": rooms.url_wide,
         }
+        self._claims += 1
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_CLAIM, params)
             rows = await cursor.fetchall()

@@ -54,11 +54,13 @@ class Holds:
         """Lines held now; none for `sweep_s` after a worker's token lapsed (its rows, as they
         come of age for the reconciler, may be in lines others hold)."""
         now = time.time()
-        lapsed = await self._redis.zrangebyscore(self._holders, "-inf", now)
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            pipe.zrangebyscore(self._holders, "-inf", now)
+            pipe.zrangebyscore(self._key, now, "+inf")
+            lapsed, found = await pipe.execute()
         if lapsed:
             await self._redis.zrem(self._holders, *lapsed)
             self._sweep_until = now + self._sweep_s
         if now < self._sweep_until or lapsed:
             return []
-        found = await self._redis.zrangebyscore(self._key, now, "+inf")
         return [m.decode() if isinstance(m, bytes) else str(m) for m in found]

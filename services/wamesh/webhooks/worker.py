@@ -84,6 +84,7 @@ async def run_worker(
                 settings.webhook_reconcile_interval_ms / 1000,
                 grace_s,
                 holds.held,
+                deliverer.activity,
             )
         )
         holder = asyncio.create_task(hold_forever(holds, deliverer.lanes.held_lines))
