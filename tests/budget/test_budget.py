@@ -20,7 +20,7 @@ from tests.support.connections import pg_connections, redis_connections
 from tests.support.infra import Infra
 from tests.support.session_fixtures import SpawnWorker, Stubs
 from tests.support.supabase import OWNER, admin_of, as_role, grant_app_role
-from wamesh.db.pool import open_pool
+from wamesh.db.pool import Pool, open_pool
 from wamesh.errors import Unavailable
 from wamesh.gateway.app import running_gateway
 from wamesh.v1 import common_pb2, session_pb2
@@ -197,3 +197,37 @@ class TestRunningOut:
         await _ready(stubs, line)
         await _load(stubs, line, 50)
         assert "Traceback" not in worker.output()
+
+
+async def _hold_two(pool: Pool) -> None:
+    """Two connections at once: the pool grows past its idle minimum."""
+    async with pool.connection() as first, pool.connection() as second:
+        await first.execute("SELECT 1")
+        await second.execute("SELECT 1")
+
+
+async def _until(done: Callable[[], bool], seconds: float) -> float:
+    started = time.monotonic()
+    async with asyncio.timeout(seconds):
+        while not done():
+            await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+class TestIdleCheckRests:
+    """psycopg_pool's idle check runs only while there is a connection above the minimum to give
+    back: an idle pool schedules nothing (no wake-up every WAMESH_DB_IDLE_S), a grown one still
+    gives its extra connection back within seconds, every time it grows."""
+
+    async def test_nothing_scheduled_while_idle_and_the_extra_goes_back_each_time(
+        self, database_url: str
+    ) -> None:
+        async with open_pool(database_url, min_size=1, max_size=2, max_idle_s=1.0) as pool:
+            await _until(lambda: not pool._sched._queue, 3)  # resting from the start
+            for _ in range(2):
+                await _hold_two(pool)
+                assert pool.get_stats()["pool_size"] == 2
+                assert pool._sched._queue, "the idle check did not start again when the pool grew"
+                back = await _until(lambda: pool.get_stats()["pool_size"] == 1, 6)
+                print(f"\nthe extra connection went back {back:.1f} s after it was last used")
+                await _until(lambda: not pool._sched._queue, 3)

@@ -55,6 +55,7 @@ from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow, Row, dict_row
 from psycopg_pool import AsyncConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
+from psycopg_pool.pool_async import MaintenanceTask, ShrinkPool
 
 from wamesh.constants import DB_SCHEMA_DEFAULT, TROUBLE_LOG_INTERVAL_S
 from wamesh.db.schema import Statements
@@ -135,11 +136,23 @@ class _CappedAttempt(AttemptWithBackoff):
 class Pool(AsyncConnectionPool[AsyncConnection[DictRow]]):
     """The pool every process uses; see the module docstring, "Outages".
 
-    `_connect` and `_add_connection` extend psycopg_pool 3.3 internals (the version uv.lock
-    pins); tests/faults/test_postgres_restart.py fails if they stop being called."""
+    `_connect`, `_add_connection` and `schedule_task` extend psycopg_pool 3.3 internals (the
+    version uv.lock pins); tests/faults/test_postgres_restart.py and tests/budget fail if they
+    stop being called."""
 
     unreachable: str | None = None  # why the last connect failed; None once one succeeded
     _drained_at_s = 0.0
+    _shrink_resting = False  # the idle check stopped: nothing above the idle minimum
+
+    async def schedule_task(self, task: MaintenanceTask, delay: float) -> None:
+        """psycopg_pool re-schedules its idle check (`ShrinkPool`) every `max_idle` for as long as
+        the pool is open; with nothing above the idle minimum to give back it rests instead (an
+        idle session worker woke for it every WAMESH_DB_IDLE_S, 5 s), and `_add_connection`
+        starts it again when the pool grows."""
+        if isinstance(task, ShrinkPool) and self._nconns <= self._min_size:
+            self._shrink_resting = True
+            return
+        await super().schedule_task(task, delay)
 
     async def getconn(self, timeout: float | None = None) -> AsyncConnection[DictRow]:  # noqa: ASYNC109 - psycopg_pool's signature
         """A connection; while the server is away, within UNREACHABLE_WAIT_S or PoolTimeout."""
@@ -169,6 +182,9 @@ class Pool(AsyncConnectionPool[AsyncConnection[DictRow]]):
     ) -> None:
         capped = attempt or _CappedAttempt(timeout=self.reconnect_timeout)
         await super()._add_connection(capped, growing)
+        if growing and self._shrink_resting and self._nconns > self._min_size:
+            self._shrink_resting = False
+            await super().schedule_task(ShrinkPool(self), self.max_idle)
 
 
 @dataclass(frozen=True)
