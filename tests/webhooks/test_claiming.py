@@ -16,7 +16,7 @@ from tests.webhooks.conftest import add_events, statuses
 from wamesh.db.pool import Pool
 from wamesh.ids import as_uuid, uuids
 from wamesh.lines import NewLine
-from wamesh.webhooks import delivery, reconciler
+from wamesh.webhooks import delivery, outcomes, reconciler
 from wamesh.webhooks.circuit import Circuits, State
 from wamesh.webhooks.intake import Intake, Sorted
 from wamesh.webhooks.lanes import Lanes, Rooms
@@ -305,3 +305,31 @@ def test_an_idle_reconciler_waits_longer_up_to_half_the_grace() -> None:
     assert waits == [1.0, 2.0, 2.5, 2.5, 2.5]
     assert reconciler.idle_wait(2.5, 1.0, 5.0, busy=True) == 1.0
     assert reconciler.idle_wait(0.2, 0.2, 0.1, busy=False) == 0.2  # never below the interval
+
+
+async def test_delivered_outcomes_sent_unconfirmed_are_committed_and_answered_later(
+    pool: Pool, line_for: Callable[[str], str], database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    line = line_for("http://127.0.0.1:9/hook")
+    ids = await add_events(pool, line, 30)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE wamesh.webhook_deliveries SET status = 'delivering', attempts = 1"
+            " WHERE id = ANY(%s::uuid[])",
+            (ids,),
+        )
+    writer = OutcomeWriter(pool, delivery._OUTCOME)
+    row = {"attempt": 1, "code": 204, "latency": 3, "attempt_error": None, "snippet": ""}
+    row |= {"status": "delivered", "error": None, "delay": 0.0}
+    await writer.write({**row, "id": ids[0]}, confirm=False)
+    await asyncio.gather(*(writer.write({**row, "id": i}, confirm=False) for i in ids[1:20]))
+    await writer.write({**row, "id": "not-a-uuid"}, confirm=False)  # its answer is an error
+    await writer.write({**row, "id": ids[20]})  # read first: logged, and this one goes on
+    assert "were not recorded" in caplog.text
+    await asyncio.gather(*(writer.write({**row, "id": i}, confirm=False) for i in ids[21:]))
+    deadline = asyncio.get_running_loop().time() + outcomes.COLLECT_S + 2
+    while pool.get_stats()["pool_available"] < pool.get_stats()["pool_size"]:
+        assert asyncio.get_running_loop().time() < deadline, "the connection never came back"
+        await asyncio.sleep(0.1)
+    assert set(statuses(database_url, ids).values()) == {"delivered"}
+    await writer.stop()

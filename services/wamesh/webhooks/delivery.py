@@ -208,7 +208,7 @@ class Deliverer:
         await self._intake.stop()
         if self._running:
             await asyncio.wait(set(self._running), timeout=timeout_s)
-        self._outcomes.stop()
+        await self._outcomes.stop()
 
     async def _claim(self, reserved: list[str], fresh: list[str], rooms: Rooms) -> Sorted[Claimed]:
         # Arrays go as literals: psycopg's array dumper cost more CPU than the rest of a small
@@ -365,7 +365,8 @@ class Deliverer:
                 "status": status,
                 "error": error,
                 "delay": delay,
-            }
+            },
+            confirm=status != "delivered",  # a retry timer or a log line follows the others
         )
         if status == "pending":
             self._schedule([claimed.id], delay)
