@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from wamesh.constants import DB_SCHEMA_DEFAULT, ENGINES, POOL_POLL_MS_DEFAULT
 from wamesh.db.schema import schema_name
 from wamesh.errors import ConfigError
+from wamesh.record import Record
 
 T = TypeVar("T")
 Parser = Callable[[str], Any]
@@ -161,8 +162,8 @@ def without_password(raw: str) -> str:
 _PASSWORD = re.compile(r"(://[^/:@\s]*:)[^@/\s]*@")
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, eq=False, repr=False)
+class Settings(Record):
     """The validated configuration of one wamesh process."""
 
     database_url: str | None = setting(
@@ -588,8 +589,8 @@ def _reject_supabase_only(environ: Mapping[str, str]) -> None:
         )
 
 
-@dataclass(frozen=True)
-class VariableDoc:
+@dataclass(frozen=True, eq=False, repr=False)
+class VariableDoc(Record):
     """One row of the README's variable table."""
 
     names: tuple[str, ...]

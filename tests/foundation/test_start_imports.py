@@ -7,6 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import FrozenInstanceError, dataclass, field
+from typing import Any
+
+import pytest
+
+from wamesh.record import Record
 
 # What `wamesh session` imports before it serves a sandbox line (wamesh.session.cli, its run).
 WORKER_MODULES = (
@@ -71,3 +77,75 @@ class TestStartImports:
         )
         for command in ("migrate", "session", "worker", "gateway", "dev"):
             assert f"    {command}" in out.stdout
+
+
+@dataclass(frozen=True)
+class _Generated:
+    a: int
+    b: str = "x"
+    hidden: str = field(default="secret", repr=False)
+    ignored: int = field(default=0, compare=False)
+    unhashed: tuple[int, ...] = field(default=(), hash=False)
+    inner: object = None
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class _Written(Record):
+    a: int
+    b: str = "x"
+    hidden: str = field(default="secret", repr=False)
+    ignored: int = field(default=0, compare=False)
+    unhashed: tuple[int, ...] = field(default=(), hash=False)
+    inner: object = None
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class _Other(Record):
+    a: int
+    b: str = "x"
+    hidden: str = field(default="secret", repr=False)
+    ignored: int = field(default=0, compare=False)
+    unhashed: tuple[int, ...] = field(default=(), hash=False)
+    inner: object = None
+
+
+class TestRecord:
+    """`Record` (the start path's cheaper frozen dataclasses) compares, hashes and prints as
+    `@dataclass(frozen=True)` does."""
+
+    CASES: tuple[dict[str, Any], ...] = (
+        {"a": 1},
+        {"a": 1, "b": "y"},
+        {"a": 1, "ignored": 5},
+        {"a": 1, "unhashed": (1, 2)},
+        {"a": 2, "hidden": "other"},
+        {"a": 1, "inner": [1, {"k": "v"}]},
+    )
+
+    def test_equality_and_hash_follow_the_fields_as_dataclasses_does(self) -> None:
+        for left in self.CASES:
+            for right in self.CASES:
+                expected = _Generated(**left) == _Generated(**right)
+                assert (_Written(**left) == _Written(**right)) is expected, (left, right)
+                assert (_Written(**left) != _Written(**right)) is not expected
+            if not isinstance(left.get("inner"), list):
+                assert hash(_Written(**left)) == hash(_Generated(**left))
+
+    def test_only_the_same_class_is_equal(self) -> None:
+        assert _Written(1) != _Other(1)
+        assert _Written(1) != (1, "x", "secret", 0, (), None)
+        assert _Written.__eq__(_Written(1), _Other(1)) is NotImplemented
+
+    def test_repr_is_the_generated_one_with_the_class_name(self) -> None:
+        for case in self.CASES:
+            assert repr(_Written(**case)) == repr(_Generated(**case)).replace(
+                "_Generated(", "_Written(", 1
+            )
+        looped: list[object] = []
+        record = _Written(1, inner=looped)
+        looped.append(record)
+        assert repr(record) == "_Written(a=1, b='x', ignored=0, unhashed=(), inner=[...])"
+
+    def test_frozen_as_before(self) -> None:
+        with pytest.raises(FrozenInstanceError):
+            _Written(1).a = 2  # type: ignore[misc]

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from wamesh.record import Record
+
 
 class Ack(StrEnum):
     """Delivery state of a message (WhatsApp's -1..4)."""
@@ -51,8 +53,8 @@ class MessageType(StrEnum):
     POLL = "poll"
 
 
-@dataclass(frozen=True)
-class MediaInfo:
+@dataclass(frozen=True, eq=False, repr=False)
+class MediaInfo(Record):
     """Media stored in the line's MediaStore (received, or sent from an upload or a URL)."""
 
     media_id: str
@@ -62,8 +64,8 @@ class MediaInfo:
     filename: str | None = None
 
 
-@dataclass(frozen=True)
-class Location:
+@dataclass(frozen=True, eq=False, repr=False)
+class Location(Record):
     """A shared location: degrees, and what WhatsApp shows under the map."""
 
     latitude: float
@@ -73,16 +75,16 @@ class Location:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class ContactCard:
+@dataclass(frozen=True, eq=False, repr=False)
+class ContactCard(Record):
     """A contact card: the name shown and its vCard text."""
 
     name: str
     vcard: str
 
 
-@dataclass(frozen=True)
-class Poll:
+@dataclass(frozen=True, eq=False, repr=False)
+class Poll(Record):
     """A poll: question, distinct options, and how many a voter may choose (0, the default as in
     WhatsApp's composer: any number)."""
 
@@ -91,8 +93,8 @@ class Poll:
     selectable_count: int = 0
 
 
-@dataclass(frozen=True)
-class Message:
+@dataclass(frozen=True, eq=False, repr=False)
+class Message(Record):
     """A message; chat ids are normalised JIDs (see wamesh.jid).
 
     `text` is the body of a text message and the caption of a media message. `media` is set once
@@ -116,8 +118,8 @@ class Message:
     poll: Poll | None = None
 
 
-@dataclass(frozen=True)
-class Qr:
+@dataclass(frozen=True, eq=False, repr=False)
+class Qr(Record):
     """A QR code to scan; `code` is the string the QR encodes."""
 
     code: str
@@ -125,8 +127,8 @@ class Qr:
     rotation: int
 
 
-@dataclass(frozen=True)
-class PairingCode:
+@dataclass(frozen=True, eq=False, repr=False)
+class PairingCode(Record):
     """A code to type on the phone (Linked devices > Link with phone number), e.g. `ABCD-EFGH`."""
 
     code: str
@@ -134,13 +136,13 @@ class PairingCode:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
-class Authenticated:
+@dataclass(frozen=True, eq=False, repr=False)
+class Authenticated(Record):
     """The phone accepted the pairing (or restored auth state was valid)."""
 
 
-@dataclass(frozen=True)
-class Ready:
+@dataclass(frozen=True, eq=False, repr=False)
+class Ready(Record):
     """The line can send and receive; `me` is its own JID, `lid` its own LID (`…@lid`) when the
     engine knows it."""
 
@@ -148,8 +150,8 @@ class Ready:
     lid: str | None = None
 
 
-@dataclass(frozen=True)
-class MediaSource:
+@dataclass(frozen=True, eq=False, repr=False)
+class MediaSource(Record):
     """Media bytes produced on demand, in chunks: received media an engine can download, or
     stored media a worker hands an engine to send. `open()` starts a fresh stream each call."""
 
@@ -159,8 +161,8 @@ class MediaSource:
     size: int | None = None
 
 
-@dataclass(frozen=True)
-class MessageIn:
+@dataclass(frozen=True, eq=False, repr=False)
+class MessageIn(Record):
     """A message received from someone else; `download` fetches its media (stored by the worker,
     which then fills `message.media`)."""
 
@@ -168,15 +170,15 @@ class MessageIn:
     download: MediaSource | None = None
 
 
-@dataclass(frozen=True)
-class MessageOut:
+@dataclass(frozen=True, eq=False, repr=False)
+class MessageOut(Record):
     """A message this line sent (through wamesh or from the phone)."""
 
     message: Message
 
 
-@dataclass(frozen=True)
-class AckChanged:
+@dataclass(frozen=True, eq=False, repr=False)
+class AckChanged(Record):
     """A sent message's delivery state advanced."""
 
     message_id: str
@@ -184,8 +186,8 @@ class AckChanged:
     ack: Ack
 
 
-@dataclass(frozen=True)
-class ReactionChanged:
+@dataclass(frozen=True, eq=False, repr=False)
+class ReactionChanged(Record):
     """Someone (or the line) reacted to a message; an empty `emoji` removed the reaction."""
 
     message_id: str
@@ -196,8 +198,8 @@ class ReactionChanged:
     timestamp: datetime
 
 
-@dataclass(frozen=True)
-class MessageEdited:
+@dataclass(frozen=True, eq=False, repr=False)
+class MessageEdited(Record):
     """A message's text (or caption) was edited by its sender."""
 
     message_id: str
@@ -207,8 +209,8 @@ class MessageEdited:
     timestamp: datetime
 
 
-@dataclass(frozen=True)
-class MessageRevoked:
+@dataclass(frozen=True, eq=False, repr=False)
+class MessageRevoked(Record):
     """A message was deleted for everyone by its sender."""
 
     message_id: str
@@ -217,8 +219,8 @@ class MessageRevoked:
     timestamp: datetime
 
 
-@dataclass(frozen=True)
-class PollVoted:
+@dataclass(frozen=True, eq=False, repr=False)
+class PollVoted(Record):
     """Someone voted on a poll: `selected` is the voter's whole current selection by option name
     (empty: the vote was withdrawn); `poll_id` is the poll's message id."""
 
@@ -229,8 +231,8 @@ class PollVoted:
     timestamp: datetime
 
 
-@dataclass(frozen=True)
-class GroupParticipantsChanged:
+@dataclass(frozen=True, eq=False, repr=False)
+class GroupParticipantsChanged(Record):
     """Members joined, left, were added, removed, promoted or demoted in a group."""
 
     group_jid: str
@@ -240,8 +242,8 @@ class GroupParticipantsChanged:
     timestamp: datetime
 
 
-@dataclass(frozen=True)
-class PresenceChanged:
+@dataclass(frozen=True, eq=False, repr=False)
+class PresenceChanged(Record):
     """A contact's presence in a chat: available, unavailable, typing, recording, paused."""
 
     chat_id: str
@@ -250,29 +252,29 @@ class PresenceChanged:
     timestamp: datetime
 
 
-@dataclass(frozen=True)
-class AuthChanged:
+@dataclass(frozen=True, eq=False, repr=False)
+class AuthChanged(Record):
     """The engine's auth state changed (keys ratcheted, pre-keys used, a device linked): the
     worker saves it within seconds instead of at its next scheduled save (minutes). Engines
     whose state lives in a store they write all the time (whatsmeow) report it; others need not."""
 
 
-@dataclass(frozen=True)
-class Disconnected:
+@dataclass(frozen=True, eq=False, repr=False)
+class Disconnected(Record):
     """The connection to WhatsApp was lost; auth state is still valid."""
 
     reason: str
 
 
-@dataclass(frozen=True)
-class LoggedOut:
+@dataclass(frozen=True, eq=False, repr=False)
+class LoggedOut(Record):
     """The line was logged out (from the phone or by `logout`); auth state is void."""
 
     reason: str
 
 
-@dataclass(frozen=True)
-class Failed:
+@dataclass(frozen=True, eq=False, repr=False)
+class Failed(Record):
     """The engine cannot go on; `code` is an errors.py code (e.g. engine_incompatible)."""
 
     reason: str

@@ -28,6 +28,7 @@ from wamesh.engines.base import (
     Poll,
 )
 from wamesh.errors import NotSupported
+from wamesh.record import Record
 
 MEDIA_TYPES = frozenset(
     {
@@ -42,8 +43,8 @@ MEDIA_TYPES = frozenset(
 STRUCTURED_TYPES = frozenset({MessageType.LOCATION, MessageType.CONTACT, MessageType.POLL})
 
 
-@dataclass(frozen=True)
-class OutgoingMedia:
+@dataclass(frozen=True, eq=False, repr=False)
+class OutgoingMedia(Record):
     """Stored media to send as `kind` (voice = a push-to-talk note, sticker = webp)."""
 
     kind: MessageType
@@ -51,8 +52,8 @@ class OutgoingMedia:
     source: MediaSource
 
 
-@dataclass(frozen=True)
-class Outgoing:
+@dataclass(frozen=True, eq=False, repr=False)
+class Outgoing(Record):
     """One message to send: text, media with `text` as its caption, or one structured content
     (a location, contact cards or a poll; `text` empty); optionally a reply to `reply_to` (a
     message id in the same chat) mentioning `mentions` (JIDs)."""
@@ -146,8 +147,8 @@ def capability(engine: Engine, wanted: Callable[..., C], name: str) -> C:
     return cast(C, engine)
 
 
-@dataclass(frozen=True)
-class ContactInfo:
+@dataclass(frozen=True, eq=False, repr=False)
+class ContactInfo(Record):
     """What WhatsApp knows of a number or id: whether it is on WhatsApp, its phone-number JID
     (`...@s.whatsapp.net`) and its LID (`...@lid`), each None when unknown."""
 
@@ -164,8 +165,8 @@ class ChecksNumbers(ABC):
         """`jid` is `<digits>@s.whatsapp.net` or `<id>@lid`; an unknown one answers exists=False."""
 
 
-@dataclass(frozen=True)
-class Participant:
+@dataclass(frozen=True, eq=False, repr=False)
+class Participant(Record):
     """A group member: its JID (phone number or LID) and admin flags."""
 
     jid: str
@@ -173,8 +174,8 @@ class Participant:
     is_super_admin: bool = False
 
 
-@dataclass(frozen=True)
-class GroupInfo:
+@dataclass(frozen=True, eq=False, repr=False)
+class GroupInfo(Record):
     """A group the line is in."""
 
     jid: str

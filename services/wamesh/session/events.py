@@ -33,11 +33,12 @@ from wamesh.engines.base import (
     ReactionChanged,
 )
 from wamesh.jid import GROUP_SERVER
+from wamesh.record import Record
 from wamesh.v1 import common_pb2
 
 
-@dataclass(frozen=True)
-class LineEvent:
+@dataclass(frozen=True, eq=False, repr=False)
+class LineEvent(Record):
     """One event of one line: its webhook type and `data`."""
 
     type: str

@@ -56,6 +56,7 @@ from wamesh.errors import (
 )
 from wamesh.jid import GROUP_SERVER, LID_SERVER, USER_SERVER, parse_recipient
 from wamesh.media.store import MediaStore
+from wamesh.record import Record
 from wamesh.session.idempotency import check_same, fingerprint
 from wamesh.session.store import LineStore
 from wamesh.structured import (
@@ -71,8 +72,8 @@ from wamesh.v1 import session_pb2
 _LOGGER = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SendResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class SendResult(Record):
     """What SendMessage answers."""
 
     message_id: str
@@ -82,8 +83,8 @@ class SendResult:
     timestamp: datetime
 
 
-@dataclass(frozen=True)
-class LineMedia:
+@dataclass(frozen=True, eq=False, repr=False)
+class LineMedia(Record):
     """The line's MediaStore and how much of received media it keeps."""
 
     store: MediaStore
@@ -91,8 +92,8 @@ class LineMedia:
     auto_download: frozenset[str] = frozenset(t.value for t in MEDIA_TYPES)
 
 
-@dataclass(frozen=True)
-class SendRequest:
+@dataclass(frozen=True, eq=False, repr=False)
+class SendRequest(Record):
     """One message to send: text, media (a stored `media_id` sent as `media_kind`) with `text`
     as its caption, or one structured content (location, contact cards, poll; no text);
     optionally replying to `reply_to` and mentioning `mentions`."""

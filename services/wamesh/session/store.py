@@ -12,6 +12,7 @@ from wamesh.db.pool import Pool
 from wamesh.engines.base import Message
 from wamesh.errors import SessionNotFound
 from wamesh.outbox import OutboxEvent, record_events
+from wamesh.record import Record
 from wamesh.session.events import LineEvent
 
 # The row this send stored, or the one stored before it under the same client message id.
@@ -32,8 +33,8 @@ LIMIT 1
 """
 
 
-@dataclass(frozen=True)
-class LineRow:
+@dataclass(frozen=True, eq=False, repr=False)
+class LineRow(Record):
     """What the worker needs of the line's row at start."""
 
     id: str
@@ -42,8 +43,8 @@ class LineRow:
     status: str
 
 
-@dataclass(frozen=True)
-class StatusChange:
+@dataclass(frozen=True, eq=False, repr=False)
+class StatusChange(Record):
     """A new status and the columns that go with it."""
 
     status: str
@@ -54,8 +55,8 @@ class StatusChange:
     keep_me: bool = True
 
 
-@dataclass(frozen=True)
-class SentRecord:
+@dataclass(frozen=True, eq=False, repr=False)
+class SentRecord(Record):
     """The first result of a client message id."""
 
     message_id: str

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wamesh.jid import USER_SERVER
+from wamesh.record import Record
 
 RECONNECT_DELAY_S = 1.0
 PAIRING_CODE_TTL_S = 180.0
 
 
-@dataclass(frozen=True)
-class SandboxConfig:
+@dataclass(frozen=True, eq=False, repr=False)
+class SandboxConfig(Record):
     """Timing and storage of one sandbox line."""
 
     session_id: str

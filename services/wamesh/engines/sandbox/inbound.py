@@ -12,13 +12,14 @@ from dataclasses import dataclass, field, replace
 
 from wamesh.engines.base import ContactCard, Location, MediaSource, MessageType, Poll
 from wamesh.errors import InvalidInput
+from wamesh.record import Record
 from wamesh.structured import check_contacts, check_location, check_poll
 
 MEDIA_CHUNK = 64 * 1024
 
 
-@dataclass(frozen=True)
-class Inbound:
+@dataclass(frozen=True, eq=False, repr=False)
+class Inbound(Record):
     """A message a contact sends the line: text, or media of `type` with a caption (its bytes in
     `media`, or a `source` to stream them from; `mimetype` and `filename` override the source's).
     In a group (`sender` a `...@g.us`) `author` is the member who wrote it. A `location`,

@@ -28,10 +28,11 @@ from wamesh.engines.base import (
     MessageType,
     Poll,
 )
+from wamesh.record import Record
 
 
-@dataclass(frozen=True)
-class SandboxAction:
+@dataclass(frozen=True, eq=False, repr=False)
+class SandboxAction(Record):
     """A reaction, edit, revoke or forward the simulated server received from the line, or a
     read mark (`read`, of `chat_id`) or presence (`presence`, `chat_id` empty for online /
     offline)."""
