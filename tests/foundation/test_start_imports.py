@@ -1,6 +1,7 @@
 """A sandbox worker's start-up imports only what its line needs (README, "Budgets"): no other
 role's command module, no browser or whatsmeow engine, no aiohttp, taskiq or cryptography's
-primitives before it has auth state to read or write."""
+primitives before it has auth state to read or write, no gRPC reflection before a client asks
+for it (wamesh.rpc.server), no metrics before WAMESH_METRICS_PORT asks for them."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ NOT_FOR_A_SANDBOX_LINE = (
     "wamesh.dev.cli",
     "wamesh.webhooks.cli",
     "wamesh.db.cli",
+    "wamesh.rpc.reflection",
+    "grpc_reflection.v1alpha",
+    "google.protobuf.descriptor_pb2",
+    "wamesh.session.metrics",
+    "prometheus_client",
 )
 
 
