@@ -33,6 +33,16 @@ async def _ready_line(api: Api, spawn: Callable[..., WorkerProcess]) -> tuple[st
     return line, worker
 
 
+async def _edit_unknown(
+    channel: grpc.aio.Channel, line: str, metadata: tuple[tuple[str, str], ...]
+) -> None:
+    """Edit a message the line never sent: the worker refuses it (message_not_found)."""
+    request = session_pb2.EditMessageRequest(
+        session_id=line, chat_id="4915112345678", message_id=UNKNOWN_MESSAGE, text="new"
+    )
+    await session_pb2_grpc.SessionServiceStub(channel).EditMessage(request, metadata=metadata)
+
+
 async def _logged(worker: WorkerProcess, pattern: str) -> re.Match[str]:
     """The first line of the worker's log matching `pattern` (it may take a moment to flush)."""
     for _ in range(50):
@@ -64,12 +74,8 @@ class TestIdsInTheWorkersLog:
         self, api: Api, spawn: Callable[..., WorkerProcess], grpc_channel: grpc.aio.Channel
     ) -> None:
         line, worker = await _ready_line(api, spawn)
-        stub = session_pb2_grpc.SessionServiceStub(grpc_channel)
-        request = session_pb2.EditMessageRequest(
-            session_id=line, chat_id="4915112345678", message_id=UNKNOWN_MESSAGE, text="new"
-        )
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.EditMessage(request, metadata=GRPC_AUTH)
+            await _edit_unknown(grpc_channel, line, GRPC_AUTH)
         code = dict(caught.value.trailing_metadata() or ())["wamesh-error-code"]
         found = await _logged(worker, rf"EditMessage refused: {code} \[line=(\S+) request=(\S+)\]")
         assert found[1] == line
@@ -106,12 +112,8 @@ class TestIdsInTheGatewaysLog:
         self, api: Api, spawn: Callable[..., WorkerProcess], grpc_channel: grpc.aio.Channel
     ) -> None:
         line, _ = await _ready_line(api, spawn)
-        stub = session_pb2_grpc.SessionServiceStub(grpc_channel)
-        request = session_pb2.EditMessageRequest(
-            session_id=line, chat_id="4915112345678", message_id=UNKNOWN_MESSAGE, text="new"
-        )
         with _lines_of("wamesh.rpc.errors") as said, pytest.raises(grpc.aio.AioRpcError):
-            await stub.EditMessage(request, metadata=(*GRPC_AUTH, ("x-request-id", "rid-8")))
+            await _edit_unknown(grpc_channel, line, (*GRPC_AUTH, ("x-request-id", "rid-8")))
         assert f"[line={line} request=rid-8]" in said.getvalue()
 
 

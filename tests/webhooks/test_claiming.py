@@ -265,17 +265,22 @@ def test_a_claimed_row_or_a_new_line_never_shows_its_secret() -> None:
     assert "whsec_" not in repr(NewLine(name="shop", webhook_secret="whsec_c2VjcmV0"))
 
 
-async def test_outcomes_written_at_once_or_batched_each_committed_when_its_write_returns(
-    pool: Pool, line_for: Callable[[str], str], database_url: str
-) -> None:
-    line = line_for("http://127.0.0.1:9/hook")
-    ids = await add_events(pool, line, 60)
+def _mark_delivering(database_url: str, ids: list[str]) -> None:
+    """The rows as a worker leaves them before their POST: delivering, first attempt."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "UPDATE wamesh.webhook_deliveries SET status = 'delivering', attempts = 1"
             " WHERE id = ANY(%s::uuid[])",
             (ids,),
         )
+
+
+async def test_outcomes_written_at_once_or_batched_each_committed_when_its_write_returns(
+    pool: Pool, line_for: Callable[[str], str], database_url: str
+) -> None:
+    line = line_for("http://127.0.0.1:9/hook")
+    ids = await add_events(pool, line, 60)
+    _mark_delivering(database_url, ids)
     writer = OutcomeWriter(pool, delivery._OUTCOME)
     row = {"attempt": 1, "code": 204, "latency": 3, "attempt_error": None, "snippet": 'a"\\'}
     row |= {"status": "delivered", "error": None, "delay": 0.0}
@@ -312,12 +317,7 @@ async def test_delivered_outcomes_sent_unconfirmed_are_committed_and_answered_la
 ) -> None:
     line = line_for("http://127.0.0.1:9/hook")
     ids = await add_events(pool, line, 30)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE wamesh.webhook_deliveries SET status = 'delivering', attempts = 1"
-            " WHERE id = ANY(%s::uuid[])",
-            (ids,),
-        )
+    _mark_delivering(database_url, ids)
     writer = OutcomeWriter(pool, delivery._OUTCOME)
     row = {"attempt": 1, "code": 204, "latency": 3, "attempt_error": None, "snippet": ""}
     row |= {"status": "delivered", "error": None, "delay": 0.0}
